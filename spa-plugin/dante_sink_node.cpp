@@ -1,0 +1,547 @@
+#include "dante_sink_node.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <ctime>
+
+#include "clock/media_time.hpp"
+
+namespace dante::spa {
+namespace {
+
+constexpr uint32_t kBytesPerSample = sizeof(int32_t);  // the port is S32 planar
+
+enum PortParam : uint32_t { kEnumFormat, kIO, kFormat, kBuffers, kLatency, kMeta };
+
+int64_t monotonic_now(spa_system* system) {
+    timespec now{};
+    spa_system_clock_gettime(system, CLOCK_MONOTONIC, &now);
+    return SPA_TIMESPEC_TO_NSEC(&now);
+}
+
+uint32_t channel_id(const std::string& name, uint32_t index) {
+    const uint32_t id = spa_debug_type_find_type_short(spa_type_audio_channel, name.c_str());
+    return id == SPA_ID_INVALID ? SPA_AUDIO_CHANNEL_AUX0 + index : id;
+}
+
+DanteSinkNode* self(void* object) { return static_cast<DanteSinkNode*>(object); }
+
+}  // namespace
+
+struct NodeMethods {
+    static const spa_node_methods table;
+};
+
+const spa_node_methods NodeMethods::table = {
+    .version = SPA_VERSION_NODE_METHODS,
+    .add_listener = [](void* o, spa_hook* l, const spa_node_events* e, void* d) { return self(o)->add_listener(l, e, d); },
+    .set_callbacks = [](void* o, const spa_node_callbacks* c, void* d) { return self(o)->set_callbacks(c, d); },
+    .sync = [](void* o, int seq) { return self(o)->sync(seq); },
+    .enum_params = [](void* o, int seq, uint32_t id, uint32_t start, uint32_t num, const spa_pod* filter) {
+        return self(o)->enum_params(seq, id, start, num, filter);
+    },
+    .set_param = [](void* o, uint32_t id, uint32_t flags, const spa_pod* p) { return self(o)->set_param(id, flags, p); },
+    .set_io = [](void* o, uint32_t id, void* data, size_t size) { return self(o)->set_io(id, data, size); },
+    .send_command = [](void* o, const spa_command* c) { return self(o)->send_command(c); },
+    .add_port = [](void*, spa_direction, uint32_t, const spa_dict*) { return -ENOTSUP; },
+    .remove_port = [](void*, spa_direction, uint32_t) { return -ENOTSUP; },
+    .port_enum_params = [](void* o, int seq, spa_direction dir, uint32_t port, uint32_t id, uint32_t start,
+                           uint32_t num, const spa_pod* filter) {
+        return self(o)->port_enum_params(seq, dir, port, id, start, num, filter);
+    },
+    .port_set_param = [](void* o, spa_direction dir, uint32_t port, uint32_t id, uint32_t flags, const spa_pod* p) {
+        return self(o)->port_set_param(dir, port, id, flags, p);
+    },
+    .port_use_buffers = [](void* o, spa_direction dir, uint32_t port, uint32_t flags, spa_buffer** b, uint32_t n) {
+        return self(o)->port_use_buffers(dir, port, flags, b, n);
+    },
+    .port_set_io = [](void* o, spa_direction dir, uint32_t port, uint32_t id, void* data, size_t size) {
+        return self(o)->port_set_io(dir, port, id, data, size);
+    },
+    .port_reuse_buffer = [](void*, uint32_t, uint32_t) { return -ENOTSUP; },
+    .process = [](void* o) { return self(o)->process(); },
+};
+
+DanteSinkNode::DanteSinkNode(std::unique_ptr<Device> device, const spa_support* support, uint32_t n_support,
+                             uint32_t quantum_limit)
+    : device_(std::move(device)),
+      quantum_limit_(quantum_limit),
+      timeline_(device_->config().rate, kRenderMarginNs) {
+    log_ = static_cast<spa_log*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_Log));
+    data_loop_ = static_cast<spa_loop*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_DataLoop));
+    data_system_ = static_cast<spa_system*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_DataSystem));
+    main_utils_ = static_cast<spa_loop_utils*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_LoopUtils));
+
+    node_.iface = SPA_INTERFACE_INIT(SPA_TYPE_INTERFACE_Node, SPA_VERSION_NODE, &NodeMethods::table, this);
+    spa_hook_list_init(&hooks_);
+
+    const DeviceConfig& cfg = device_->config();
+    for (uint32_t c = 0; c < cfg.channels; ++c) channel_map_[c] = channel_id(cfg.positions[c], c);
+
+    info_all_ = SPA_NODE_CHANGE_MASK_FLAGS | SPA_NODE_CHANGE_MASK_PROPS | SPA_NODE_CHANGE_MASK_PARAMS;
+    info_ = SPA_NODE_INFO_INIT();
+    info_.max_input_ports = 1;
+    info_.max_output_ports = 0;
+    info_.flags = SPA_NODE_FLAG_RT;
+    info_.params = params_.data();
+    info_.n_params = 0;
+
+    port_info_all_ = SPA_PORT_CHANGE_MASK_FLAGS | SPA_PORT_CHANGE_MASK_PARAMS;
+    port_info_ = SPA_PORT_INFO_INIT();
+    port_info_.flags = SPA_PORT_FLAG_LIVE | SPA_PORT_FLAG_PHYSICAL | SPA_PORT_FLAG_TERMINAL;
+    port_params_[kEnumFormat] = SPA_PARAM_INFO(SPA_PARAM_EnumFormat, SPA_PARAM_INFO_READ);
+    port_params_[kIO] = SPA_PARAM_INFO(SPA_PARAM_IO, SPA_PARAM_INFO_READ);
+    port_params_[kFormat] = SPA_PARAM_INFO(SPA_PARAM_Format, SPA_PARAM_INFO_WRITE);
+    port_params_[kBuffers] = SPA_PARAM_INFO(SPA_PARAM_Buffers, 0);
+    port_params_[kLatency] = SPA_PARAM_INFO(SPA_PARAM_Latency, SPA_PARAM_INFO_READWRITE);
+    port_params_[kMeta] = SPA_PARAM_INFO(SPA_PARAM_Meta, SPA_PARAM_INFO_READ);
+    port_info_.params = port_params_.data();
+    port_info_.n_params = port_params_.size();
+
+    // Audio written in a cycle sounds one quantum plus the render margin later at the
+    // network, then the receivers add the advertised latency.
+    const uint64_t device_ns = static_cast<uint64_t>(kRenderMarginNs + cfg.latency_ns);
+    latency_[SPA_DIRECTION_INPUT] = spa_latency_info{SPA_DIRECTION_INPUT, 1.0f, 1.0f, 0, 0, device_ns, device_ns};
+    latency_[SPA_DIRECTION_OUTPUT] = spa_latency_info{SPA_DIRECTION_OUTPUT, 0.0f, 0.0f, 0, 0, 0, 0};
+
+    if (!ready()) return;
+
+    timer_source_.func = &DanteSinkNode::on_timer_source;
+    timer_source_.data = this;
+    timer_source_.fd = spa_system_timerfd_create(data_system_, CLOCK_MONOTONIC, SPA_FD_CLOEXEC | SPA_FD_NONBLOCK);
+    timer_source_.mask = SPA_IO_IN;
+    timer_source_.rmask = 0;
+    spa_loop_add_source(data_loop_, &timer_source_);
+
+    publish_timer_ = spa_loop_utils_add_timer(main_utils_, &DanteSinkNode::on_publish_timer, this);
+    timespec first{1, 0};
+    timespec every{1, 0};
+    spa_loop_utils_update_timer(main_utils_, publish_timer_, &first, &every, false);
+    publish_properties();
+}
+
+DanteSinkNode::~DanteSinkNode() {
+    if (publish_timer_) spa_loop_utils_destroy_source(main_utils_, publish_timer_);
+    if (data_loop_ && timer_source_.fd >= 0 && timer_source_.func) {
+        spa_loop_invoke(data_loop_, &DanteSinkNode::do_remove_timer_in_loop, 0, nullptr, 0, true, this);
+        spa_system_close(data_system_, timer_source_.fd);
+    }
+}
+
+// ---------------------------------------------------------------- info and properties
+
+void DanteSinkNode::publish_properties() {
+    device_->update_clock();
+    published_ = device_->properties();
+    published_.emplace_back(SPA_KEY_NODE_DRIVER, "true");
+    published_items_.clear();
+    for (const auto& [key, value] : published_) published_items_.push_back(SPA_DICT_ITEM_INIT(key.c_str(), value.c_str()));
+    published_dict_ = SPA_DICT_INIT(published_items_.data(), static_cast<uint32_t>(published_items_.size()));
+    info_.change_mask |= SPA_NODE_CHANGE_MASK_PROPS;
+    emit_node_info(false);
+}
+
+void DanteSinkNode::on_publish_timer(void* data, uint64_t) { static_cast<DanteSinkNode*>(data)->publish_properties(); }
+
+void DanteSinkNode::emit_node_info(bool full) {
+    const uint64_t old = full ? info_.change_mask : 0;
+    if (full) info_.change_mask = info_all_;
+    if (info_.change_mask) {
+        info_.props = &published_dict_;
+        spa_node_emit_info(&hooks_, &info_);
+        info_.change_mask = old;
+    }
+}
+
+void DanteSinkNode::emit_port_info(bool full) {
+    const uint64_t old = full ? port_info_.change_mask : 0;
+    if (full) port_info_.change_mask = port_info_all_;
+    if (port_info_.change_mask) {
+        spa_node_emit_port_info(&hooks_, SPA_DIRECTION_INPUT, 0, &port_info_);
+        port_info_.change_mask = old;
+    }
+}
+
+int DanteSinkNode::add_listener(spa_hook* listener, const spa_node_events* events, void* data) {
+    spa_hook_list save;
+    spa_hook_list_isolate(&hooks_, &save, listener, events, data);
+    emit_node_info(true);
+    emit_port_info(true);
+    spa_hook_list_join(&hooks_, &save);
+    return 0;
+}
+
+int DanteSinkNode::set_callbacks(const spa_node_callbacks* callbacks, void* data) {
+    callbacks_ = SPA_CALLBACKS_INIT(callbacks, data);
+    return 0;
+}
+
+int DanteSinkNode::sync(int seq) {
+    spa_node_emit_result(&hooks_, seq, 0, 0, nullptr);
+    return 0;
+}
+
+int DanteSinkNode::enum_params(int, uint32_t, uint32_t, uint32_t, const spa_pod*) { return -ENOENT; }
+
+int DanteSinkNode::set_param(uint32_t id, uint32_t, const spa_pod*) {
+    // The adapter forwards Props (volume lives in its converter); we have none of our own.
+    return id == SPA_PARAM_Props ? 0 : -ENOENT;
+}
+
+// ---------------------------------------------------------------- ports and format
+
+spa_pod* DanteSinkNode::build_format(spa_pod_builder* builder, uint32_t id) const {
+    spa_audio_info_raw raw{};
+    raw.format = SPA_AUDIO_FORMAT_S32P;
+    raw.rate = device_->config().rate;
+    raw.channels = device_->config().channels;
+    for (uint32_t c = 0; c < raw.channels; ++c) raw.position[c] = channel_map_[c];
+    return spa_format_audio_raw_build(builder, id, &raw);
+}
+
+int DanteSinkNode::port_enum_params(int seq, spa_direction direction, uint32_t port_id, uint32_t id, uint32_t start,
+                                    uint32_t num, const spa_pod* filter) {
+    if (direction != SPA_DIRECTION_INPUT || port_id != 0 || num == 0) return -EINVAL;
+
+    spa_result_node_params result{};
+    result.id = id;
+    result.next = start;
+    uint32_t count = 0;
+    uint8_t storage[4096];
+    for (;;) {
+        result.index = result.next++;
+        spa_pod_builder b{};
+        spa_pod_builder_init(&b, storage, sizeof storage);
+        spa_pod* param = nullptr;
+
+        switch (id) {
+            case SPA_PARAM_EnumFormat:
+                if (result.index > 0) return 0;
+                param = build_format(&b, id);
+                break;
+            case SPA_PARAM_Format:
+                if (!have_format_) return -EIO;
+                if (result.index > 0) return 0;
+                param = spa_format_audio_raw_build(&b, id, const_cast<spa_audio_info_raw*>(&format_));
+                break;
+            case SPA_PARAM_Buffers:
+                if (!have_format_) return -EIO;
+                if (result.index > 0) return 0;
+                param = static_cast<spa_pod*>(spa_pod_builder_add_object(
+                    &b, SPA_TYPE_OBJECT_ParamBuffers, id,
+                    SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int(2, 1, static_cast<int>(kMaxBuffers)),
+                    SPA_PARAM_BUFFERS_blocks, SPA_POD_Int(static_cast<int>(format_.channels)),
+                    SPA_PARAM_BUFFERS_size,
+                    SPA_POD_CHOICE_RANGE_Int(static_cast<int>(quantum_limit_ * kBytesPerSample),
+                                             static_cast<int>(16 * kBytesPerSample), INT32_MAX),
+                    SPA_PARAM_BUFFERS_stride, SPA_POD_Int(static_cast<int>(kBytesPerSample))));
+                break;
+            case SPA_PARAM_Meta:
+                return 0;
+            case SPA_PARAM_IO:
+                if (result.index > 0) return 0;
+                param = static_cast<spa_pod*>(spa_pod_builder_add_object(
+                    &b, SPA_TYPE_OBJECT_ParamIO, id, SPA_PARAM_IO_id, SPA_POD_Id(SPA_IO_Buffers), SPA_PARAM_IO_size,
+                    SPA_POD_Int(static_cast<int>(sizeof(spa_io_buffers)))));
+                break;
+            case SPA_PARAM_Latency:
+                if (result.index > 1) return 0;
+                param = spa_latency_build(&b, id, &latency_[result.index]);
+                break;
+            default:
+                return -ENOENT;
+        }
+        if (param == nullptr) return -EIO;
+        if (spa_pod_filter(&b, &result.param, param, filter) < 0) continue;
+        spa_node_emit_result(&hooks_, seq, 0, SPA_RESULT_TYPE_NODE_PARAMS, &result);
+        if (++count == num) return 0;
+    }
+}
+
+int DanteSinkNode::set_format(const spa_pod* format) {
+    if (format == nullptr) {
+        have_format_ = false;
+        n_buffers_ = 0;
+    } else {
+        uint32_t media_type = 0;
+        uint32_t media_subtype = 0;
+        if (spa_format_parse(format, &media_type, &media_subtype) < 0) return -EINVAL;
+        if (media_type != SPA_MEDIA_TYPE_audio || media_subtype != SPA_MEDIA_SUBTYPE_raw) return -EINVAL;
+        spa_audio_info_raw raw{};
+        if (spa_format_audio_raw_parse(format, &raw) < 0) return -EINVAL;
+        // The device runs at exactly one format; the adapter converts everything else.
+        if (raw.format != SPA_AUDIO_FORMAT_S32P || raw.rate != device_->config().rate ||
+            raw.channels != device_->config().channels)
+            return -EINVAL;
+        format_ = raw;
+        have_format_ = true;
+    }
+    port_info_.change_mask |= SPA_PORT_CHANGE_MASK_PARAMS;
+    if (have_format_) {
+        port_info_.change_mask |= SPA_PORT_CHANGE_MASK_RATE;
+        port_info_.rate = SPA_FRACTION(1, format_.rate);
+        port_params_[kFormat] = SPA_PARAM_INFO(SPA_PARAM_Format, SPA_PARAM_INFO_READWRITE);
+        port_params_[kBuffers] = SPA_PARAM_INFO(SPA_PARAM_Buffers, SPA_PARAM_INFO_READ);
+    } else {
+        port_params_[kFormat] = SPA_PARAM_INFO(SPA_PARAM_Format, SPA_PARAM_INFO_WRITE);
+        port_params_[kBuffers] = SPA_PARAM_INFO(SPA_PARAM_Buffers, 0);
+    }
+    emit_port_info(false);
+    return 0;
+}
+
+int DanteSinkNode::port_set_param(spa_direction direction, uint32_t port_id, uint32_t id, uint32_t,
+                                  const spa_pod* param) {
+    if (direction != SPA_DIRECTION_INPUT || port_id != 0) return -EINVAL;
+    switch (id) {
+        case SPA_PARAM_Format:
+            return set_format(param);
+        case SPA_PARAM_Latency: {
+            // The peer tells us the latency upstream of us; we only keep it to report it back.
+            spa_latency_info info{};
+            if (param == nullptr) {
+                info.direction = SPA_DIRECTION_OUTPUT;
+            } else if (int res = spa_latency_parse(param, &info); res < 0) {
+                return res;
+            }
+            if (info.direction == direction) return -EINVAL;
+            latency_[info.direction] = info;
+            port_info_.change_mask |= SPA_PORT_CHANGE_MASK_PARAMS;
+            port_params_[kLatency].user++;
+            emit_port_info(false);
+            return 0;
+        }
+        default:
+            return -ENOENT;
+    }
+}
+
+int DanteSinkNode::port_use_buffers(spa_direction direction, uint32_t port_id, uint32_t, spa_buffer** buffers,
+                                    uint32_t n_buffers) {
+    if (direction != SPA_DIRECTION_INPUT || port_id != 0) return -EINVAL;
+    n_buffers_ = 0;
+    if (n_buffers > 0 && !have_format_) return -EIO;
+    if (n_buffers > kMaxBuffers) return -ENOSPC;
+    for (uint32_t i = 0; i < n_buffers; ++i) {
+        if (buffers[i]->n_datas == 0 || buffers[i]->datas[0].data == nullptr) {
+            spa_log_error(log_, "dante-sink %p: buffer %u has no mapped memory", this, i);
+            return -EINVAL;
+        }
+        buffers_[i].buffer = buffers[i];
+    }
+    n_buffers_ = n_buffers;
+    return 0;
+}
+
+int DanteSinkNode::port_set_io(spa_direction direction, uint32_t port_id, uint32_t id, void* data, size_t) {
+    if (direction != SPA_DIRECTION_INPUT || port_id != 0) return -EINVAL;
+    if (id != SPA_IO_Buffers) return -ENOENT;
+    io_ = static_cast<spa_io_buffers*>(data);
+    return 0;
+}
+
+// ---------------------------------------------------------------- driving the graph
+
+int DanteSinkNode::set_io(uint32_t id, void* data, size_t size) {
+    switch (id) {
+        case SPA_IO_Clock:
+            if (size > 0 && size < sizeof(spa_io_clock)) return -EINVAL;
+            clock_ = static_cast<spa_io_clock*>(data);
+            if (clock_) spa_scnprintf(clock_->name, sizeof(clock_->name), "dante.%s", device_->config().device_name.c_str());
+            break;
+        case SPA_IO_Position:
+            position_ = static_cast<spa_io_position*>(data);
+            break;
+        default:
+            return -ENOENT;
+    }
+    reassign_follower();
+    return 0;
+}
+
+bool DanteSinkNode::is_following() const { return position_ && clock_ && position_->clock.id != clock_->id; }
+
+void DanteSinkNode::reassign_follower() {
+    if (!started_) return;
+    spa_loop_invoke(data_loop_, &DanteSinkNode::do_reassign_in_loop, 0, nullptr, 0, true, this);
+}
+
+int DanteSinkNode::do_reassign_in_loop(spa_loop*, bool, uint32_t, const void*, size_t, void* user) {
+    auto* node = static_cast<DanteSinkNode*>(user);
+    const bool following = node->is_following();
+    if (following == node->following_) return 0;
+    node->following_ = following;
+    node->follower_anchored_ = false;
+    node->timeline_.reset();
+    node->arm_timer(following ? 0 : monotonic_now(node->data_system_));
+    node->device_->stats().driving.store(!following, std::memory_order_relaxed);
+    return 0;
+}
+
+void DanteSinkNode::arm_timer(int64_t deadline_ns) {
+    // A deadline of 0 disarms; anything else is absolute CLOCK_MONOTONIC. A deadline in
+    // the past fires at once, which is how a late cycle catches up.
+    itimerspec spec{};
+    spec.it_value.tv_sec = deadline_ns / SPA_NSEC_PER_SEC;
+    spec.it_value.tv_nsec = deadline_ns % SPA_NSEC_PER_SEC;
+    if (deadline_ns != 0 && spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
+    spa_system_timerfd_settime(data_system_, timer_source_.fd, SPA_FD_TIMER_ABSTIME, &spec, nullptr);
+}
+
+void DanteSinkNode::start() {
+    if (started_) return;
+    started_ = true;
+    spa_loop_invoke(data_loop_, &DanteSinkNode::do_start_in_loop, 0, nullptr, 0, true, this);
+    publish_properties();
+}
+
+void DanteSinkNode::stop() {
+    if (!started_) return;
+    started_ = false;
+    spa_loop_invoke(data_loop_, &DanteSinkNode::do_stop_in_loop, 0, nullptr, 0, true, this);
+    publish_properties();
+}
+
+int DanteSinkNode::do_start_in_loop(spa_loop*, bool, uint32_t, const void*, size_t, void* user) {
+    auto* node = static_cast<DanteSinkNode*>(user);
+    node->running_ = true;
+    node->following_ = node->is_following();
+    node->follower_anchored_ = false;
+    node->timeline_.reset();
+    node->arm_timer(node->following_ ? 0 : monotonic_now(node->data_system_));
+    node->device_->stats().driving.store(!node->following_, std::memory_order_relaxed);
+    return 0;
+}
+
+int DanteSinkNode::do_stop_in_loop(spa_loop*, bool, uint32_t, const void*, size_t, void* user) {
+    auto* node = static_cast<DanteSinkNode*>(user);
+    node->running_ = false;
+    node->arm_timer(0);
+    node->device_->stats().driving.store(false, std::memory_order_relaxed);
+    return 0;
+}
+
+int DanteSinkNode::do_remove_timer_in_loop(spa_loop*, bool, uint32_t, const void*, size_t, void* user) {
+    auto* node = static_cast<DanteSinkNode*>(user);
+    spa_loop_remove_source(node->data_loop_, &node->timer_source_);
+    return 0;
+}
+
+int DanteSinkNode::send_command(const spa_command* command) {
+    switch (SPA_NODE_COMMAND_ID(command)) {
+        case SPA_NODE_COMMAND_Start:
+            if (!have_format_ || n_buffers_ == 0) return -EIO;
+            start();
+            return 0;
+        case SPA_NODE_COMMAND_Suspend:
+        case SPA_NODE_COMMAND_Pause:
+            stop();
+            return 0;
+        case SPA_NODE_COMMAND_ParamBegin:
+        case SPA_NODE_COMMAND_ParamEnd:
+            return 0;
+        default:
+            return -ENOTSUP;
+    }
+}
+
+void DanteSinkNode::on_timer_source(spa_source* source) { static_cast<DanteSinkNode*>(source->data)->on_timer(); }
+
+void DanteSinkNode::on_timer() {
+    uint64_t expirations = 0;
+    if (spa_system_timerfd_read(data_system_, timer_source_.fd, &expirations) < 0) return;
+    if (!running_ || following_ || clock_ == nullptr) return;
+
+    const int64_t now = monotonic_now(data_system_);
+    uint32_t duration = 1024;
+    if (position_) {
+#ifdef DANTE_HAVE_TARGET_RATE
+        // PipeWire >= 0.3.68: the scheduler proposes, the driver applies at cycle start.
+        duration = static_cast<uint32_t>(position_->clock.target_duration);
+        clock_->rate = position_->clock.target_rate;
+#else
+        duration = static_cast<uint32_t>(position_->clock.duration);
+#endif
+    }
+    if (duration == 0 || duration > quantum_limit_) duration = std::min<uint32_t>(1024, quantum_limit_);
+
+    const CyclePlan plan = timeline_.plan(device_->clock().snapshot(), now, duration);
+    clock_->nsec = static_cast<uint64_t>(plan.nsec);
+    clock_->position = plan.position;
+    clock_->duration = duration;
+    clock_->delay = 0;
+    clock_->rate_diff = plan.rate_diff;
+    clock_->next_nsec = static_cast<uint64_t>(plan.next_nsec);
+    cycle_ = plan;
+    cycle_wake_ns_ = now;
+
+    DriverStats& stats = device_->stats();
+    stats.cycles.fetch_add(1, std::memory_order_relaxed);
+    stats.discontinuities.store(timeline_.discontinuities(), std::memory_order_relaxed);
+    stats.lead_ns.store(plan.lead_ns, std::memory_order_relaxed);
+    stats.last_wake_late_ns.store(now - plan.nsec, std::memory_order_relaxed);
+
+    spa_node_call_ready(&callbacks_, SPA_STATUS_NEED_DATA);
+    arm_timer(plan.next_nsec);
+}
+
+uint64_t DanteSinkNode::follower_write_position(uint32_t frames) {
+    // Another driver runs the graph: place its audio by the media clock at the cycle's
+    // start. Its clock drifts against ours, so when the error grows past two quanta we
+    // re-anchor (a counted discontinuity) rather than let the lead run away.
+    const uint32_t rate = device_->config().rate;
+    const int64_t margin = ns_to_samples_ceil(kRenderMarginNs, rate);
+    const ClockSnapshot snap = device_->clock().snapshot();
+    const int64_t nsec = position_ ? static_cast<int64_t>(position_->clock.nsec) : monotonic_now(data_system_);
+    const uint64_t ideal = media_sample_at(snap.media_ns_at(nsec), rate) + frames + static_cast<uint64_t>(margin);
+    const int64_t error = static_cast<int64_t>(follower_position_ - ideal);
+    if (!follower_anchored_ || std::llabs(error) > 2 * static_cast<int64_t>(frames) + margin) {
+        if (follower_anchored_) device_->stats().discontinuities.fetch_add(1, std::memory_order_relaxed);
+        follower_position_ = ideal;
+        follower_anchored_ = true;
+    }
+    const uint64_t position = follower_position_;
+    follower_position_ += frames;
+    return position;
+}
+
+int DanteSinkNode::process() {
+    spa_io_buffers* io = io_;
+    if (io == nullptr) return -EIO;
+    if (io->status != SPA_STATUS_HAVE_DATA) return io->status;
+    if (io->buffer_id >= n_buffers_) {
+        io->status = -EINVAL;
+        return io->status;
+    }
+    spa_buffer* buffer = buffers_[io->buffer_id].buffer;
+    TxRings& rings = device_->rings();
+    const uint32_t channels = rings.channels();
+    uint32_t frames = UINT32_MAX;
+    for (uint32_t c = 0; c < channels; ++c) {
+        planes_[c] = nullptr;
+        if (c >= buffer->n_datas) continue;
+        const spa_data& d = buffer->datas[c];
+        const uint32_t offset = SPA_MIN(d.chunk->offset, d.maxsize);
+        const uint32_t size = SPA_MIN(d.maxsize - offset, d.chunk->size);
+        frames = SPA_MIN(frames, size / kBytesPerSample);
+        planes_[c] = static_cast<const int32_t*>(SPA_PTROFF(d.data, offset, void));
+    }
+    if (frames == UINT32_MAX) frames = 0;
+
+    uint64_t position = cycle_.position;
+    int64_t nsec = cycle_.nsec;
+    int64_t wake = cycle_wake_ns_;
+    if (following_) {
+        position = follower_write_position(frames);
+        nsec = position_ ? static_cast<int64_t>(position_->clock.nsec) : 0;
+        wake = 0;
+    }
+    if (frames > 0) {
+        rings.write(position, std::span<const int32_t* const>(planes_.data(), channels), frames);
+        if (RingTap* tap = device_->tap()) tap->note_cycle({position, nsec, wake, frames});
+    }
+    io->status = SPA_STATUS_OK;
+    return SPA_STATUS_HAVE_DATA;
+}
+
+}  // namespace dante::spa

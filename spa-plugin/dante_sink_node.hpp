@@ -1,0 +1,129 @@
+#pragma once
+// The "api.dante.sink" SPA node: one S32-planar input port, a graph driver timed by the
+// Device's media clock, writing each cycle into the Device's TX rings.
+//
+// Threads: PipeWire's main loop calls the node methods and the once-a-second property
+// refresh; the data loop runs the timer and process(). They share only the Device's
+// lock-free parts and the SPA io areas.
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "device/device.hpp"
+#include "driver/driver_timeline.hpp"
+#include "spa_headers.hpp"
+
+namespace dante::spa {
+
+class DanteSinkNode {
+public:
+    static constexpr uint32_t kMaxBuffers = 16;
+    // Time the graph gets, beyond its own quantum, to render a cycle before the
+    // transmitter needs it (covers timer wake-up latency and the cycle's work).
+    static constexpr int64_t kRenderMarginNs = 1'000'000;
+
+    DanteSinkNode(std::unique_ptr<Device> device, const spa_support* support, uint32_t n_support,
+                  uint32_t quantum_limit);
+    ~DanteSinkNode();
+    DanteSinkNode(const DanteSinkNode&) = delete;
+    DanteSinkNode& operator=(const DanteSinkNode&) = delete;
+
+    [[nodiscard]] bool ready() const { return data_loop_ && data_system_ && main_utils_; }
+    spa_node* node() { return &node_; }
+
+private:
+    struct Buffer {
+        spa_buffer* buffer = nullptr;
+    };
+
+    // spa_node_methods, bound in the .cpp
+    friend struct NodeMethods;
+    int add_listener(spa_hook* listener, const spa_node_events* events, void* data);
+    int set_callbacks(const spa_node_callbacks* callbacks, void* data);
+    int sync(int seq);
+    int enum_params(int seq, uint32_t id, uint32_t start, uint32_t num, const spa_pod* filter);
+    int set_param(uint32_t id, uint32_t flags, const spa_pod* param);
+    int set_io(uint32_t id, void* data, size_t size);
+    int send_command(const spa_command* command);
+    int port_enum_params(int seq, spa_direction direction, uint32_t port_id, uint32_t id, uint32_t start,
+                         uint32_t num, const spa_pod* filter);
+    int port_set_param(spa_direction direction, uint32_t port_id, uint32_t id, uint32_t flags,
+                       const spa_pod* param);
+    int port_use_buffers(spa_direction direction, uint32_t port_id, uint32_t flags, spa_buffer** buffers,
+                         uint32_t n_buffers);
+    int port_set_io(spa_direction direction, uint32_t port_id, uint32_t id, void* data, size_t size);
+    int process();
+
+    // Format and info
+    spa_pod* build_format(spa_pod_builder* builder, uint32_t id) const;
+    int set_format(const spa_pod* format);
+    void emit_node_info(bool full);
+    void emit_port_info(bool full);
+    void publish_properties();
+
+    // Driving
+    bool is_following() const;
+    void reassign_follower();
+    void arm_timer(int64_t deadline_ns);
+    void on_timer();
+    void start();
+    void stop();
+    uint64_t follower_write_position(uint32_t frames);
+    static void on_timer_source(spa_source* source);
+    static void on_publish_timer(void* data, uint64_t expirations);
+    static int do_start_in_loop(spa_loop*, bool, uint32_t, const void*, size_t, void* user);
+    static int do_stop_in_loop(spa_loop*, bool, uint32_t, const void*, size_t, void* user);
+    static int do_reassign_in_loop(spa_loop*, bool, uint32_t, const void*, size_t, void* user);
+    static int do_remove_timer_in_loop(spa_loop*, bool, uint32_t, const void*, size_t, void* user);
+
+    std::unique_ptr<Device> device_;
+    spa_node node_{};
+    spa_log* log_ = nullptr;
+    spa_loop* data_loop_ = nullptr;
+    spa_system* data_system_ = nullptr;
+    spa_loop_utils* main_utils_ = nullptr;
+    uint32_t quantum_limit_;
+
+    spa_hook_list hooks_{};
+    spa_callbacks callbacks_{};
+
+    uint64_t info_all_ = 0;
+    spa_node_info info_{};
+    std::array<spa_param_info, 1> params_{};
+    uint64_t port_info_all_ = 0;
+    spa_port_info port_info_{};
+    std::array<spa_param_info, 6> port_params_{};
+    std::array<spa_latency_info, 2> latency_{};
+
+    // Published node properties: strings live here while the info is emitted.
+    ConfigItems published_;
+    std::vector<spa_dict_item> published_items_;
+    spa_dict published_dict_{};
+    spa_source* publish_timer_ = nullptr;
+
+    spa_io_clock* clock_ = nullptr;
+    spa_io_position* position_ = nullptr;
+    spa_io_buffers* io_ = nullptr;
+
+    bool have_format_ = false;
+    spa_audio_info_raw format_{};
+    std::array<uint32_t, SPA_AUDIO_MAX_CHANNELS> channel_map_{};
+    std::array<Buffer, kMaxBuffers> buffers_{};
+    uint32_t n_buffers_ = 0;
+
+    // Data-loop state
+    spa_source timer_source_{};
+    bool started_ = false;    // main thread's view
+    bool running_ = false;    // data loop's view
+    bool following_ = false;  // data loop's view
+    DriverTimeline timeline_;
+    CyclePlan cycle_{};       // the cycle the graph is running now
+    int64_t cycle_wake_ns_ = 0;
+    bool follower_anchored_ = false;
+    uint64_t follower_position_ = 0;
+    std::array<const int32_t*, SPA_AUDIO_MAX_CHANNELS> planes_{};
+};
+
+}  // namespace dante::spa

@@ -1,0 +1,113 @@
+// SPA entry point of libspa-dante: the "api.dante.sink" factory.
+//
+// The host callocs get_size() bytes and calls init(); we keep a plain C handle there and
+// put the C++ node behind a pointer, so nothing depends on the layout of a C++ class.
+
+#include <new>
+#include <string>
+
+#include "config/device_config.hpp"
+#include "dante_sink_node.hpp"
+#include "spa_headers.hpp"
+
+namespace {
+
+using dante::spa::DanteSinkNode;
+
+constexpr const char* kFactoryName = "api.dante.sink";
+constexpr uint32_t kDefaultQuantumLimit = 8192;
+
+struct Handle {
+    spa_handle handle;  // must stay first: the host casts between the two
+    DanteSinkNode* node;
+};
+
+int get_interface(spa_handle* handle, const char* type, void** interface) {
+    if (handle == nullptr || interface == nullptr) return -EINVAL;
+    if (!spa_streq(type, SPA_TYPE_INTERFACE_Node)) return -ENOENT;
+    *interface = reinterpret_cast<Handle*>(handle)->node->node();
+    return 0;
+}
+
+int clear(spa_handle* handle) {
+    if (handle == nullptr) return -EINVAL;
+    auto* h = reinterpret_cast<Handle*>(handle);
+    delete h->node;
+    h->node = nullptr;
+    return 0;
+}
+
+size_t get_size(const spa_handle_factory*, const spa_dict*) { return sizeof(Handle); }
+
+int init(const spa_handle_factory*, spa_handle* handle, const spa_dict* info, const spa_support* support,
+         uint32_t n_support) {
+    if (handle == nullptr) return -EINVAL;
+    auto* log = static_cast<spa_log*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_Log));
+    handle->get_interface = get_interface;
+    handle->clear = clear;
+
+    dante::ConfigItems items;
+    uint32_t quantum_limit = kDefaultQuantumLimit;
+    for (uint32_t i = 0; info && i < info->n_items; ++i) {
+        const char* key = info->items[i].key;
+        const char* value = info->items[i].value ? info->items[i].value : "";
+        items.emplace_back(key, value);
+        if (spa_streq(key, "clock.quantum-limit")) spa_atou32(value, &quantum_limit, 0);
+    }
+    try {
+        dante::ConfigResult parsed = dante::parse_device_config(items, "pipewire-dante", dante::UnknownKeys::ignore);
+        if (!parsed.config) {
+            spa_log_error(log, "dante-sink: %s", parsed.error.c_str());
+            return -EINVAL;
+        }
+        std::string error;
+        auto device = dante::Device::create(std::move(*parsed.config), error);
+        if (!device) {
+            spa_log_error(log, "dante-sink: %s", error.c_str());
+            return -EINVAL;
+        }
+        auto* node = new DanteSinkNode(std::move(device), support, n_support, quantum_limit);
+        if (!node->ready()) {
+            delete node;
+            spa_log_error(log, "dante-sink: the host gave no data loop, data system or main loop utils");
+            return -EINVAL;
+        }
+        reinterpret_cast<Handle*>(handle)->node = node;
+    } catch (const std::bad_alloc&) {
+        return -ENOMEM;
+    } catch (const std::exception& e) {
+        spa_log_error(log, "dante-sink: %s", e.what());
+        return -EIO;
+    }
+    return 0;
+}
+
+const spa_interface_info kInterfaces[] = {{SPA_TYPE_INTERFACE_Node}};
+
+int enum_interface_info(const spa_handle_factory*, const spa_interface_info** info, uint32_t* index) {
+    if (info == nullptr || index == nullptr) return -EINVAL;
+    if (*index >= SPA_N_ELEMENTS(kInterfaces)) return 0;
+    *info = &kInterfaces[(*index)++];
+    return 1;
+}
+
+const spa_dict_item kFactoryInfoItems[] = {
+    {SPA_KEY_FACTORY_AUTHOR, "pipewire-dante contributors"},
+    {SPA_KEY_FACTORY_DESCRIPTION, "Dante transmitter sink, driven by the network's media clock"},
+    {SPA_KEY_FACTORY_USAGE, "dante.device-name=<name> audio.channels=<n> audio.rate=<hz> ..."},
+};
+const spa_dict kFactoryInfo = SPA_DICT_INIT(kFactoryInfoItems, SPA_N_ELEMENTS(kFactoryInfoItems));
+
+const spa_handle_factory kFactory = {
+    SPA_VERSION_HANDLE_FACTORY, kFactoryName, &kFactoryInfo, get_size, init, enum_interface_info,
+};
+
+}  // namespace
+
+extern "C" SPA_EXPORT int spa_handle_factory_enum(const spa_handle_factory** factory, uint32_t* index) {
+    if (factory == nullptr || index == nullptr) return -EINVAL;
+    if (*index > 0) return 0;
+    *factory = &kFactory;
+    (*index)++;
+    return 1;
+}

@@ -1,0 +1,69 @@
+#pragma once
+// The device's configuration, as given in pipewire.conf module args, validated.
+//
+// Pure: key/value strings in, a DeviceConfig or one clear error out. The module validates
+// before it creates anything (so a bad arg refuses the load with a message naming the arg
+// and what is accepted), and the SPA plugin reads the same keys from its factory info.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace dante {
+
+enum class SampleFormat : uint8_t { s16, s24, s32 };
+std::string_view to_string(SampleFormat format);
+uint32_t bytes_per_sample(SampleFormat format);
+
+enum class ClockSourceKind : uint8_t { tai, ptp, phc, usrvclock };
+
+struct ClockSourceConfig {
+    ClockSourceKind kind = ClockSourceKind::tai;
+    std::string path;  // device (phc) or socket (usrvclock)
+    [[nodiscard]] std::string describe() const;
+};
+
+struct DeviceConfig {
+    std::string device_name;
+    std::string interface;  // empty: none named (nothing goes on the network)
+    uint32_t channels = 2;
+    uint32_t rate = 48000;
+    SampleFormat format = SampleFormat::s24;
+    std::vector<std::string> positions;  // one per channel
+    int64_t latency_ns = 4'000'000;      // advertised to receivers
+    ClockSourceConfig clock_source;
+    uint8_t ptp_version = 0;  // 0 = auto, 1 or 2
+    uint8_t ptp_domain = 0;
+    std::string state_file;
+    uint16_t port_base = 0;  // 0: Dante's standard ports
+    uint32_t max_flows = 32;
+    std::string ring_tap_path;  // test hook: dump what the graph wrote to the rings
+};
+
+using ConfigItems = std::vector<std::pair<std::string, std::string>>;
+
+struct ConfigResult {
+    std::optional<DeviceConfig> config;
+    std::string error;  // set when config is empty
+};
+
+enum class UnknownKeys : uint8_t {
+    reject,  // module args: anything not ours and not a standard node prop is a mistake
+    ignore,  // SPA factory info: carries the adapter's own props too
+};
+
+// Keys that pass through untouched to the node (node.name, media.class, ...).
+bool is_passthrough_key(std::string_view key);
+
+ConfigResult parse_device_config(const ConfigItems& items, std::string_view default_device_name,
+                                 UnknownKeys unknown = UnknownKeys::reject);
+
+// A Dante device name: 1..31 of [A-Za-z0-9-], not starting or ending with '-'.
+bool is_valid_device_name(std::string_view name);
+// Turn a host name into a valid device name ("" stays "").
+std::string sanitize_device_name(std::string_view name);
+
+}  // namespace dante

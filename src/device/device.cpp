@@ -1,0 +1,73 @@
+#include "device/device.hpp"
+
+#include <cstdio>
+#include <stdexcept>
+
+#include "clock/tai_clock.hpp"
+
+namespace dante {
+namespace {
+
+std::unique_ptr<MediaClock> make_clock(const ClockSourceConfig& source, std::string& error) {
+    switch (source.kind) {
+        case ClockSourceKind::tai:
+            return std::make_unique<TaiClock>(make_system_tai_reference());
+        case ClockSourceKind::ptp:
+        case ClockSourceKind::phc:
+        case ClockSourceKind::usrvclock:
+            break;
+    }
+    error = "dante.clock.source = \"" + source.describe() +
+            "\" is not available in this build yet; available: tai (CLOCK_TAI, e.g. disciplined by linuxptp)";
+    return nullptr;
+}
+
+std::string format_rate(double rate) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.12f", rate);
+    return text;
+}
+
+}  // namespace
+
+std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error) {
+    auto clock = make_clock(config.clock_source, error);
+    if (!clock) return nullptr;
+    std::unique_ptr<Device> device(new Device(std::move(config), std::move(clock)));
+    if (!device->config_.ring_tap_path.empty()) {
+        try {
+            device->tap_ = std::make_unique<RingTap>(device->rings_, device->config_.ring_tap_path);
+        } catch (const std::exception& e) {
+            error = e.what();
+            return nullptr;
+        }
+    }
+    return device;
+}
+
+Device::Device(DeviceConfig config, std::unique_ptr<MediaClock> clock)
+    : config_(std::move(config)), clock_(std::move(clock)), rings_(config_.channels, kRingFrames) {}
+
+ConfigItems Device::properties() const {
+    const ClockSnapshot snap = clock_->snapshot();
+    return {
+        {"dante.device-name", config_.device_name},
+        {"dante.rate", std::to_string(config_.rate)},
+        {"dante.format", std::string(to_string(config_.format))},
+        {"dante.interface", config_.interface},
+        {"dante.clock.source", clock_->source_name()},
+        {"dante.clock.state", std::string(to_string(snap.state))},
+        {"dante.clock.media-ns", std::to_string(snap.media_ns)},
+        {"dante.clock.monotonic-ns", std::to_string(snap.monotonic_ns)},
+        {"dante.clock.rate", format_rate(snap.rate)},
+        {"dante.clock.generation", std::to_string(snap.generation)},
+        {"dante.clock.offset-ns", std::to_string(snap.offset_ns)},
+        {"dante.clock.master-id", clock_->master_id()},
+        {"dante.tx.lead-ns", std::to_string(stats_.lead_ns.load(std::memory_order_relaxed))},
+        {"dante.tx.latency-ns", std::to_string(config_.latency_ns)},
+        {"dante.tx.discontinuities", std::to_string(stats_.discontinuities.load(std::memory_order_relaxed))},
+        {"dante.flows", "0"},
+    };
+}
+
+}  // namespace dante

@@ -1,0 +1,60 @@
+#pragma once
+// The Dante transmitter device: one per sink node, alive as long as the node.
+//
+// It owns the media clock, the TX rings and (later) the transmitter and control plane.
+// The SPA node drives the graph from it and publishes its properties; nothing here knows
+// about PipeWire.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "clock/media_clock.hpp"
+#include "config/device_config.hpp"
+#include "tx/ring_tap.hpp"
+#include "tx/tx_rings.hpp"
+
+namespace dante {
+
+// Written by the graph's data thread (relaxed atomics), read by the main loop to publish.
+struct DriverStats {
+    std::atomic<uint64_t> cycles{0};
+    std::atomic<uint64_t> discontinuities{0};
+    std::atomic<int64_t> lead_ns{0};
+    std::atomic<int64_t> last_wake_late_ns{0};
+    std::atomic<bool> driving{false};
+};
+
+class Device {
+public:
+    // Ring capacity in frames: over a second at 48 kHz, far beyond lead + latency.
+    static constexpr uint32_t kRingFrames = 1u << 16;
+
+    // Returns nullptr and sets `error` if the configuration cannot run on this build or
+    // this machine (an unavailable clock source, an uncreatable tap file).
+    static std::unique_ptr<Device> create(DeviceConfig config, std::string& error);
+
+    [[nodiscard]] const DeviceConfig& config() const { return config_; }
+    [[nodiscard]] const MediaClock& clock() const { return *clock_; }
+    [[nodiscard]] TxRings& rings() { return rings_; }
+    [[nodiscard]] RingTap* tap() { return tap_.get(); }
+    [[nodiscard]] DriverStats& stats() { return stats_; }
+
+    // Main loop, about once a second: re-measure the clock correlation.
+    void update_clock() { clock_->update(); }
+
+    // The dante.* node properties of the timing contract, formatted for publication.
+    [[nodiscard]] ConfigItems properties() const;
+
+private:
+    Device(DeviceConfig config, std::unique_ptr<MediaClock> clock);
+
+    DeviceConfig config_;
+    std::unique_ptr<MediaClock> clock_;
+    TxRings rings_;
+    std::unique_ptr<RingTap> tap_;
+    DriverStats stats_;
+};
+
+}  // namespace dante
