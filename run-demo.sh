@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# The main job: a Dante transmitter sink in a running PipeWire session.
+#
+#   ./run-demo.sh                      private network-namespace lab (nothing touches real networks)
+#   ./run-demo.sh --interface eth0     the sink is configured for a real interface instead
+#   ./run-demo.sh --seconds 20         stop by itself (default: run until Ctrl-C)
+#
+# It installs what is missing, builds, starts a private PipeWire session (pipewire,
+# wireplumber, pipewire-pulse) with libpipewire-module-dante-sink loaded from this build,
+# prints the sink's node id and its live clock properties, plays a test tone into it with
+# pw-cat and shows what reached the TX rings. Connect your own tools to the session with
+# the XDG_RUNTIME_DIR it prints (pavucontrol, pw-cat, pactl).
+set -euo pipefail
+cd "$(dirname "$0")"
+repo=$PWD
+
+interface=""
+seconds=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --interface) interface=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "unknown option $1 (see --help)"; exit 2 ;;
+  esac
+done
+
+scripts/install-deps.sh
+[ -f build/build.ninja ] || meson setup build >/dev/null
+ninja -C build >/dev/null
+
+work=$(mktemp -d /tmp/dante-demo.XXXXXX)
+netns=""
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  sleep 0.5
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  [ -n "$netns" ] && ip netns del "$netns" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+in_lab() { if [ -n "$netns" ]; then ip netns exec "$netns" "$@"; else "$@"; fi; }
+
+if [ -z "$interface" ]; then
+  [ "$(id -u)" -eq 0 ] || { echo "the namespace lab needs root (or name a real interface with --interface)"; exit 1; }
+  netns="dante-demo-$$"
+  ip netns add "$netns"
+  ip link add "dtx$$" type veth peer name "drx$$"
+  ip link set "dtx$$" netns "$netns"
+  ip link set "drx$$" netns "$netns"   # both ends live in the lab: a private wire
+  ip -n "$netns" addr add 10.77.0.1/24 dev "dtx$$"
+  ip -n "$netns" addr add 10.77.0.2/24 dev "drx$$"
+  for l in lo "dtx$$" "drx$$"; do ip -n "$netns" link set "$l" up; done
+  interface="dtx$$"
+  echo "lab: network namespace $netns, interface $interface (10.77.0.1/24)"
+fi
+
+export XDG_RUNTIME_DIR=$work/run XDG_CONFIG_HOME=$work/config
+mkdir -p "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME/pipewire/pipewire.conf.d" "$XDG_CONFIG_HOME/wireplumber"
+chmod 700 "$XDG_RUNTIME_DIR"
+cp -r tests/wireplumber/. "$XDG_CONFIG_HOME/wireplumber/" 2>/dev/null || true
+export DBUS_SESSION_BUS_ADDRESS=unix:path=$XDG_RUNTIME_DIR/bus
+export SPA_PLUGIN_DIR=$repo/build/spa-plugin:$(pkg-config --variable=plugindir libspa-0.2)
+export PIPEWIRE_MODULE_DIR=$repo/build/module:$(pkg-config --variable=moduledir libpipewire-0.3)
+device="demo-$(hostname | tr -cd 'A-Za-z0-9-' | cut -c1-20)"
+device=${device%-}
+cat > "$XDG_CONFIG_HOME/pipewire/pipewire.conf.d/50-dante-sink.conf" <<CONF
+context.modules = [
+  { name = libpipewire-module-dante-sink
+    args = { dante.device-name = "$device" dante.interface = "$interface"
+             audio.channels = 2 audio.rate = 48000 dante.clock.source = tai
+             dante.debug.ring-tap = "$work/tap.bin" } }
+]
+CONF
+
+in_lab dbus-daemon --session --address="$DBUS_SESSION_BUS_ADDRESS" --fork --print-pid >"$work/dbus.pid"
+pids+=("$(cat "$work/dbus.pid")")
+in_lab pipewire >"$work/pipewire.log" 2>&1 & pids+=($!)
+sleep 1
+in_lab wireplumber >"$work/wireplumber.log" 2>&1 & pids+=($!)
+in_lab pipewire-pulse >"$work/pipewire-pulse.log" 2>&1 & pids+=($!)
+
+node="dante_sink.$device"
+for _ in $(seq 50); do pactl list short sinks 2>/dev/null | grep -q "$node" && break; sleep 0.2; done
+pactl list short sinks | grep "$node" || { echo "the sink did not appear:"; cat "$work/pipewire.log"; exit 1; }
+
+show_props() {
+  pw-dump 2>/dev/null | python3 -c '
+import json, sys
+for o in json.load(sys.stdin):
+    p = o.get("info", {}).get("props", {})
+    if p.get("node.name") == sys.argv[1]:
+        keys = ["dante.clock.state", "dante.clock.media-ns", "dante.clock.monotonic-ns", "dante.clock.rate",
+                "dante.clock.generation", "dante.tx.lead-ns", "dante.tx.latency-ns"]
+        print("node %s  " % o["id"] + "  ".join("%s=%s" % (k[6:], p.get(k)) for k in keys), flush=True)
+' "$node"
+}
+
+echo
+echo "Dante sink \"$node\" (device $device) is up. To use this session from another shell:"
+echo "  export XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR   # then: pavucontrol, pactl list sinks, pw-cat --playback --target $node FILE"
+echo
+show_props
+echo "playing a 3 s 1 kHz test tone into it..."
+sox -n -r 48000 -c 2 -b 24 "$work/tone.wav" synth 3 sine 1000 gain -12 2>/dev/null
+timeout 20 pw-cat --playback --target "$node" "$work/tone.wav"
+sleep 0.5
+python3 - "$work/tap.bin" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+off = 0; records = []; loud = 0
+while off + 32 <= len(data):
+    pos, nsec, wake, frames, ch = struct.unpack_from("<QQQII", data, off)
+    off += 32
+    samples = struct.unpack_from("<%di" % (frames * ch), data, off); off += 4 * frames * ch
+    loud += sum(1 for s in samples[:frames] if s != 0)
+    records.append((pos, nsec, wake, frames))
+gaps = sum(1 for a, b in zip(records, records[1:]) if b[0] != a[0] + a[3])
+late = sorted(r[2] - r[1] for r in records if r[2])
+print("TX rings: %d cycles written, %d frames of audio on channel 1, %d position gaps" % (len(records), loud, gaps))
+if records:
+    print("  first Dante timestamp %d (media second %.3f), cycle of %d frames" % (records[0][0], records[0][0] / 48000, records[0][3]))
+if late:
+    print("  driver wake-up after its media-clock deadline: p50 %.1f us, max %.1f us" % (late[len(late)//2] / 1e3, late[-1] / 1e3))
+PY
+echo
+if [ "$seconds" -gt 0 ]; then end=$((SECONDS + seconds)); else end=-1; echo "live clock properties (Ctrl-C to stop):"; fi
+while [ "$end" -lt 0 ] || [ $SECONDS -lt $end ]; do show_props; sleep 2; done

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds pipewire-dante and runs every test:
+#   1. build/       unit tests (doctest) and integration tests (a real, private PipeWire
+#                   session with wireplumber and pipewire-pulse, pw-cat, pactl, pavucontrol)
+#   2. build-asan/  the same code under AddressSanitizer + UndefinedBehaviorSanitizer:
+#                   unit tests, and 50 module load/unload cycles (LeakSanitizer on).
+# The last line is the total: "N passed, N failed, N skipped".
+set -u
+cd "$(dirname "$0")"
+
+scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+configure() {  # dir, extra meson args...
+  local dir=$1; shift
+  if [ -f "$dir/build.ninja" ]; then return 0; fi
+  meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+}
+
+status=0
+configure build || status=1
+ninja -C build || status=1
+rm -f build/meson-logs/testlog.json
+meson test -C build --print-errorlogs --num-processes 1 || status=1
+
+configure build-asan -Db_sanitize=address,undefined -Db_lundef=false || status=1
+ninja -C build-asan || status=1
+rm -f build-asan/meson-logs/testlog.json
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  meson test -C build-asan --print-errorlogs --num-processes 1 unit load-unload-50 || status=1
+
+echo
+python3 scripts/summarize-tests.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json || status=1
+exit $status
