@@ -26,7 +26,7 @@ configure build-asan -Db_sanitize=address,undefined -Db_lundef=false || status=1
 ninja -C build-asan || status=1
 rm -f build-asan/meson-logs/testlog.json
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  meson test -C build-asan --print-errorlogs --num-processes 1 unit load-unload-50 || status=1
+  meson test -C build-asan --print-errorlogs --num-processes 1 --suite asan || status=1
 
 echo
 python3 scripts/summarize-tests.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json || status=1
