@@ -474,6 +474,7 @@ void DanteSinkNode::on_timer() {
     clock_->next_nsec = static_cast<uint64_t>(plan.next_nsec);
     cycle_ = plan;
     cycle_wake_ns_ = now;
+    ++cycle_serial_;
 
     DriverStats& stats = device_->stats();
     stats.cycles.fetch_add(1, std::memory_order_relaxed);
@@ -535,6 +536,14 @@ int DanteSinkNode::process() {
         position = follower_write_position(frames);
         nsec = position_ ? static_cast<int64_t>(position_->clock.nsec) : 0;
         wake = 0;
+    } else if (written_serial_ == cycle_serial_) {
+        // The adapter can hand us a second buffer within one driver cycle (seen when the
+        // graph starts). Its audio has no position of its own: writing it at this cycle's
+        // position would overwrite what is there, so it is dropped and counted.
+        device_->stats().extra_buffers.fetch_add(1, std::memory_order_relaxed);
+        frames = 0;
+    } else {
+        written_serial_ = cycle_serial_;
     }
     if (frames > 0) {
         rings.write(position, std::span<const int32_t* const>(planes_.data(), channels), frames);

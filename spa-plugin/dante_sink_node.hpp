@@ -121,6 +121,8 @@ private:
     DriverTimeline timeline_;
     CyclePlan cycle_{};       // the cycle the graph is running now
     int64_t cycle_wake_ns_ = 0;
+    uint64_t cycle_serial_ = 0;    // bumped by every timer-driven cycle
+    uint64_t written_serial_ = 0;  // the cycle whose audio is already in the rings
     bool follower_anchored_ = false;
     uint64_t follower_position_ = 0;
     std::array<const int32_t*, SPA_AUDIO_MAX_CHANNELS> planes_{};

@@ -66,6 +66,7 @@ ConfigItems Device::properties() const {
         {"dante.tx.lead-ns", std::to_string(stats_.lead_ns.load(std::memory_order_relaxed))},
         {"dante.tx.latency-ns", std::to_string(config_.latency_ns)},
         {"dante.tx.discontinuities", std::to_string(stats_.discontinuities.load(std::memory_order_relaxed))},
+        {"dante.tx.extra-buffers", std::to_string(stats_.extra_buffers.load(std::memory_order_relaxed))},
         {"dante.flows", "0"},
     };
 }

@@ -23,6 +23,7 @@ struct DriverStats {
     std::atomic<uint64_t> discontinuities{0};
     std::atomic<int64_t> lead_ns{0};
     std::atomic<int64_t> last_wake_late_ns{0};
+    std::atomic<uint64_t> extra_buffers{0};  // buffers beyond one per driver cycle, dropped
     std::atomic<bool> driving{false};
 };
 

@@ -1,0 +1,678 @@
+"""Integration test lab for pipewire-dante (Python 3, stdlib only).
+
+A private, headless PipeWire session per test:
+
+    with PipeWireLab(repo, module_args={"dante.device-name": "lab-tx", ...}) as lab:
+        lab.run(["pactl", "list", "short", "sinks"])
+        node = lab.find_node("dante_sink.lab-tx")
+
+Everything lives in a fresh temp dir (XDG_RUNTIME_DIR, XDG_CONFIG_HOME,
+XDG_STATE_HOME, logs). Only processes started here are ever signalled, by PID /
+by the process group each of them was started in; nothing is killed by name.
+All external commands run under a timeout.
+"""
+
+import array
+import atexit
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from pathlib import Path
+
+SYSTEM_SPA_DIR = "/usr/lib/x86_64-linux-gnu/spa-0.2"
+SYSTEM_MODULE_DIR = "/usr/lib/x86_64-linux-gnu/pipewire-0.3"
+MODULE_NAME = "libpipewire-module-dante-sink"
+HERE = Path(__file__).resolve().parent
+WIREPLUMBER_OVERRIDES = HERE.parent / "wireplumber"
+
+# meson's "skipped" exit code
+EXIT_SKIP = 77
+
+DEVICE = "lab-tx"
+SINK = "dante_sink." + DEVICE
+DESCRIPTION = "Dante Transmitter (%s)" % DEVICE
+
+
+def lab_args(**extra):
+    """The module args every test uses; extra keys are merged, e.g.
+    lab_args(**{"dante.debug.ring-tap": "@LABDIR@/tap.bin"}) ("@LABDIR@" is
+    replaced by the lab's temp dir when the drop-in is written)."""
+    a = {
+        "dante.device-name": DEVICE,
+        "audio.channels": 2,
+        "audio.rate": 48000,
+        "dante.clock.source": "tai",
+    }
+    a.update(extra)
+    return a
+
+
+class LabError(RuntimeError):
+    pass
+
+
+class CheckFailed(AssertionError):
+    pass
+
+
+# --------------------------------------------------------------------------
+# small helpers shared by the test scripts
+
+def default_repo():
+    return str(HERE.parent.parent)
+
+
+def parse_args(description, extra=None):
+    import argparse
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--repo", default=default_repo(), help="repo root (default: two levels up)")
+    ap.add_argument("--build", default=None, help="build dir (default: <repo>/build)")
+    ap.add_argument("--keep", action="store_true", help="keep the lab's temp dir (logs) after the run")
+    ap.add_argument("--fake-sink", action="store_true",
+                    help="lab self-test: use a support.null-audio-sink named like the Dante sink "
+                         "instead of the module (dante-specific checks will fail or be skipped)")
+    if extra:
+        extra(ap)
+    return ap.parse_args()
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def check(cond, msg):
+    """Print a PASS line or raise CheckFailed with msg."""
+    if not cond:
+        raise CheckFailed(msg)
+    log("  ok: " + msg)
+
+
+def main_wrapper(fn):
+    """Run a test body; map outcomes to exit codes (0 pass, 1 fail, 77 skip)."""
+    def _term(signum, frame):
+        # once: a second signal (e.g. timeout(1) signals the child and its group)
+        # must not interrupt the cleanup that this one starts
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise SystemExit("killed by signal %d" % signum)
+    signal.signal(signal.SIGTERM, _term)
+    signal.signal(signal.SIGINT, _term)
+    try:
+        rc = fn()
+    except CheckFailed as e:
+        log("FAIL: %s" % e)
+        return 1
+    except LabError as e:
+        log("FAIL (lab): %s" % e)
+        return 1
+    except SystemExit as e:
+        if isinstance(e.code, int):
+            return e.code
+        log("FAIL: %s" % e.code)
+        return 1
+    log("PASS" if not rc else "exit %s" % rc)
+    return rc or 0
+
+
+def fake_sink_conf(name=None, description=None, channels=2, rate=48000):
+    """A drop-in creating a null sink that looks like the Dante sink (lab self-test)."""
+    return ("context.objects = [\n"
+            "  { factory = adapter\n"
+            "    args = { factory.name = support.null-audio-sink node.name = \"%s\"\n"
+            "             node.description = \"%s\" media.class = Audio/Sink\n"
+            "             audio.channels = %d audio.rate = %d audio.position = [ FL FR ] }\n"
+            "  }\n]\n") % (name or SINK, description or DESCRIPTION, channels, rate)
+
+
+def make_lab(a, module_args=None, **kw):
+    """PipeWireLab from parsed args (honours --build, --keep, --fake-sink)."""
+    if getattr(a, "fake_sink", False):
+        kw["with_module"] = False
+        kw["extra_conf"] = fake_sink_conf()
+    else:
+        require_module(a.repo, a.build)
+    return PipeWireLab(a.repo, module_args=module_args, build=a.build, keep=a.keep, **kw)
+
+
+def module_present(repo, build=None):
+    build = Path(build) if build else Path(repo) / "build"
+    return (build / "module" / (MODULE_NAME + ".so")).exists()
+
+
+def require_module(repo, build=None):
+    build = Path(build) if build else Path(repo) / "build"
+    so = build / "module" / (MODULE_NAME + ".so")
+    spa = build / "spa-plugin" / "dante" / "libspa-dante.so"
+    missing = [str(p) for p in (so, spa) if not p.exists()]
+    if missing:
+        log("FAIL: not built: " + ", ".join(missing))
+        sys.exit(1)
+
+
+# --------------------------------------------------------------------------
+# SPA-JSON rendering of module args
+
+def _spa_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, dict):
+        return "{ " + " ".join("%s = %s" % (k, _spa_value(x)) for k, x in v.items()) + " }"
+    if isinstance(v, (list, tuple)):
+        return "[ " + " ".join(_spa_value(x) for x in v) + " ]"
+    if isinstance(v, Raw):
+        return v.text
+    s = str(v).replace("\\", "\\\\").replace('"', '\\"')
+    return '"%s"' % s
+
+
+class Raw:
+    """A value rendered verbatim (unquoted) in the conf file, e.g. Raw("tai")."""
+    def __init__(self, text):
+        self.text = text
+
+    def __repr__(self):
+        return "Raw(%r)" % self.text
+
+
+def render_module_conf(args, name=MODULE_NAME, flags=None):
+    body = "  { name = %s\n    args = %s\n" % (name, _spa_value(args or {}))
+    if flags:
+        body += "    flags = [ %s ]\n" % " ".join(flags)
+    body += "  }\n"
+    return "context.modules = [\n" + body + "]\n"
+
+
+# --------------------------------------------------------------------------
+# the lab
+
+def _dirlist(*dirs):
+    return ":".join(str(d) for d in dirs if Path(d).is_dir())
+
+
+class PipeWireLab:
+    def __init__(self, repo, module_args=None, with_pulse=True, with_wireplumber=True,
+                 build=None, with_module=True, extra_conf=None, keep=False,
+                 pipewire_debug=None, start_timeout=15.0):
+        self.repo = Path(repo).resolve()
+        self.build = Path(build).resolve() if build else self.repo / "build"
+        self.module_args = dict(module_args or {})
+        self.with_pulse = with_pulse
+        self.with_wireplumber = with_wireplumber
+        self.with_module = with_module
+        self.extra_conf = extra_conf
+        self.keep = keep
+        self.pipewire_debug = pipewire_debug
+        self.start_timeout = start_timeout
+        self.tmp = None
+        self.procs = {}          # name -> Popen (long-running, ours)
+        self._bg = []            # background client Popens
+        self._stopped = False
+        self._atexit = False
+
+    # ---------------- paths / env
+    def _mkdirs(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix="pwlab-"))
+        self.runtime = self.tmp / "run"
+        self.config = self.tmp / "config"
+        self.state = self.tmp / "state"
+        self.logdir = self.tmp / "logs"
+        self.work = self.tmp / "work"
+        for d in (self.runtime, self.config, self.state, self.logdir, self.work):
+            d.mkdir(parents=True)
+        os.chmod(self.runtime, 0o700)
+        self.bus_path = self.runtime / "bus"
+
+    def env(self):
+        env = {}
+        # keep a minimal, clean environment: PATH/LANG/TERM from ours only
+        for k in ("PATH", "LANG", "LC_ALL", "TERM", "HOME"):
+            if k in os.environ:
+                env[k] = os.environ[k]
+        env.update({
+            "XDG_RUNTIME_DIR": str(self.runtime),
+            "XDG_CONFIG_HOME": str(self.config),
+            "XDG_STATE_HOME": str(self.state),
+            "XDG_DATA_HOME": str(self.tmp / "data"),
+            "DBUS_SESSION_BUS_ADDRESS": "unix:path=%s" % self.bus_path,
+            "SPA_PLUGIN_DIR": _dirlist(self.build / "spa-plugin", SYSTEM_SPA_DIR),
+            "PIPEWIRE_MODULE_DIR": _dirlist(self.build / "module", SYSTEM_MODULE_DIR),
+            "PULSE_RUNTIME_PATH": str(self.runtime / "pulse"),
+            "NO_AT_BRIDGE": "1",
+            "GSETTINGS_BACKEND": "memory",
+        })
+        return env
+
+    def _write_config(self):
+        pwd = self.config / "pipewire" / "pipewire.conf.d"
+        pwd.mkdir(parents=True)
+        parts = []
+        if self.with_module:
+            args = {k: (v.replace("@LABDIR@", str(self.tmp)) if isinstance(v, str) else v)
+                    for k, v in self.module_args.items()}
+            parts.append(render_module_conf(args))
+        if self.extra_conf:
+            parts.append(self.extra_conf)
+        self.dropin = pwd / "dante.conf"
+        self.dropin.write_text("# written by tests/integration/pwlab.py\n" + "\n".join(parts))
+        # wireplumber: copy the override files (same name replaces the system one)
+        wpd = self.config / "wireplumber"
+        if WIREPLUMBER_OVERRIDES.is_dir():
+            shutil.copytree(WIREPLUMBER_OVERRIDES, wpd)
+        else:
+            raise LabError("missing wireplumber overrides dir %s" % WIREPLUMBER_OVERRIDES)
+
+    # ---------------- process management
+    def _spawn(self, name, cmd, env=None, logname=None):
+        logf = open(self.logdir / (logname or name + ".log"), "wb")
+        try:
+            p = subprocess.Popen(cmd, env=env or self.env(), stdin=subprocess.DEVNULL,
+                                 stdout=logf, stderr=subprocess.STDOUT,
+                                 start_new_session=True, cwd=str(self.work))
+        finally:
+            logf.close()
+        return p
+
+    def start(self):
+        if not self._atexit:
+            atexit.register(self.stop)
+            self._atexit = True
+        self._mkdirs()
+        self._write_config()
+        try:
+            self._start_dbus()
+            self.start_pipewire()
+            if self.procs["pipewire"].poll() is not None:
+                return self
+            if self.with_wireplumber:
+                self._start_wireplumber()
+            if self.with_pulse:
+                self._start_pulse()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_dbus(self):
+        p = self._spawn("dbus", ["dbus-daemon", "--session", "--nofork", "--nopidfile",
+                                 "--address=unix:path=%s" % self.bus_path])
+        self.procs["dbus"] = p
+        self.wait_for(lambda: self.bus_path.exists() or p.poll() is not None, 10, "dbus socket")
+        if p.poll() is not None:
+            raise LabError("dbus-daemon exited: %s" % self._read(self.logdir / "dbus.log"))
+
+    def start_pipewire(self, wait_ready=True):
+        env = self.env()
+        if self.pipewire_debug is not None:
+            env["PIPEWIRE_DEBUG"] = str(self.pipewire_debug)
+        p = self._spawn("pipewire", ["pipewire"], env=env)
+        self.procs["pipewire"] = p
+        if not wait_ready:
+            return p
+        sock = self.runtime / "pipewire-0"
+
+        def ready():
+            if p.poll() is not None:
+                return True
+            if not sock.exists():
+                return False
+            r = self.run(["pw-cli", "info", "0"], timeout=5, check=False)
+            return r.returncode == 0
+        self.wait_for(ready, self.start_timeout, "pipewire socket")
+        return p
+
+    def _start_wireplumber(self):
+        p = self._spawn("wireplumber", ["wireplumber"])
+        self.procs["wireplumber"] = p
+
+        def ready():
+            if p.poll() is not None:
+                raise LabError("wireplumber exited (rc %s): %s" % (p.returncode, self.log_text("wireplumber")[-2000:]))
+            # the "default" metadata object is created by wireplumber
+            for o in self.pw_dump(quiet=True) or []:
+                if o.get("type") == "PipeWire:Interface:Metadata" and \
+                        (o.get("props") or {}).get("metadata.name") == "default":
+                    return True
+            return False
+        self.wait_for(ready, self.start_timeout, "wireplumber 'default' metadata")
+
+    def _start_pulse(self):
+        p = self._spawn("pipewire-pulse", ["pipewire-pulse"])
+        self.procs["pipewire-pulse"] = p
+
+        def ready():
+            if p.poll() is not None:
+                raise LabError("pipewire-pulse exited (rc %s): %s" % (p.returncode, self.log_text("pipewire-pulse")[-2000:]))
+            if not (self.runtime / "pulse" / "native").exists():
+                return False
+            return self.run(["pactl", "info"], timeout=5, check=False).returncode == 0
+        self.wait_for(ready, self.start_timeout, "pipewire-pulse (pactl info)")
+
+    def spawn(self, cmd, name=None):
+        """Start a background client (killed at stop() if still running)."""
+        name = name or Path(cmd[0]).name
+        p = self._spawn(name, cmd, logname="%s-%d.log" % (name, len(self._bg)))
+        p.lab_log = self.logdir / ("%s-%d.log" % (name, len(self._bg)))
+        self._bg.append(p)
+        return p
+
+    @staticmethod
+    def _kill(p, grace=5.0):
+        if p is None or p.poll() is not None:
+            return
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(p.pid, sig)   # our own session/process group (start_new_session)
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                p.send_signal(sig)
+            try:
+                p.wait(timeout=wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+    def stop(self):
+        if self._stopped:
+            return
+        self._stopped = True
+        for p in reversed(self._bg):
+            self._kill(p, grace=2.0)
+        for name in ("pipewire-pulse", "wireplumber", "pipewire", "dbus"):
+            self._kill(self.procs.get(name))
+        # reap our process groups' leftovers (e.g. a forked helper) - still only our pgids
+        for p in list(self.procs.values()) + self._bg:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if self.tmp and self.tmp.exists():
+            if self.keep:
+                log("lab dir kept: %s" % self.tmp)
+            else:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, et, ev, tb):
+        if et is not None and not isinstance(ev, (SystemExit,)):
+            self.dump_logs_on_failure()
+        elif et is SystemExit and ev.code not in (0, None):
+            self.dump_logs_on_failure()
+        self.stop()
+        return False
+
+    def dump_logs_on_failure(self, tail=60):
+        if not self.tmp or not self.logdir.exists():
+            return
+        for f in sorted(self.logdir.glob("*.log")):
+            lines = self._read(f).splitlines()
+            if not lines:
+                continue
+            log("----- %s (last %d lines) -----" % (f.name, min(tail, len(lines))))
+            for ln in lines[-tail:]:
+                log("  | " + ln)
+
+    # ---------------- running clients
+    def run(self, cmd, timeout=10, check=True, input=None):
+        try:
+            r = subprocess.run(cmd, env=self.env(), capture_output=True, text=True,
+                               timeout=timeout, input=input, cwd=str(self.work),
+                               stdin=None if input is not None else subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as e:
+            raise LabError("command timed out after %ss: %s" % (timeout, " ".join(map(str, cmd))))
+        if check and r.returncode != 0:
+            raise LabError("command failed (rc %d): %s\nstdout: %s\nstderr: %s" %
+                           (r.returncode, " ".join(map(str, cmd)), r.stdout[-2000:], r.stderr[-2000:]))
+        return r
+
+    def pw_dump(self, quiet=False):
+        r = self.run(["pw-dump"], timeout=10, check=not quiet)
+        if r.returncode != 0:
+            return None
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            if quiet:
+                return None
+            raise
+
+    def nodes(self, dump=None):
+        dump = dump if dump is not None else self.pw_dump()
+        return [o for o in dump if o.get("type") == "PipeWire:Interface:Node"]
+
+    def find_node(self, node_name, dump=None):
+        for o in self.nodes(dump):
+            props = ((o.get("info") or {}).get("props") or {})
+            if props.get("node.name") == node_name:
+                return o
+        return None
+
+    def node_props(self, node_name):
+        n = self.find_node(node_name)
+        if n is None:
+            raise LabError("node %s not found" % node_name)
+        return n["info"]["props"]
+
+    def wait_for(self, predicate, timeout, what="condition", interval=0.2):
+        deadline = time.monotonic() + timeout
+        while True:
+            v = predicate()
+            if v:
+                return v
+            if time.monotonic() >= deadline:
+                raise LabError("timed out after %.1fs waiting for %s" % (timeout, what))
+            time.sleep(interval)
+
+    def wait_node(self, node_name, timeout=10):
+        return self.wait_for(lambda: self.find_node(node_name), timeout, "node %s" % node_name)
+
+    # ---------------- logs
+    @staticmethod
+    def _read(path):
+        try:
+            return Path(path).read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_text(self, name="pipewire"):
+        return self._read(self.logdir / (name + ".log"))
+
+    def exit_code(self, name="pipewire", timeout=10):
+        p = self.procs[name]
+        try:
+            return p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+
+# --------------------------------------------------------------------------
+# test signals
+
+def lcg_signal(channels, frames, bits=24, seed=12345):
+    """Deterministic per-channel pseudo-random samples, full-ish range, never 0,
+    never clipping (|s| <= 0.95 * full scale). Returns list of per-channel lists."""
+    full = (1 << (bits - 1)) - 1
+    lim = int(full * 0.95)
+    out = []
+    for ch in range(channels):
+        x = (seed * 2654435761 + ch * 40503 + 1) & 0xFFFFFFFF
+        vals = []
+        for _ in range(frames):
+            x = (1103515245 * x + 12345) & 0x7FFFFFFF
+            v = (x % (2 * lim + 1)) - lim
+            if v == 0:
+                v = 1
+            vals.append(v)
+        out.append(vals)
+    return out
+
+
+def ramp_signal(channels, frames, bits=24):
+    full = (1 << (bits - 1)) - 1
+    lim = int(full * 0.95)
+    out = []
+    for ch in range(channels):
+        step = 997 * (ch + 1)
+        vals = [((i * step + 1 + ch * 1000) % (2 * lim)) - lim or 1 for i in range(frames)]
+        out.append(vals)
+    return out
+
+
+def make_wav(path, rate=48000, channels=2, frames=96000, kind="random", bits=24, seed=12345,
+             pad_after=0):
+    """Write a PCM WAV (S24 or S32 little-endian) with a known signal of `frames`
+    frames, followed by `pad_after` frames of silence (not part of the result).
+    Returns the per-channel sample lists (integers at `bits` resolution).
+
+    Why pad_after: pw-cat 0.3.65 drops the last, partial quantum of a file (seen
+    in the lab: 48000 frames at quantum 1024 lose the last 896 frames; a
+    multiple of the quantum or paplay lose nothing), so tests that need every
+    signal frame pad with >= the max quantum (8192) of silence."""
+    if bits not in (16, 24, 32):
+        raise ValueError("bits must be 16, 24 or 32")
+    if kind == "random":
+        sig = lcg_signal(channels, frames, bits, seed)
+    elif kind == "ramp":
+        sig = ramp_signal(channels, frames, bits)
+    elif kind == "silence":
+        sig = [[0] * frames for _ in range(channels)]
+    else:
+        raise ValueError("unknown kind %r" % kind)
+    width = bits // 8
+    buf = bytearray((frames + pad_after) * channels * width)
+    o = 0
+    for i in range(frames):
+        for ch in range(channels):
+            buf[o:o + width] = (sig[ch][i] & ((1 << bits) - 1)).to_bytes(width, "little")
+            o += width
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(bytes(buf))
+    return sig
+
+
+# --------------------------------------------------------------------------
+# ring tap reader
+
+TAP_HEADER = struct.Struct("<QQQII")
+
+
+class TapRecord:
+    __slots__ = ("position", "nsec", "wake_ns", "frames", "channels", "samples")
+
+    def __init__(self, position, nsec, wake_ns, frames, channels, samples):
+        self.position = position
+        self.nsec = nsec
+        self.wake_ns = wake_ns
+        self.frames = frames
+        self.channels = channels
+        self.samples = samples   # list (per channel) of array('i')
+
+    def __repr__(self):
+        return "TapRecord(pos=%d nsec=%d wake=%d frames=%d ch=%d)" % (
+            self.position, self.nsec, self.wake_ns, self.frames, self.channels)
+
+
+def read_tap(path, allow_partial_tail=True):
+    """Parse the module's ring-tap file into a list of TapRecord.
+    A truncated last record (file being appended to) is dropped if allow_partial_tail."""
+    data = Path(path).read_bytes()
+    recs = []
+    off = 0
+    n = len(data)
+    while off < n:
+        if off + TAP_HEADER.size > n:
+            if allow_partial_tail:
+                break
+            raise ValueError("truncated tap header at offset %d" % off)
+        pos, nsec, wake, frames, chans = TAP_HEADER.unpack_from(data, off)
+        if chans == 0 or chans > 64 or frames > 1 << 20:
+            raise ValueError("implausible tap record at offset %d: frames=%d channels=%d" % (off, frames, chans))
+        body = frames * chans * 4
+        start = off + TAP_HEADER.size
+        if start + body > n:
+            if allow_partial_tail:
+                break
+            raise ValueError("truncated tap record at offset %d" % off)
+        samples = []
+        for ch in range(chans):
+            a = array.array("i")
+            a.frombytes(data[start + ch * frames * 4: start + (ch + 1) * frames * 4])
+            if sys.byteorder != "little":
+                a.byteswap()
+            samples.append(a)
+        recs.append(TapRecord(pos, nsec, wake, frames, chans, samples))
+        off = start + body
+    return recs
+
+
+def tap_runs(recs):
+    """Split records into runs of contiguous positions."""
+    runs = []
+    cur = []
+    for r in recs:
+        if cur and cur[-1].position + cur[-1].frames != r.position:
+            runs.append(cur)
+            cur = []
+        cur.append(r)
+    if cur:
+        runs.append(cur)
+    return runs
+
+
+# --------------------------------------------------------------------------
+# who drives the graph (pw-top has no batch mode on 0.3.65; pw-profiler reads
+# the same module-profiler data and prints "logging driver N" /
+# "logging follower N ("name")" as it sees them)
+
+def _parse_profiler(out):
+    import re
+    drivers = [int(m.group(1)) for m in re.finditer(r"logging driver (\d+)", out)]
+    followers = [(int(m.group(1)), m.group(2)) for m in
+                 re.finditer(r'logging follower (\d+) \("([^"]*)"\)', out)]
+    return drivers, followers
+
+
+def start_profiler(lab, seconds=2.0):
+    """Start pw-profiler in the background for `seconds`; pass the result to finish_profiler()."""
+    d = lab.work / ("prof-%d" % time.monotonic_ns())
+    d.mkdir()
+    out = open(d / "stdout.txt", "wb")
+    p = subprocess.Popen(["timeout", "-s", "INT", "-k", "3", str(seconds), "pw-profiler", "-o",
+                          str(d / "profiler.log")], env=lab.env(), cwd=str(d), stdout=out,
+                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    out.close()
+    lab._bg.append(p)
+    p.prof_dir = d
+    p.prof_seconds = seconds
+    return p
+
+
+def finish_profiler(p):
+    """Wait for start_profiler()'s run; return (driver_ids, [(follower_id, name)], stdout)."""
+    try:
+        p.wait(timeout=p.prof_seconds + 10)
+    except subprocess.TimeoutExpired:
+        PipeWireLab._kill(p)
+    out = (p.prof_dir / "stdout.txt").read_text(errors="replace")
+    shutil.rmtree(p.prof_dir, ignore_errors=True)
+    return _parse_profiler(out) + (out,)
+
+
+def profile_graph(lab, seconds=1.0):
+    """Run pw-profiler for `seconds`; return (driver_ids, [(follower_id, name)])
+    in the order pw-profiler reported them, plus its raw stdout."""
+    return finish_profiler(start_profiler(lab, seconds))

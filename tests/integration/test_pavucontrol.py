@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""pavucontrol (as a person sees it) lists the Dante Transmitter.
+
+Starts the lab (pipewire + wireplumber + pipewire-pulse), an Xvfb server on a
+free display (-displayfd, no TCP), `pavucontrol --tab=3` (Output Devices),
+takes a screenshot with ImageMagick's `import -window root`, saves it as
+<artifacts>/pavucontrol.png and OCRs it with tesseract: the text
+"Dante Transmitter" must appear (retrying on a 2x upscaled image).
+Exits 77 (skip) if tesseract is not installed.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.dont_write_bytecode = True   # keep the source tree free of __pycache__
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pwlab import (make_lab, parse_args, main_wrapper, check, log, lab_args, SINK,  # noqa: E402
+                   LabError, EXIT_SKIP)
+
+WANT = "Dante Transmitter"
+
+
+def convert_bin():
+    # /usr/local/bin/convert may be a stand-in; use ImageMagick's own binary
+    for c in ("/usr/bin/convert", "/usr/bin/convert-im6.q16", "/usr/bin/magick"):
+        if os.path.exists(c):
+            return c
+    return shutil.which("convert")
+
+
+def ocr(lab, png):
+    r = lab.run(["tesseract", str(png), "stdout"], timeout=60, check=False)
+    return r.stdout
+
+
+def found(text):
+    return WANT.lower() in re.sub(r"\s+", " ", text).lower()
+
+
+def start_xvfb(lab):
+    rfd, wfd = os.pipe()
+    logf = open(lab.logdir / "xvfb.log", "wb")
+    p = subprocess.Popen(["Xvfb", "-displayfd", str(wfd), "-screen", "0", "1280x800x24",
+                          "-nolisten", "tcp", "-noreset"],
+                         pass_fds=(wfd,), stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                         start_new_session=True, env=lab.env(), cwd=str(lab.work))
+    logf.close()
+    os.close(wfd)
+    lab._bg.append(p)   # stopped with the lab
+    import select
+    buf = b""
+    deadline = time.monotonic() + 15
+    while not buf.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or p.poll() is not None:
+            os.close(rfd)
+            raise LabError("Xvfb did not report a display: %s" % lab._read(lab.logdir / "xvfb.log")[-1000:])
+        r, _, _ = select.select([rfd], [], [], left)
+        if r:
+            chunk = os.read(rfd, 64)
+            if not chunk:
+                break
+            buf += chunk
+    os.close(rfd)
+    return ":" + buf.decode().strip()
+
+
+def body():
+    a = parse_args(__doc__, extra=lambda ap: ap.add_argument(
+        "--artifacts", default=None, help="dir for pavucontrol.png (default <build>/tests/artifacts)"))
+    if not shutil.which("tesseract"):
+        log("SKIP: tesseract not installed (apt-get install tesseract-ocr tesseract-ocr-eng)")
+        return EXIT_SKIP
+    for tool in ("Xvfb", "pavucontrol", "import"):
+        if not shutil.which(tool):
+            log("SKIP: %s not installed" % tool)
+            return EXIT_SKIP
+    build = Path(a.build) if a.build else Path(a.repo) / "build"
+    if a.artifacts:
+        artifacts = Path(a.artifacts)
+    elif build.is_dir():
+        artifacts = build / "tests" / "artifacts"
+    else:   # don't create a build dir that isn't there (e.g. --fake-sink before a build)
+        import tempfile
+        artifacts = Path(tempfile.gettempdir()) / "pwlab-artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    png = artifacts / "pavucontrol.png"
+
+    with make_lab(a, module_args=lab_args()) as lab:
+        lab.wait_node(SINK, timeout=10)
+        lab.wait_for(lambda: SINK in lab.run(["pactl", "list", "short", "sinks"]).stdout, 10,
+                     "pulse to list %s" % SINK)
+        display = start_xvfb(lab)
+        log("Xvfb on %s" % display)
+        env = lab.env()
+        env.update({"DISPLAY": display, "GSETTINGS_BACKEND": "memory", "NO_AT_BRIDGE": "1"})
+        logf = open(lab.logdir / "pavucontrol.log", "wb")
+        pv = subprocess.Popen(["pavucontrol", "--tab=3"], env=env, stdin=subprocess.DEVNULL,
+                              stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
+                              cwd=str(lab.work))
+        logf.close()
+        lab._bg.append(pv)
+
+        # wait for a pavucontrol window to be mapped
+        def mapped():
+            if pv.poll() is not None:
+                raise LabError("pavucontrol exited (rc %s): %s" %
+                               (pv.returncode, lab._read(lab.logdir / "pavucontrol.log")[-1500:]))
+            if not shutil.which("xwininfo"):
+                return True
+            r = subprocess.run(["xwininfo", "-root", "-tree"], env=env, capture_output=True,
+                               text=True, timeout=10)
+            return "Volume Control" in r.stdout
+        lab.wait_for(mapped, 20, "pavucontrol window", interval=0.5)
+
+        text = ""
+        tmp = lab.work / "shot.png"
+        big = lab.work / "shot2x.png"
+        ok = False
+        for attempt in range(4):
+            time.sleep(2.0 if attempt == 0 else 2.5)   # let it connect and draw the sink list
+            subprocess.run(["import", "-display", display, "-window", "root", str(tmp)], env=env,
+                           timeout=20, check=True, capture_output=True)
+            shutil.copyfile(tmp, png)
+            text = ocr(lab, tmp)
+            if found(text):
+                ok = True
+                break
+            cv = convert_bin()
+            if cv:
+                subprocess.run([cv, str(tmp), "-resize", "200%", str(big)], timeout=30, check=True,
+                               capture_output=True)
+                text2 = ocr(lab, big)
+                if found(text2):
+                    text = text2
+                    ok = True
+                    log("  (found on the 2x upscaled image)")
+                    break
+                text = text + "\n--- 2x ---\n" + text2
+            log("  attempt %d: %r not in OCR text yet" % (attempt + 1, WANT))
+        log("screenshot: %s" % png)
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        log("OCR text (first 25 lines):\n" + "\n".join("    " + ln for ln in lines[:25]))
+        check(ok, "OCR of the pavucontrol Output Devices tab shows %r" % WANT)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main_wrapper(body))

@@ -1,0 +1,3 @@
+-- Test-lab override of /usr/share/wireplumber/bluetooth.lua.d/90-enable-all.lua:
+-- the bluez monitor is deliberately NOT enabled (no bluetooth in the lab).
+-- bluez_monitor.enable()
