@@ -66,7 +66,8 @@ DanteSinkNode::DanteSinkNode(std::unique_ptr<Device> device, const spa_support* 
                              uint32_t quantum_limit)
     : device_(std::move(device)),
       quantum_limit_(quantum_limit),
-      timeline_(device_->config().rate, kRenderMarginNs) {
+      timeline_(device_->config().rate, kRenderMarginNs),
+      follower_(device_->config().rate, kRenderMarginNs) {
     log_ = static_cast<spa_log*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_Log));
     data_loop_ = static_cast<spa_loop*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_DataLoop));
     data_system_ = static_cast<spa_system*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_DataSystem));
@@ -238,12 +239,17 @@ int DanteSinkNode::port_enum_params(int seq, spa_direction direction, uint32_t p
                 break;
             case SPA_PARAM_Meta:
                 return 0;
-            case SPA_PARAM_IO:
-                if (result.index > 0) return 0;
+            case SPA_PARAM_IO: {
+                // Buffers always; RateMatch so that, when another node drives, the adapter's
+                // resampler can be steered to the media clock.
+                if (result.index > 1) return 0;
+                const bool buffers = result.index == 0;
                 param = static_cast<spa_pod*>(spa_pod_builder_add_object(
-                    &b, SPA_TYPE_OBJECT_ParamIO, id, SPA_PARAM_IO_id, SPA_POD_Id(SPA_IO_Buffers), SPA_PARAM_IO_size,
-                    SPA_POD_Int(static_cast<int>(sizeof(spa_io_buffers)))));
+                    &b, SPA_TYPE_OBJECT_ParamIO, id, SPA_PARAM_IO_id,
+                    SPA_POD_Id(buffers ? SPA_IO_Buffers : SPA_IO_RateMatch), SPA_PARAM_IO_size,
+                    SPA_POD_Int(static_cast<int>(buffers ? sizeof(spa_io_buffers) : sizeof(spa_io_rate_match)))));
                 break;
+            }
             case SPA_PARAM_Latency:
                 if (result.index > 1) return 0;
                 param = spa_latency_build(&b, id, &latency_[result.index]);
@@ -335,9 +341,16 @@ int DanteSinkNode::port_use_buffers(spa_direction direction, uint32_t port_id, u
 
 int DanteSinkNode::port_set_io(spa_direction direction, uint32_t port_id, uint32_t id, void* data, size_t) {
     if (direction != SPA_DIRECTION_INPUT || port_id != 0) return -EINVAL;
-    if (id != SPA_IO_Buffers) return -ENOENT;
-    io_ = static_cast<spa_io_buffers*>(data);
-    return 0;
+    switch (id) {
+        case SPA_IO_Buffers:
+            io_ = static_cast<spa_io_buffers*>(data);
+            return 0;
+        case SPA_IO_RateMatch:
+            rate_match_ = static_cast<spa_io_rate_match*>(data);
+            return 0;
+        default:
+            return -ENOENT;
+    }
 }
 
 // ---------------------------------------------------------------- driving the graph
@@ -371,8 +384,9 @@ int DanteSinkNode::do_reassign_in_loop(spa_loop*, bool, uint32_t, const void*, s
     const bool following = node->is_following();
     if (following == node->following_) return 0;
     node->following_ = following;
-    node->follower_anchored_ = false;
+    node->follower_.reset();
     node->timeline_.reset();
+    node->set_rate_match(1.0, false);
     node->arm_timer(following ? 0 : monotonic_now(node->data_system_));
     node->device_->stats().driving.store(!following, std::memory_order_relaxed);
     return 0;
@@ -406,8 +420,9 @@ int DanteSinkNode::do_start_in_loop(spa_loop*, bool, uint32_t, const void*, size
     auto* node = static_cast<DanteSinkNode*>(user);
     node->running_ = true;
     node->following_ = node->is_following();
-    node->follower_anchored_ = false;
+    node->follower_.reset();
     node->timeline_.reset();
+    node->set_rate_match(1.0, false);
     node->arm_timer(node->following_ ? 0 : monotonic_now(node->data_system_));
     node->device_->stats().driving.store(!node->following_, std::memory_order_relaxed);
     return 0;
@@ -478,7 +493,7 @@ void DanteSinkNode::on_timer() {
 
     DriverStats& stats = device_->stats();
     stats.cycles.fetch_add(1, std::memory_order_relaxed);
-    stats.discontinuities.store(timeline_.discontinuities(), std::memory_order_relaxed);
+    stats.discontinuities.store(timeline_.discontinuities() + follower_.discontinuities(), std::memory_order_relaxed);
     stats.lead_ns.store(plan.lead_ns, std::memory_order_relaxed);
     stats.last_wake_late_ns.store(now - plan.nsec, std::memory_order_relaxed);
 
@@ -487,23 +502,19 @@ void DanteSinkNode::on_timer() {
 }
 
 uint64_t DanteSinkNode::follower_write_position(uint32_t frames) {
-    // Another driver runs the graph: place its audio by the media clock at the cycle's
-    // start. Its clock drifts against ours, so when the error grows past two quanta we
-    // re-anchor (a counted discontinuity) rather than let the lead run away.
-    const uint32_t rate = device_->config().rate;
-    const int64_t margin = ns_to_samples_ceil(kRenderMarginNs, rate);
-    const ClockSnapshot snap = device_->clock().snapshot();
+    const uint32_t duration = position_ ? static_cast<uint32_t>(position_->clock.duration) : frames;
     const int64_t nsec = position_ ? static_cast<int64_t>(position_->clock.nsec) : monotonic_now(data_system_);
-    const uint64_t ideal = media_sample_at(snap.media_ns_at(nsec), rate) + frames + static_cast<uint64_t>(margin);
-    const int64_t error = static_cast<int64_t>(follower_position_ - ideal);
-    if (!follower_anchored_ || std::llabs(error) > 2 * static_cast<int64_t>(frames) + margin) {
-        if (follower_anchored_) device_->stats().discontinuities.fetch_add(1, std::memory_order_relaxed);
-        follower_position_ = ideal;
-        follower_anchored_ = true;
-    }
-    const uint64_t position = follower_position_;
-    follower_position_ += frames;
-    return position;
+    const FollowerTracker::Result r = follower_.track(device_->clock().snapshot(), nsec, duration ? duration : frames, frames);
+    device_->stats().discontinuities.store(timeline_.discontinuities() + follower_.discontinuities(),
+                                           std::memory_order_relaxed);
+    set_rate_match(r.rate, true);
+    return r.position;
+}
+
+void DanteSinkNode::set_rate_match(double rate, bool active) {
+    if (rate_match_ == nullptr) return;
+    rate_match_->rate = rate;
+    SPA_FLAG_UPDATE(rate_match_->flags, SPA_IO_RATE_MATCH_FLAG_ACTIVE, active);
 }
 
 int DanteSinkNode::process() {

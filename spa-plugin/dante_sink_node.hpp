@@ -13,6 +13,7 @@
 
 #include "device/device.hpp"
 #include "driver/driver_timeline.hpp"
+#include "driver/follower_tracker.hpp"
 #include "spa_headers.hpp"
 
 namespace dante::spa {
@@ -71,6 +72,7 @@ private:
     void start();
     void stop();
     uint64_t follower_write_position(uint32_t frames);
+    void set_rate_match(double rate, bool active);
     static void on_timer_source(spa_source* source);
     static void on_publish_timer(void* data, uint64_t expirations);
     static int do_start_in_loop(spa_loop*, bool, uint32_t, const void*, size_t, void* user);
@@ -106,6 +108,7 @@ private:
     spa_io_clock* clock_ = nullptr;
     spa_io_position* position_ = nullptr;
     spa_io_buffers* io_ = nullptr;
+    spa_io_rate_match* rate_match_ = nullptr;
 
     bool have_format_ = false;
     spa_audio_info_raw format_{};
@@ -123,8 +126,7 @@ private:
     int64_t cycle_wake_ns_ = 0;
     uint64_t cycle_serial_ = 0;    // bumped by every timer-driven cycle
     uint64_t written_serial_ = 0;  // the cycle whose audio is already in the rings
-    bool follower_anchored_ = false;
-    uint64_t follower_position_ = 0;
+    FollowerTracker follower_;
     std::array<const int32_t*, SPA_AUDIO_MAX_CHANNELS> planes_{};
 };
 
