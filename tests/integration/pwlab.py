@@ -313,6 +313,13 @@ class PipeWireLab:
         env = self.env()
         if self.pipewire_debug is not None:
             env["PIPEWIRE_DEBUG"] = str(self.pipewire_debug)
+        # The sanitizer run loads an ASan/UBSan build of our plugin into the (uninstrumented)
+        # daemon: the runtime must then be preloaded. Leaks are checked by load_unload.
+        preload = os.environ.get("DANTE_LAB_PIPEWIRE_PRELOAD")
+        if preload:
+            env["LD_PRELOAD"] = preload
+            env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1"
+            env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1"
         p = self._spawn("pipewire", ["pipewire"], env=env)
         self.procs["pipewire"] = p
         if not wait_ready:
@@ -395,11 +402,19 @@ class PipeWireLab:
                 os.killpg(p.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+        sanitizer_report = None
+        if self.tmp and (self.logdir / "pipewire.log").exists():
+            text = self._read(self.logdir / "pipewire.log")
+            for marker in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
+                if marker in text:
+                    sanitizer_report = text[text.index(marker):][:4000]
         if self.tmp and self.tmp.exists():
             if self.keep:
                 log("lab dir kept: %s" % self.tmp)
             else:
                 shutil.rmtree(self.tmp, ignore_errors=True)
+        if sanitizer_report:
+            raise CheckFailed("the sanitizer reported an error in pipewire:\n" + sanitizer_report)
 
     def __enter__(self):
         return self.start()
