@@ -24,7 +24,14 @@ constexpr std::array kKnownKeys{
 constexpr std::array kPassthroughPrefixes{"node.",   "media.",  "priority.", "object.",
                                           "session.", "device.", "port.",     "monitor."};
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string quoted(std::string_view s) {
+    std::string q;
+    q.reserve(s.size() + 2);
+    q.push_back('"');
+    q.append(s);
+    q.push_back('"');
+    return q;
+}
 
 std::string invalid(std::string_view key, std::string_view value, std::string_view accepted) {
     return "invalid " + std::string(key) + " = " + quoted(value) + ": accepted " + std::string(accepted);

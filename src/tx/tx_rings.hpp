@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <memory>
 #include <span>
-#include <vector>
 
 namespace dante {
 
@@ -27,8 +26,9 @@ public:
     [[nodiscard]] uint32_t capacity() const { return mask_ + 1; }
 
     // Writer side (graph data thread). planes[c] points at `frames` samples of channel c,
-    // or is nullptr for a channel that is silent this cycle. planes.size() must equal
-    // channels(). If frames exceeds the capacity only the newest capacity() frames stay.
+    // or is nullptr for a channel that is silent this cycle. Channels beyond planes.size()
+    // are written as silence. If frames exceeds the capacity only the newest capacity()
+    // frames stay.
     void write(uint64_t position, std::span<const int32_t* const> planes, uint32_t frames);
 
     // Reader side. Copies out.size() samples of `channel` starting at `position`; any frame
@@ -39,10 +39,14 @@ public:
 private:
     static constexpr uint64_t kEmpty = 0;  // tags store position + 1
 
+    int32_t* ring(uint32_t channel) const { return samples_.get() + static_cast<size_t>(channel) * stride_; }
+    void store_tags(uint64_t position, uint32_t frames, bool valid);
+
     uint32_t channels_;
     uint32_t mask_;
+    size_t stride_;  // samples between the starts of two channels' rings
     std::unique_ptr<std::atomic<uint64_t>[]> tags_;
-    std::vector<std::unique_ptr<int32_t[]>> samples_;
+    std::unique_ptr<int32_t[]> samples_;
 };
 
 }  // namespace dante

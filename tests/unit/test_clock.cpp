@@ -47,13 +47,16 @@ TEST_CASE("seqlock readers always see a value written as a whole") {
     };
     SeqLock<Pair> lock(Pair{0, 0, 0});
     std::atomic<bool> done{false};
+    std::atomic<bool> reader_ready{false};
     std::thread writer([&] {
+        while (!reader_ready) std::this_thread::yield();  // overlap the two, even on a busy machine
         for (uint64_t i = 1; i < 300'000; ++i) lock.store(Pair{i, i * 3, i * 7});
         done = true;
     });
     uint64_t torn = 0;
     uint64_t reads = 0;
-    while (!done) {
+    reader_ready = true;
+    while (!done || reads == 0) {
         const Pair p = lock.load();
         if (p.b != p.a * 3 || p.c != p.a * 7) ++torn;
         ++reads;

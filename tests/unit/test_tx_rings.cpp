@@ -73,6 +73,10 @@ TEST_CASE("a write longer than the ring keeps its newest frames") {
     CHECK(rings.read(0, 524, out) == 16);
     CHECK(out == std::vector<int32_t>(big.begin() + 24, big.end()));
     CHECK(rings.read(0, 500, out) == 0);
+    std::vector<int32_t> wide(40, 7);  // a read wider than the ring: the rest is silence
+    CHECK(rings.read(0, 524, wide) == 16);
+    CHECK(std::vector<int32_t>(wide.begin(), wide.begin() + 16) == std::vector<int32_t>(big.begin() + 24, big.end()));
+    for (size_t i = 16; i < wide.size(); ++i) CHECK(wide[i] == 0);
 }
 
 TEST_CASE("null planes write silence and out-of-range channels read silence") {
@@ -94,7 +98,9 @@ TEST_CASE("a concurrent reader never sees a frame from the wrong position") {
     std::atomic<uint64_t> written_end{0};
     std::atomic<uint64_t> bad{0};
     std::atomic<uint64_t> real{0};
+    std::atomic<bool> reader_ready{false};
     std::thread writer([&] {
+        while (!reader_ready) std::this_thread::yield();  // overlap the two, even on a busy machine
         std::vector<int32_t> block(32);
         for (uint64_t pos = 0; pos < 200'000; pos += 32) {
             for (uint32_t i = 0; i < 32; ++i) block[i] = static_cast<int32_t>((pos + i) & 0x7fffffff);
@@ -105,7 +111,8 @@ TEST_CASE("a concurrent reader never sees a frame from the wrong position") {
         done = true;
     });
     std::vector<int32_t> out(64);
-    while (!done) {
+    reader_ready = true;
+    while (!done || real.load() == 0) {
         const uint64_t end = written_end.load(std::memory_order_acquire);
         const uint64_t start = end > 200 ? end - 200 : 0;  // chase the writer, sometimes into the lap it overwrites
         for (uint32_t c = 0; c < 2; ++c) {
