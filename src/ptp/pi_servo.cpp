@@ -1,0 +1,92 @@
+#include "ptp/pi_servo.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace dante::ptp {
+
+std::string_view to_string(ServoState state) {
+    switch (state) {
+        case ServoState::unlocked: return "unlocked";
+        case ServoState::jump: return "jump";
+        case ServoState::locked: return "locked";
+    }
+    return "unlocked";
+}
+
+PiServo::PiServo(PiServoConfig config, double interval_seconds) : config_(config) { set_interval(interval_seconds); }
+
+void PiServo::set_interval(double seconds) {
+    if (!(seconds > 0.0)) seconds = 1.0;
+    kp_ = std::min(config_.kp_scale, config_.kp_norm_max / seconds);
+    ki_ = std::min(config_.ki_scale, config_.ki_norm_max / seconds);
+}
+
+void PiServo::reset() {
+    count_ = 0;
+    outliers_ = 0;
+    last_ppb_ = drift_ppb_;
+}
+
+double PiServo::clamp_ppb(double ppb) const {
+    return std::clamp(ppb, -config_.max_frequency_ppb, config_.max_frequency_ppb);
+}
+
+ServoOutput PiServo::sample(int64_t offset_ns, int64_t local_ns) {
+    ServoOutput out;
+    switch (count_) {
+        case 0:
+            first_offset_ns_ = offset_ns;
+            first_local_ns_ = local_ns;
+            count_ = 1;
+            out.rate = rate_from(last_ppb_);
+            out.state = ServoState::unlocked;
+            return out;
+        case 1: {
+            if (local_ns <= first_local_ns_) {  // out of order or duplicate: start over
+                first_offset_ns_ = offset_ns;
+                first_local_ns_ = local_ns;
+                out.rate = rate_from(last_ppb_);
+                return out;
+            }
+            // How fast the offset grew at the rate we ran is how far our rate is off.
+            const double growth = static_cast<double>(offset_ns - first_offset_ns_) /
+                                  static_cast<double>(local_ns - first_local_ns_);
+            drift_ppb_ = clamp_ppb(last_ppb_ + growth * 1e9);
+            last_ppb_ = drift_ppb_;
+            count_ = 2;
+            out.rate = rate_from(drift_ppb_);
+            if (config_.first_step_threshold_ns > 0 && std::llabs(offset_ns) > config_.first_step_threshold_ns) {
+                out.step_ns = offset_ns;
+                out.state = ServoState::jump;
+            } else {
+                out.state = ServoState::locked;
+            }
+            return out;
+        }
+        default: break;
+    }
+
+    if (config_.step_threshold_ns > 0 && std::llabs(offset_ns) > config_.step_threshold_ns) {
+        if (++outliers_ >= kOutlierRun) {
+            // A real jump of the master's timescale, not noise: re-acquire.
+            reset();
+            return sample(offset_ns, local_ns);
+        }
+        out.rate = rate_from(last_ppb_);
+        out.state = ServoState::locked;
+        return out;
+    }
+    outliers_ = 0;
+    const double offset = static_cast<double>(offset_ns);
+    const double ki_term = ki_ * offset;
+    const double ppb = kp_ * offset + drift_ppb_ + ki_term;
+    const double clamped = clamp_ppb(ppb);
+    if (clamped == ppb) drift_ppb_ += ki_term;  // no integral wind-up while saturated
+    last_ppb_ = clamped;
+    out.rate = rate_from(clamped);
+    out.state = ServoState::locked;
+    return out;
+}
+
+}  // namespace dante::ptp

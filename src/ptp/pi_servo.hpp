@@ -1,0 +1,61 @@
+#pragma once
+// A proportional-integral servo in the manner of linuxptp's pi.c: the first two samples
+// estimate the frequency error directly (and step if far off), after that a PI loop with
+// gains normalised to the sample interval. Our own code; the constants and the shape of
+// the state machine follow linuxptp's documented defaults.
+
+#include "ptp/servo.hpp"
+
+namespace dante::ptp {
+
+struct PiServoConfig {
+    // Gains as linuxptp's hardware-timestamping defaults: kp = min(0.7, 1/interval),
+    // ki = min(0.3, 2/interval) — the loop's time constant stays a few seconds whatever the
+    // sync interval, and damping ~0.64.
+    double kp_scale = 0.7;
+    double ki_scale = 0.3;
+    double kp_norm_max = 1.0;
+    double ki_norm_max = 2.0;
+    // Step at lock time when the offset exceeds this (linuxptp first_step_threshold).
+    int64_t first_step_threshold_ns = 20'000;
+    // Once locked, offsets beyond this for kOutlierRun samples in a row unlock the servo,
+    // which then re-estimates and steps. Single outliers (a late wakeup under software
+    // timestamping) are ignored instead of fed to the loop. 0: never step once locked.
+    int64_t step_threshold_ns = 1'000'000;
+    // Bound on the overlay's frequency correction: a Dante oscillator is within ±100 ppm;
+    // anything beyond is a broken measurement and must not run away.
+    double max_frequency_ppb = 500'000.0;
+};
+
+class PiServo final : public Servo {
+public:
+    static constexpr int kOutlierRun = 3;
+
+    explicit PiServo(PiServoConfig config = {}, double interval_seconds = 1.0);
+
+    ServoOutput sample(int64_t offset_ns, int64_t local_ns) override;
+    void reset() override;
+    void set_interval(double seconds) override;
+    [[nodiscard]] double rate() const override { return rate_from(drift_ppb_); }
+
+    [[nodiscard]] double kp() const { return kp_; }
+    [[nodiscard]] double ki() const { return ki_; }
+
+private:
+    [[nodiscard]] static double rate_from(double ppb) { return 1.0 - ppb * 1e-9; }
+    [[nodiscard]] double clamp_ppb(double ppb) const;
+
+    PiServoConfig config_;
+    double kp_ = 0.0;
+    double ki_ = 0.0;
+    // Frequency to take away from the monotonic rate, in ppb: the integral state. Our
+    // overlay runs at 1 - drift*1e-9 when the offset is zero.
+    double drift_ppb_ = 0.0;
+    int count_ = 0;
+    int64_t first_offset_ns_ = 0;
+    int64_t first_local_ns_ = 0;
+    int outliers_ = 0;
+    double last_ppb_ = 0.0;
+};
+
+}  // namespace dante::ptp
