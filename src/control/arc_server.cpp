@@ -1,0 +1,339 @@
+#include "control/arc_server.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "config/device_config.hpp"
+#include "control/names.hpp"
+
+namespace dante::control {
+
+namespace {
+
+using Response = std::optional<std::vector<uint8_t>>;
+
+Response reply(const ControlHeader& request, uint16_t status) {
+    return PacketWriter::response_to(request, status).finish();
+}
+
+Response zeros_reply(const ControlHeader& request, size_t body_size) {
+    PacketWriter out = PacketWriter::response_to(request, kStatusOk);
+    out.zeros(body_size);
+    return std::move(out).finish();
+}
+
+// The 16-byte audio format descriptor that TX (and RX) channel records point at:
+//   u32 sample rate, then 01 01 00 BB 04 00 00 BB 00 BB 00 PCM
+// copied from a real 24-bit device by Inferno (arc_server.rs), where BB = 0x18. That 0x18
+// means "24 bits" is a guess (UNCONFIRMED); we write the device's encoding there, which is
+// byte-for-byte Inferno's descriptor for the usual 24-bit device. netaudio reads only the
+// rate (the u32 at the descriptor offset of record 0).
+void format_descriptor(PacketWriter& out, const DeviceState& state) {
+    out.u32(state.rate);
+    const uint8_t bits = state.encoding_bits;
+    const std::array<uint8_t, 12> rest{0x01, 0x01, 0x00, bits, 0x04, 0x00, 0x00, bits, 0x00, bits, 0x00, state.pcm_type};
+    out.bytes(rest);
+}
+inline constexpr size_t kDescriptorSize = 16;
+
+// 0x1000 channel counts, 32-byte body (Inferno's values; a real device sends 34 bytes with
+// other numbers whose meaning is unknown):
+//   0 u16 0 | 2 u16 TX channels | 4 u16 RX channels | 6..14 zeros | 14 u16 8 (max RX flows)
+//   16..20 zeros | 20 u16 1 ("if 0, DC doesn't recognise RX channels") | 22..32 zeros
+// netaudio reads the low bytes of the counts and body 24..26 as the lock flag (0: unlocked).
+Response channel_counts(const ControlHeader& request, const DeviceState& state) {
+    PacketWriter out = PacketWriter::response_to(request, kStatusOk);
+    out.u16(0);
+    out.u16(static_cast<uint16_t>(std::min<size_t>(state.tx_channels.size(), 0xffff)));
+    out.u16(0);  // a transmitter: no RX channels
+    out.zeros(8);
+    out.u16(8);
+    out.zeros(4);
+    out.u16(1);
+    out.zeros(10);
+    return std::move(out).finish();
+}
+
+// 0x1002: body = device name + NUL. netaudio takes response[10:-1].
+Response device_name(const ControlHeader& request, const DeviceState& state) {
+    PacketWriter out = PacketWriter::response_to(request, kStatusOk);
+    out.c_string(state.device_name);
+    return std::move(out).finish();
+}
+
+// Writes `text` into a fixed field of `field_size` bytes, cut to leave room for a NUL.
+void fixed_string(PacketWriter& out, std::string_view text, size_t field_size) {
+    const size_t used = std::min(text.size(), field_size - 1);
+    out.bytes(Bytes(reinterpret_cast<const uint8_t*>(text.data()), used));
+    out.zeros(field_size - used);
+}
+
+// 0x1003 names, 131-byte body (packet offsets in brackets), after Inferno:
+//   0..6 zeros | 6 u16 0x0070 board name offset | 8 u16 0x0090 "revision" offset (Inferno
+//   writes ":705" at 0x88 while pointing at 0x90; we copy it as is) | 10 u16 0
+//   12 u16 0x0030 friendly name | 14 u16 0x0050 factory name | 16 u16 0x0030 friendly again
+//   18..30 zeros | 30 u16 0x2729 | 32 u16 0 | 34 u16 0x1102 | 36 u16 0
+//   [0x30] friendly name, 32 bytes | [0x50] factory name, 32 | [0x70] board name, 24 | [0x88] ":705\0"
+Response device_names(const ControlHeader& request, const DeviceState& state) {
+    PacketWriter out = PacketWriter::response_to(request, kStatusOk);
+    out.zeros(6);
+    out.u16(0x0070);
+    out.u16(0x0090);
+    out.u16(0);
+    out.u16(0x0030);
+    out.u16(0x0050);
+    out.u16(0x0030);
+    out.zeros(12);
+    out.u16(0x2729);
+    out.u16(0);
+    out.u16(0x1102);
+    out.u16(0);
+    fixed_string(out, state.device_name, 32);
+    fixed_string(out, state.factory_host_name, 32);
+    fixed_string(out, state.board_name, 24);
+    out.c_string(":705");
+    return std::move(out).finish();
+}
+
+// Paged list requests (0x2000, 0x2010, 0x3000): body `00 01 SS SS 00 00`, SSSS = first
+// channel wanted, 1-based (netaudio: struct ">HBBHH" after the header's opcode). We need
+// bytes 2..4 only.
+std::optional<uint16_t> requested_first_channel(Bytes request) {
+    const auto first = read_u16(body_of(request), 2);
+    if (!first || *first == 0) return std::nullopt;
+    return first;
+}
+
+struct Page {
+    size_t first_index = 0;  // 0-based
+    size_t count = 0;
+    bool more_follow = false;
+};
+
+// How many records fit: at most page_size, at most what remains, and no more than fit in
+// kMaxArcResponseSize given each record's size.
+template <typename RecordSize>
+Page plan_page(size_t total, uint16_t first_channel, size_t page_size, size_t fixed_size, RecordSize record_size) {
+    Page page;
+    page.first_index = first_channel - 1u;
+    if (page.first_index >= total) return page;
+    // The record count is a u8 on the wire.
+    const size_t wanted = std::min({total - page.first_index, std::clamp<size_t>(page_size, 1, 255)});
+    size_t size = fixed_size;
+    while (page.count < wanted) {
+        const size_t next = record_size(page.first_index + page.count);
+        if (size + next > kMaxArcResponseSize) break;
+        size += next;
+        ++page.count;
+    }
+    page.more_follow = page.first_index + page.count < total;
+    return page;
+}
+
+// 0x2000 TX channels, body:
+//   0 u8 n | 1 u8 n | 2 + 8i: u16 channel number, u16 0x0007, u16 descriptor offset,
+//   u16 name offset | descriptor (16) | factory names, NUL-terminated
+// Status 0x8112 while channels remain after this page, else 0x0001.
+Response tx_channels(const ControlHeader& request, Bytes raw, const DeviceState& state, const ArcOptions& options) {
+    const auto first = requested_first_channel(raw);
+    if (!first) return reply(request, kStatusError);
+    const auto& channels = state.tx_channels;
+    const Page page = plan_page(channels.size(), *first, options.tx_page_size, kHeaderSize + 2 + kDescriptorSize,
+                                [&](size_t i) { return 8 + channels[i].factory_name.size() + 1; });
+
+    PacketWriter out = PacketWriter::response_to(request, page.more_follow ? kStatusOkMorePages : kStatusOk);
+    out.u8(static_cast<uint8_t>(page.count));
+    out.u8(static_cast<uint8_t>(page.count));
+    const size_t descriptor_offset = kHeaderSize + 2 + 8 * page.count;
+    size_t name_offset = descriptor_offset + kDescriptorSize;
+    for (size_t i = page.first_index; i < page.first_index + page.count; ++i) {
+        out.u16(static_cast<uint16_t>(i + 1));
+        out.u16(0x0007);
+        out.u16(static_cast<uint16_t>(descriptor_offset));
+        out.u16(static_cast<uint16_t>(name_offset));
+        name_offset += channels[i].factory_name.size() + 1;
+    }
+    format_descriptor(out, state);
+    for (size_t i = page.first_index; i < page.first_index + page.count; ++i) out.c_string(channels[i].factory_name);
+    return std::move(out).finish();
+}
+
+// 0x2010 TX user names, body:
+//   0 u8 n | 1 u8 n | 2 + 6i: u16 channel number, u16 channel number, u16 name offset
+//   4 zero bytes | user names, NUL-terminated
+Response tx_channel_names(const ControlHeader& request, Bytes raw, const DeviceState& state,
+                          const ArcOptions& options) {
+    const auto first = requested_first_channel(raw);
+    if (!first) return reply(request, kStatusError);
+    const auto& channels = state.tx_channels;
+    const Page page = plan_page(channels.size(), *first, options.tx_page_size, kHeaderSize + 2 + 4,
+                                [&](size_t i) { return 6 + channels[i].user_name.size() + 1; });
+
+    PacketWriter out = PacketWriter::response_to(request, page.more_follow ? kStatusOkMorePages : kStatusOk);
+    out.u8(static_cast<uint8_t>(page.count));
+    out.u8(static_cast<uint8_t>(page.count));
+    size_t name_offset = kHeaderSize + 2 + 6 * page.count + 4;
+    for (size_t i = page.first_index; i < page.first_index + page.count; ++i) {
+        out.u16(static_cast<uint16_t>(i + 1));
+        out.u16(static_cast<uint16_t>(i + 1));
+        out.u16(static_cast<uint16_t>(name_offset));
+        name_offset += channels[i].user_name.size() + 1;
+    }
+    out.zeros(4);
+    for (size_t i = page.first_index; i < page.first_index + page.count; ++i) out.c_string(channels[i].user_name);
+    return std::move(out).finish();
+}
+
+// 0x3000 RX channels: a transmitter has none. Body `00 00` then the descriptor, as Inferno
+// answers when it has no receiver (n = 0 records still carries the descriptor). No paging
+// to check, so the request body is not needed.
+Response rx_channels(const ControlHeader& request, const DeviceState& state) {
+    PacketWriter out = PacketWriter::response_to(request, kStatusOk);
+    out.u8(0);
+    out.u8(0);
+    format_descriptor(out, state);
+    return std::move(out).finish();
+}
+
+// 0x2200 TX flows (netaudio services/arc.py query_tx_flows; Inferno dev has only a stub,
+// so this is the netaudio reading, unconfirmed against a device). Request body `00 00`.
+// Body: u8 max flow slots, u8 n, n × (u16 flow number, u16 absolute record offset), records.
+// Record: +0 u16 flow number, +2 u16 type (0x0002 multicast; 0x0001 for unicast is OUR
+// choice, the value real devices use is UNCONFIRMED), +4 u32 rate, +8 u16 encoding bits,
+// +10 u16 frames per packet, +12..22 zeros, +22 u16 channel count, +24 u16 channels...
+// netaudio decodes channels for multicast flows only; we list them for every flow.
+// Not paged: flows that would push the reply past kMaxArcResponseSize are left out.
+Response tx_flows(const ControlHeader& request, const DeviceState& state) {
+    const auto record_size = [](const TxFlowSummary& flow) { return 24 + 2 * std::min<size_t>(flow.channels.size(), 64); };
+    size_t count = 0;
+    size_t size = kHeaderSize + 2;
+    for (const TxFlowSummary& flow : state.tx_flows) {
+        const size_t next = 4 + record_size(flow);
+        if (count == 255 || size + next > kMaxArcResponseSize) break;
+        size += next;
+        ++count;
+    }
+
+    PacketWriter out = PacketWriter::response_to(request, kStatusOk);
+    out.u8(static_cast<uint8_t>(std::min<uint16_t>(state.max_tx_flows, 255)));
+    out.u8(static_cast<uint8_t>(count));
+    size_t record_offset = kHeaderSize + 2 + 4 * count;
+    for (size_t i = 0; i < count; ++i) {
+        out.u16(state.tx_flows[i].flow_number);
+        out.u16(static_cast<uint16_t>(record_offset));
+        record_offset += record_size(state.tx_flows[i]);
+    }
+    for (size_t i = 0; i < count; ++i) {
+        const TxFlowSummary& flow = state.tx_flows[i];
+        const size_t channels = std::min<size_t>(flow.channels.size(), 64);
+        out.u16(flow.flow_number);
+        out.u16(flow.multicast ? 0x0002 : 0x0001);
+        out.u32(flow.rate);
+        out.u16(flow.encoding_bits);
+        out.u16(flow.frames_per_packet);
+        out.zeros(10);
+        out.u16(static_cast<uint16_t>(channels));
+        for (size_t c = 0; c < channels; ++c) out.u16(flow.channels[c]);
+    }
+    return std::move(out).finish();
+}
+
+// 0x1001 set device name (netaudio command_set_name): body = name + NUL, i.e. the name at
+// absolute offset 10. An empty body (command_reset_name) or an empty name resets to the
+// default name. A valid name is answered OK with an empty body (what a real device puts in
+// the body is UNCONFIRMED; netaudio ignores it); an invalid one gets kStatusError.
+ArcResult set_device_name(const ControlHeader& request, Bytes raw, const DeviceState& state) {
+    ArcResult result;
+    std::string_view wanted = state.default_device_name;
+    if (raw.size() > kHeaderSize) {
+        const auto name = read_string_at(raw, kHeaderSize, kMaxNameLength);
+        if (!name) {
+            result.response = reply(request, kStatusError);
+            return result;
+        }
+        if (!name->empty()) wanted = *name;
+    }
+    if (!dante::is_valid_device_name(wanted)) {
+        result.response = reply(request, kStatusError);
+        return result;
+    }
+    if (wanted != state.device_name) result.device_rename = std::string(wanted);
+    result.response = reply(request, kStatusOk);
+    return result;
+}
+
+// 0x2013 set TX channel name (netaudio command_set_channel_name, channel_type "tx"):
+//   body 0 u8 2 (ignored) | 1 u8 record count | 2 + 6i: u16 0, u16 channel number (1-based),
+//   u16 absolute name offset | then padding and the names.
+// netaudio sends one record, offset 0x18, 6 zero bytes, then the name. Its reset sends the
+// same record with no name: the offset then equals the datagram length. We read offset 0,
+// offset == length, and an empty string all as "reset to the factory name". Several records
+// are accepted; the request is all-or-nothing: one bad record refuses it all.
+ArcResult set_tx_channel_names(const ControlHeader& request, Bytes raw, const DeviceState& state) {
+    ArcResult result;
+    const Bytes body = body_of(raw);
+    const auto count = read_u8(body, 1);
+    const auto refuse = [&] {
+        result.channel_renames.clear();
+        result.response = reply(request, kStatusError);
+        return result;
+    };
+    if (!count || *count == 0 || body.size() < 2 + 6 * size_t{*count}) return refuse();
+
+    // Apply to a working copy, so that two records of one request cannot take the same label.
+    std::vector<TxChannel> working = state.tx_channels;
+    for (size_t record = 0; record < *count; ++record) {
+        const size_t at = 2 + 6 * record;
+        const uint16_t channel = *read_u16(body, at + 2);
+        const uint16_t name_offset = *read_u16(body, at + 4);
+        if (channel == 0 || channel > working.size()) return refuse();
+        TxChannel& target = working[channel - 1u];
+
+        std::string_view label;
+        if (name_offset != 0 && name_offset != raw.size()) {
+            const auto name = read_string_at(raw, name_offset, kMaxNameLength);
+            if (!name) return refuse();
+            label = *name;
+        }
+        if (label.empty()) label = target.factory_name;
+        if (!is_valid_channel_label(label) || label_taken_by_other_channel(working, channel - 1u, label))
+            return refuse();
+        target.user_name = std::string(label);
+    }
+    for (size_t i = 0; i < working.size(); ++i) {
+        if (working[i].user_name != state.tx_channels[i].user_name)
+            result.channel_renames.push_back({static_cast<uint16_t>(i + 1), working[i].user_name});
+    }
+    result.response = reply(request, kStatusOk);
+    return result;
+}
+
+}  // namespace
+
+ArcResult handle_arc_request(Bytes request, const DeviceState& state, const ArcOptions& options) {
+    ArcResult result;
+    const auto header = parse_control_header(request);
+    if (!header || header->status != kStatusRequest) return result;
+
+    switch (header->opcode) {
+        case kArcChannelCounts: result.response = channel_counts(*header, state); break;
+        case kArcSetDeviceName: return set_device_name(*header, request, state);
+        case kArcDeviceName: result.response = device_name(*header, state); break;
+        case kArcDeviceNames: result.response = device_names(*header, state); break;
+        // Inferno: "looks like something dependent on active connections"; real devices
+        // return latency/config TLVs. Zeros are enough for Dante Controller per Inferno.
+        case kArcDeviceSettings: result.response = zeros_reply(*header, 110); break;
+        case kArcDeviceSettings2: result.response = zeros_reply(*header, 94); break;
+        case kArcTxChannels: result.response = tx_channels(*header, request, state, options); break;
+        case kArcTxChannelNames: result.response = tx_channel_names(*header, request, state, options); break;
+        case kArcSetTxChannelName: return set_tx_channel_names(*header, request, state);
+        case kArcTxFlows: result.response = tx_flows(*header, state); break;
+        case kArcRxChannels: result.response = rx_channels(*header, state); break;
+        case kArc3200: result.response = zeros_reply(*header, 6); break;
+        case kArc3300: result.response = zeros_reply(*header, 8); break;
+        default: result.response = reply(*header, kStatusError); break;
+    }
+    return result;
+}
+
+}  // namespace dante::control

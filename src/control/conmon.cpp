@@ -1,0 +1,144 @@
+#include "control/conmon.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace dante::control {
+
+namespace {
+
+void put_u16(std::vector<uint8_t>& out, size_t at, uint16_t value) {
+    out[at] = static_cast<uint8_t>(value >> 8);
+    out[at + 1] = static_cast<uint8_t>(value);
+}
+
+// Copies at most `field` bytes of `text` to `at` (no NUL: the buffer is zeroed, and a name
+// that fills its field exactly is how Inferno writes it too).
+void put_text(std::vector<uint8_t>& out, size_t at, size_t field, std::string_view text) {
+    const size_t used = std::min(field, text.size());
+    std::memcpy(out.data() + at, text.data(), used);
+}
+
+}  // namespace
+
+std::vector<uint8_t> build_conmon_packet(uint16_t start_code, uint16_t sequence, const ConmonIdentity& identity,
+                                         const ConmonOpcode& opcode, Bytes body) {
+    // Sized once up front (also sidesteps a g++ 12 -Warray-bounds false positive on insert).
+    std::vector<uint8_t> out(kConmonHeaderSize + body.size(), 0);
+    put_u16(out, 0, start_code);
+    put_u16(out, 2, static_cast<uint16_t>(kConmonHeaderSize + body.size()));
+    put_u16(out, 4, sequence);
+    put_u16(out, 6, identity.process_id);
+    std::copy(identity.device_id.begin(), identity.device_id.end(), out.begin() + 8);
+    std::fill(out.begin() + 16, out.begin() + 24, ' ');
+    put_text(out, 16, 8, identity.vendor);
+    std::copy(opcode.begin(), opcode.end(), out.begin() + 24);
+    if (!body.empty()) std::memcpy(out.data() + kConmonHeaderSize, body.data(), body.size());
+    return out;
+}
+
+std::vector<uint8_t> build_heartbeat(const ConmonIdentity& identity, uint16_t sequence) {
+    std::vector<uint8_t> body{0x00, 0x10, 0x80, 0x01, 0x00, 0x04, 0x00, 0x04, 0, 0, 0x00, 0x00, 0, 0, 0, 0};
+    put_u16(body, 8, sequence);
+    return build_conmon_packet(0xfffe, sequence, identity, kHeartbeatOpcode, body);
+}
+
+// Board info body (Inferno info_mcast_server.rs send_board_info):
+//   [0..4] firmware version | [4..8] hardware version 1.3.0.3 | [12..20] board name (8)
+//   [0x14..0x18] feature flags 00 00 10 00 (0x16 bit 0x10: has a manufacturer name)
+//   [0x27] 7 | [0x28..0x2C] boot version 1.0.0.0 | [0x38..0x48] board name (16)
+//   [0xBB] 0x1F (Inferno: "if 0, device is flooded with info multicast requests")
+std::vector<uint8_t> build_board_info(const ConmonIdentity& identity, uint16_t sequence, const BoardInfo& info) {
+    std::vector<uint8_t> body(200, 0);
+    std::copy(info.firmware_version.begin(), info.firmware_version.end(), body.begin());
+    body[4] = 1;
+    body[5] = 3;
+    body[6] = 0;
+    body[7] = 3;
+    put_text(body, 12, 8, info.board_name);
+    body[0x16] = 0x10;
+    body[0x27] = 7;
+    body[0x28] = 1;
+    put_text(body, 0x38, 16, info.board_name);
+    body[0xbb] = 0x1f;
+    return build_conmon_packet(0xffff, sequence, identity, kBoardInfoOpcode, body);
+}
+
+// Product info body (Inferno send_product_info):
+//   [0..8] manufacturer | [8..16] board name | [0x2C..0x3C] manufacturer (16)
+//   [0xAC..0xBC] model name (16) | [0x12C..0x130] version
+std::vector<uint8_t> build_product_info(const ConmonIdentity& identity, uint16_t sequence, const ProductInfo& info) {
+    std::vector<uint8_t> body(336, 0);
+    put_text(body, 0, 8, info.manufacturer);
+    put_text(body, 8, 8, info.board_name);
+    put_text(body, 0x2c, 16, info.manufacturer);
+    put_text(body, 0xac, 16, info.model_name);
+    std::copy(info.version.begin(), info.version.end(), body.begin() + 0x12c);
+    return build_conmon_packet(0xffff, sequence, identity, kProductInfoOpcode, body);
+}
+
+InfoRequest classify_info_request(Bytes datagram) {
+    if (datagram.size() < kConmonHeaderSize) return InfoRequest::none;
+    const Bytes op = datagram.subspan(24, 8);
+    if (op[0] != 0x07 || op[2] != 0x00 || op[4] != 0 || op[5] != 0 || op[6] != 0 || op[7] != 0)
+        return InfoRequest::none;
+    if (op[3] == 0x61) return InfoRequest::board_info;
+    if (op[3] == 0xc1) return InfoRequest::product_info;
+    return InfoRequest::none;
+}
+
+ConmonPublisher::ConmonPublisher(ConmonIdentity identity, BoardInfo board, ProductInfo product)
+    : identity_(std::move(identity)), board_(std::move(board)), product_(std::move(product)) {}
+
+Datagram ConmonPublisher::board_info() {
+    return {kDeviceInfoGroup, kDeviceInfoPort, build_board_info(identity_, take_sequence(), board_)};
+}
+
+Datagram ConmonPublisher::product_info() {
+    return {kDeviceInfoGroup, kDeviceInfoPort, build_product_info(identity_, take_sequence(), product_)};
+}
+
+std::vector<Datagram> ConmonPublisher::start(int64_t now_ns) {
+    std::vector<Datagram> out;
+    out.push_back(board_info());
+    out.push_back(product_info());
+    last_board_info_ns_ = now_ns;
+    last_product_info_ns_ = now_ns;
+    next_heartbeat_ns_ = now_ns;
+    return out;
+}
+
+std::vector<Datagram> ConmonPublisher::on_info_request(Bytes datagram, int64_t now_ns) {
+    std::vector<Datagram> out;
+    const auto recently = [&](const std::optional<int64_t>& last) {
+        return last && now_ns - *last < kMinInfoIntervalNs && now_ns >= *last;
+    };
+    switch (classify_info_request(datagram)) {
+        case InfoRequest::board_info:
+            if (!recently(last_board_info_ns_)) {
+                out.push_back(board_info());
+                last_board_info_ns_ = now_ns;
+            }
+            break;
+        case InfoRequest::product_info:
+            if (!recently(last_product_info_ns_)) {
+                out.push_back(product_info());
+                last_product_info_ns_ = now_ns;
+            }
+            break;
+        case InfoRequest::none: break;
+    }
+    return out;
+}
+
+std::vector<Datagram> ConmonPublisher::poll(int64_t now_ns) {
+    std::vector<Datagram> out;
+    if (now_ns < next_heartbeat_ns_) return out;
+    const uint16_t sequence = take_sequence();
+    out.push_back({kHeartbeatGroup, kHeartbeatPort, build_heartbeat(identity_, sequence)});
+    next_heartbeat_ns_ += kHeartbeatIntervalNs;
+    if (next_heartbeat_ns_ <= now_ns) next_heartbeat_ns_ = now_ns + kHeartbeatIntervalNs;
+    return out;
+}
+
+}  // namespace dante::control

@@ -1,0 +1,52 @@
+#pragma once
+// What the control plane serves about the device: a plain snapshot, owned and updated by
+// the device's control thread and passed into the sans-I/O cores (ARC, mDNS records,
+// CMC/conmon). The cores never change it; they return effects (renames) instead.
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dante::control {
+
+using DeviceId = std::array<uint8_t, 8>;
+
+struct TxChannel {
+    std::string factory_name;  // "01", "02", ...: fixed, advertised with TXT `default`
+    std::string user_name;     // the label users set; equal to factory_name when never renamed
+};
+
+// One transmit flow, as the flow-control side (src/flows) reports it for ARC 0x2200.
+struct TxFlowSummary {
+    uint16_t flow_number = 0;  // 1-based slot
+    bool multicast = false;
+    uint32_t rate = 0;
+    uint16_t encoding_bits = 0;
+    uint16_t frames_per_packet = 0;
+    std::vector<uint16_t> channels;  // 1-based TX channel numbers, 0 = empty slot
+};
+
+struct DeviceState {
+    std::string device_name;          // friendly name: mDNS instances, ARC 0x1002/0x1003
+    std::string default_device_name;  // what ARC 0x1001 with no name resets to
+    std::string factory_host_name;    // ARC 0x1003 (Inferno: "<short app>-<hex id>")
+    std::string board_name = "PipeWire-Dante";  // ARC 0x1003, TXT router_info, conmon
+    std::string manufacturer = "PipeWire-Dante";
+    std::string model_number = "_000000000000000b";  // TXT model (value from Inferno)
+    std::string model_name = "pipewire-dante";       // conmon product info
+    DeviceId device_id{};
+    uint16_t process_id = 0;
+    uint32_t ipv4 = 0;  // host order; CMC registration reply
+
+    std::vector<TxChannel> tx_channels;
+    uint32_t rate = 48000;
+    uint8_t encoding_bits = 24;  // 16, 24 or 32
+    uint8_t pcm_type = 0x0e;     // 0x0e on current devices, 0x04 on old ones (Inferno)
+    int64_t latency_ns = 4'000'000;
+
+    uint16_t max_tx_flows = 32;
+    std::vector<TxFlowSummary> tx_flows;
+};
+
+}  // namespace dante::control
