@@ -1,0 +1,108 @@
+#pragma once
+// The flows side of a Dante transmitter, ready to own from the Device: the flow-control
+// server on its UDP port and the real-time transmitter, wired together.
+//
+// start() looks up the interface (DeviceConfig::interface), opens the flow-control socket
+// on it (port 4455, or port_base + 2 when dante.port-base is set, as Inferno's alternate
+// ports), and starts two threads:
+//   - control: poll()s the socket (100 ms timeout, so stop() is prompt), rate-limits
+//     each sender, answers requests through FlowControlServer, opens/closes each flow's
+//     socket (bound to the interface, connected to the receiver), publishes a new
+//     FlowTable, removes flows the transmitter reports silent, reclaims old tables;
+//   - transmitter: FlowTransmitter (SCHED_FIFO if allowed).
+// stop() (and the destructor) joins both and closes every socket. The rings and clock
+// must outlive the service.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "clock/media_clock.hpp"
+#include "config/device_config.hpp"
+#include "flows/flow_control_server.hpp"
+#include "flows/flow_table.hpp"
+#include "flows/flow_transmitter.hpp"
+#include "flows/rate_limiter.hpp"
+#include "net/interface.hpp"
+#include "net/udp_socket.hpp"
+#include "tx/tx_rings.hpp"
+
+namespace dante {
+
+struct FlowsServiceOptions {
+    // Accept loopback receivers (tests on `lo`); refused by default.
+    bool allow_loopback = false;
+    // Override the flow-control port (0 = ephemeral, for tests); unset = from the config.
+    std::optional<uint16_t> control_port;
+    int rt_priority = 70;  // SCHED_FIFO priority of the transmitter; <= 0: do not ask
+    double requests_per_second = 20.0;  // per source
+    double request_burst = 40.0;
+    uint64_t cookie_seed = 0;  // 0: random
+    TransmitterSettings transmitter;  // rate and max_flows are taken from the config
+};
+
+// Plain copies of the counters, for node properties.
+struct FlowsStats {
+    uint64_t active_flows = 0;
+    uint64_t packets = 0;
+    uint64_t underruns = 0;
+    uint64_t send_errors = 0;
+    uint64_t rebootstraps = 0;
+    uint64_t expired = 0;
+    uint64_t requests = 0;         // datagrams answered
+    uint64_t rejected = 0;         // answered with an error status
+    uint64_t malformed = 0;        // ignored: undecodable or from a stranger
+    uint64_t rate_limited = 0;     // ignored: sender over its budget
+    std::array<uint64_t, kLateBuckets> late{};
+    bool realtime = false;
+};
+
+// The flow-control port for a port base (0: Dante's 4455).
+uint16_t flow_control_port(uint16_t port_base);
+
+class FlowsService {
+public:
+    FlowsService(DeviceConfig config, const TxRings& rings, const MediaClock& clock, FlowsServiceOptions options = {});
+    ~FlowsService();
+    FlowsService(const FlowsService&) = delete;
+    FlowsService& operator=(const FlowsService&) = delete;
+
+    // False with a one-sentence `error` if the interface or port is unusable.
+    bool start(std::string& error);
+    void stop();
+    [[nodiscard]] bool running() const { return control_thread_.joinable(); }
+
+    [[nodiscard]] uint16_t control_port() const { return bound_port_; }
+    [[nodiscard]] size_t active_flows() const { return table_.published_size(); }
+    [[nodiscard]] FlowsStats stats() const;
+    // dante.flows, dante.tx.packets, ... formatted for the node's properties.
+    [[nodiscard]] ConfigItems properties() const;
+
+private:
+    void control_loop();
+    void handle_datagram(std::span<const uint8_t> datagram, const Ipv4Endpoint& sender, int64_t now_ns);
+    void publish();
+
+    DeviceConfig config_;
+    const TxRings& rings_;
+    const MediaClock& clock_;
+    FlowsServiceOptions options_;
+
+    std::optional<InterfaceInfo> interface_;
+    UdpSocket control_socket_;
+    uint16_t bound_port_ = 0;
+    std::unique_ptr<FlowControlServer> server_;
+    std::vector<std::shared_ptr<const UdpSocket>> flow_sockets_;  // by handle.index
+    TokenBucketLimiter limiter_;
+    FlowTablePublisher table_;
+    std::unique_ptr<FlowTransmitter> transmitter_;
+
+    std::atomic<bool> stop_{false};
+    std::thread control_thread_;
+    std::atomic<uint64_t> requests_{0}, rejected_{0}, malformed_{0}, rate_limited_{0};
+};
+
+}  // namespace dante

@@ -1,0 +1,134 @@
+#include "net/udp_socket.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace dante {
+namespace {
+
+sockaddr_in to_sockaddr(const Ipv4Endpoint& endpoint) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(endpoint.port);
+    addr.sin_addr.s_addr = htonl(endpoint.address);
+    return addr;
+}
+
+Ipv4Endpoint from_sockaddr(const sockaddr_in& addr) {
+    return Ipv4Endpoint{ntohl(addr.sin_addr.s_addr), ntohs(addr.sin_port)};
+}
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+std::optional<UdpSocket> new_socket(std::string& error) {
+    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        error = "cannot create a UDP socket: " + errno_text(errno);
+        return std::nullopt;
+    }
+    return UdpSocket(fd);
+}
+
+bool bind_to(const UdpSocket& socket, const Ipv4Endpoint& local, std::string& error) {
+    const sockaddr_in addr = to_sockaddr(local);
+    if (::bind(socket.fd(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+        error = "cannot bind a UDP socket to " + to_string(local) + ": " + errno_text(errno);
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
+    if (this != &other) {
+        close();
+        fd_ = other.release();
+    }
+    return *this;
+}
+
+void UdpSocket::close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+std::optional<Ipv4Endpoint> UdpSocket::local_endpoint() const {
+    sockaddr_in addr{};
+    socklen_t len = sizeof addr;
+    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return std::nullopt;
+    return from_sockaddr(addr);
+}
+
+ssize_t UdpSocket::send(std::span<const uint8_t> data) const {
+    return ::send(fd_, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+ssize_t UdpSocket::send_to(std::span<const uint8_t> data, const Ipv4Endpoint& to) const {
+    const sockaddr_in addr = to_sockaddr(to);
+    return ::sendto(fd_, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&addr),
+                    sizeof addr);
+}
+
+ssize_t UdpSocket::recv_from(std::span<uint8_t> buffer, Ipv4Endpoint* from) const {
+    sockaddr_in addr{};
+    socklen_t len = sizeof addr;
+    // MSG_TRUNC: report the datagram's real size, so callers can refuse oversized input.
+    const ssize_t n =
+        ::recvfrom(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT | MSG_TRUNC, reinterpret_cast<sockaddr*>(&addr), &len);
+    if (n >= 0 && from != nullptr) *from = from_sockaddr(addr);
+    return n;
+}
+
+bool UdpSocket::wait_readable(int timeout_ms) const {
+    pollfd pfd{fd_, POLLIN, 0};
+    return ::poll(&pfd, 1, timeout_ms) > 0 && (pfd.revents & POLLIN) != 0;
+}
+
+std::optional<UdpSocket> open_udp_on_interface(const InterfaceInfo& iface, const BindOptions& options,
+                                               std::string& error) {
+    auto socket = new_socket(error);
+    if (!socket) return std::nullopt;
+    if (options.reuse_address) {
+        const int one = 1;
+        ::setsockopt(socket->fd(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    }
+    if (options.bind_to_device) {
+        // Without CAP_NET_RAW the kernel refuses (EPERM); the address binding below still
+        // pins the source address, so carry on rather than fail for an unprivileged user.
+        if (::setsockopt(socket->fd(), SOL_SOCKET, SO_BINDTODEVICE, iface.name.c_str(),
+                         static_cast<socklen_t>(iface.name.size())) != 0 &&
+            errno != EPERM) {
+            error = "cannot bind a UDP socket to interface " + iface.name + ": " + errno_text(errno);
+            return std::nullopt;
+        }
+    }
+    if (!bind_to(*socket, Ipv4Endpoint{iface.subnet.address, options.port}, error)) return std::nullopt;
+    return socket;
+}
+
+std::optional<UdpSocket> open_udp(const Ipv4Endpoint& local, std::string& error) {
+    auto socket = new_socket(error);
+    if (!socket) return std::nullopt;
+    if (!bind_to(*socket, local, error)) return std::nullopt;
+    return socket;
+}
+
+bool connect_udp(const UdpSocket& socket, const Ipv4Endpoint& peer, std::string& error) {
+    const sockaddr_in addr = to_sockaddr(peer);
+    if (::connect(socket.fd(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+        error = "cannot connect a UDP socket to " + to_string(peer) + ": " + errno_text(errno);
+        return false;
+    }
+    return true;
+}
+
+}  // namespace dante

@@ -1,0 +1,143 @@
+// dante-rx: a test receiver and monitor for a Dante transmitter.
+//
+//   dante-rx --device NAME | --address IP[:PORT]  --channels 1,2,...  --seconds S
+//            --wav OUT.wav  --stats OUT.json  [--format S16|S24|S32] [--fpp N] [--rate HZ]
+//
+// Asks the transmitter for a unicast flow of the given TX channels, records S seconds of
+// it by timestamp into a WAV file, and writes packet statistics as JSON. Exit status:
+// 0 success, 1 failure at run time (refused, nothing received, cannot write), 2 usage.
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <string_view>
+
+#include "flows/flow_control_codec.hpp"
+#include "rx_session.hpp"
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+void on_signal(int) { g_interrupted.store(true); }
+
+int usage(const std::string& message) {
+    if (!message.empty()) std::cerr << "dante-rx: " << message << "\n";
+    std::cerr << "usage: dante-rx --device NAME | --address IP[:PORT]  --channels 1,2,...  --seconds S\n"
+                 "                --wav OUT.wav  --stats OUT.json  [--format S16|S24|S32] [--fpp N] [--rate HZ]\n";
+    return 2;
+}
+
+bool parse_uint(std::string_view text, unsigned long max, unsigned long& value) {
+    if (text.empty() || text.size() > 10) return false;
+    value = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return false;
+        value = value * 10 + static_cast<unsigned long>(c - '0');
+    }
+    return value <= max;
+}
+
+bool parse_channels(std::string_view text, std::vector<uint16_t>& out) {
+    while (!text.empty()) {
+        const size_t comma = text.find(',');
+        unsigned long id = 0;
+        if (!parse_uint(text.substr(0, comma), 0xFFFF, id)) return false;
+        out.push_back(static_cast<uint16_t>(id));
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+        if (text.empty()) return false;
+    }
+    return !out.empty() && out.size() <= dante::flowctl::kMaxSlots;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    dante::rx::RxOptions options;
+    std::string device, address, wav, stats;
+    bool have_seconds = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            usage("");
+            return 0;
+        }
+        if (i + 1 >= argc) return usage("missing value for " + std::string(arg));
+        const std::string_view value = argv[++i];
+        unsigned long number = 0;
+        if (arg == "--device") {
+            device = value;
+        } else if (arg == "--address") {
+            address = value;
+        } else if (arg == "--channels") {
+            if (!parse_channels(value, options.channels))
+                return usage("--channels wants a comma-separated list of channel ids (1-based, 0 = empty slot)");
+        } else if (arg == "--seconds") {
+            char* end = nullptr;
+            const std::string copy(value);
+            options.seconds = std::strtod(copy.c_str(), &end);
+            if (end == copy.c_str() || *end != '\0' || !(options.seconds > 0) || options.seconds > 3600)
+                return usage("--seconds wants a number of seconds in (0, 3600]");
+            have_seconds = true;
+        } else if (arg == "--wav") {
+            wav = value;
+        } else if (arg == "--stats") {
+            stats = value;
+        } else if (arg == "--format") {
+            if (value == "S16") options.bits = 16;
+            else if (value == "S24") options.bits = 24;
+            else if (value == "S32") options.bits = 32;
+            else return usage("--format wants S16, S24 or S32");
+        } else if (arg == "--fpp") {
+            if (!parse_uint(value, 256, number) || number < 2) return usage("--fpp wants 2..256");
+            options.fpp = static_cast<uint32_t>(number);
+        } else if (arg == "--rate") {
+            if (!parse_uint(value, 384000, number) || number < 8000) return usage("--rate wants 8000..384000");
+            options.rate = static_cast<uint32_t>(number);
+        } else {
+            return usage("unknown option " + std::string(arg));
+        }
+    }
+    if (!device.empty() && !address.empty()) return usage("give --device or --address, not both");
+    if (!device.empty()) {
+        std::cerr << "dante-rx: mDNS resolution not available yet, use --address\n";
+        return 2;
+    }
+    if (address.empty()) return usage("--address is required");
+    const auto target = dante::parse_ipv4_endpoint(address, dante::flowctl::kDefaultPort);
+    if (!target) return usage("--address wants IPv4[:PORT], e.g. 10.77.0.1 or 10.77.0.1:4455");
+    if (options.channels.empty()) return usage("--channels is required");
+    if (!have_seconds) return usage("--seconds is required");
+    if (wav.empty() || stats.empty()) return usage("--wav and --stats are required");
+    options.target = *target;
+
+    struct sigaction action {};
+    action.sa_handler = on_signal;
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+    options.interrupted = &g_interrupted;
+
+    const dante::rx::RxResult result = dante::rx::run_receiver(options);
+    if (!result.ok) {
+        std::cerr << "dante-rx: " << result.error << "\n";
+        return 1;
+    }
+    std::string error;
+    if (!dante::rx::write_wav(wav, result, error)) {
+        std::cerr << "dante-rx: " << error << "\n";
+        return 1;
+    }
+    std::ofstream out(stats);
+    out << dante::rx::stats_json(result).dump(2) << "\n";
+    if (!out) {
+        std::cerr << "dante-rx: cannot write " << stats << "\n";
+        return 1;
+    }
+    std::cerr << "dante-rx: " << result.packets << " packets, " << result.lost << " lost, first timestamp "
+              << result.first_timestamp << (g_interrupted.load() ? " (interrupted)" : "") << "\n";
+    return 0;
+}

@@ -1,0 +1,310 @@
+#include "rx_session.hpp"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include "clock/media_time.hpp"
+#include "flows/packet_writer.hpp"
+#include "net/udp_socket.hpp"
+
+namespace dante::rx {
+namespace {
+
+int64_t clock_ns(clockid_t id) {
+    timespec ts{};
+    clock_gettime(id, &ts);
+    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+int64_t monotonic_ms() { return clock_ns(CLOCK_MONOTONIC) / 1'000'000; }
+
+bool interrupted(const RxOptions& o) { return o.interrupted != nullptr && o.interrupted->load(); }
+
+std::string status_text(uint16_t code) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%04X", code);
+    std::string text = hex;
+    switch (code) {
+        case flowctl::status::flow_not_found: return text + " (flow not found or expired)";
+        case flowctl::status::rate_mismatch: return text + " (sample rate mismatch)";
+        case flowctl::status::unsupported_parameters: return text + " (unsupported flow parameters)";
+        case flowctl::status::too_many_flows: return text + " (too many TX flows)";
+        default: return text;
+    }
+}
+
+// Send a request and wait for the response with its sequence number and opcode.
+std::optional<std::vector<uint8_t>> exchange(const UdpSocket& control, std::span<const uint8_t> request,
+                                             uint16_t sequence, uint16_t opcode, const RxOptions& o) {
+    std::array<uint8_t, flowctl::kMaxPacketBytes> buffer{};
+    for (int attempt = 0; attempt < std::max(o.attempts, 1) && !interrupted(o); ++attempt) {
+        if (control.send(request) < 0) continue;
+        const int64_t deadline = monotonic_ms() + o.reply_timeout_ms;
+        for (int64_t now = monotonic_ms(); now < deadline && !interrupted(o); now = monotonic_ms()) {
+            if (!control.wait_readable(static_cast<int>(std::min<int64_t>(deadline - now, 50)))) continue;
+            const ssize_t n = control.recv_from(buffer, nullptr);
+            if (n <= 0 || static_cast<size_t>(n) > buffer.size()) continue;
+            const auto decoded = flowctl::decode_response(std::span<const uint8_t>(buffer.data(), static_cast<size_t>(n)));
+            if (!decoded.response) continue;
+            if (decoded.response->header.sequence != sequence || decoded.response->header.opcode != opcode) continue;
+            return std::vector<uint8_t>(buffer.begin(), buffer.begin() + n);
+        }
+    }
+    return std::nullopt;
+}
+
+int32_t load_sample(const uint8_t* p, uint32_t bytes) {
+    uint32_t u = 0;
+    for (uint32_t i = 0; i < bytes; ++i) u = (u << 8) | p[i];
+    const uint32_t shift = 32 - 8 * bytes;
+    return static_cast<int32_t>(u << shift) >> shift;
+}
+
+}  // namespace
+
+uint32_t default_fpp(size_t slots, uint32_t bits) {
+    const size_t per_frame = std::max<size_t>(slots, 1) * std::max<uint32_t>(bits / 8, 1);
+    return static_cast<uint32_t>(std::clamp<size_t>(1400 / per_frame, 2, 32));
+}
+
+RxResult run_receiver(const RxOptions& o) {
+    RxResult r;
+    r.rate = o.rate;
+    r.bits = o.bits;
+    r.channels = o.channels;
+    r.fpp = o.fpp != 0 ? o.fpp : default_fpp(o.channels.size(), o.bits);
+    const uint32_t bytes = o.bits / 8;
+    const size_t slots = o.channels.size();
+    if (slots == 0 || slots > flowctl::kMaxSlots || (o.bits != 16 && o.bits != 24 && o.bits != 32) || o.rate == 0 ||
+        !(o.seconds > 0)) {
+        r.error = "invalid receiver options";
+        return r;
+    }
+
+    // Our own IPv4: the local address the kernel picks for talking to the target.
+    std::string error;
+    auto control = open_udp(Ipv4Endpoint{}, error);
+    if (!control || !connect_udp(*control, o.target, error)) {
+        r.error = error;
+        return r;
+    }
+    const auto own = control->local_endpoint();
+    auto audio = own ? open_udp(Ipv4Endpoint{own->address, 0}, error) : std::nullopt;
+    if (!audio) {
+        r.error = own ? error : "cannot read the local address";
+        return r;
+    }
+    r.local = *audio->local_endpoint();
+
+    flowctl::FlowRequest request;
+    request.rx_device_name = o.device_name;
+    request.rx_flow_name = std::to_string(getpid()) + "_1";  // Inferno names flows <process id>_<flow number>
+    request.rate = o.rate;
+    request.bits_per_sample = o.bits;
+    request.fpp = static_cast<uint16_t>(r.fpp);
+    request.slots.assign(o.channels);
+    request.destination = r.local;
+    std::array<uint8_t, flowctl::kMaxPacketBytes> out{};
+    uint16_t sequence = 1;
+    size_t n = flowctl::encode_request_flow(sequence, request, out);
+    const auto reply = exchange(*control, std::span<const uint8_t>(out.data(), n), sequence,
+                                static_cast<uint16_t>(flowctl::Opcode::request_flow), o);
+    if (!reply) {
+        r.error = "no answer to the flow request from " + to_string(o.target);
+        return r;
+    }
+    const auto response = flowctl::decode_response(*reply).response;
+    if (response->header.status != flowctl::status::ok || !response->handle) {
+        r.refused_status = response->header.status;
+        r.error = "the transmitter refused the flow: status " + status_text(response->header.status);
+        return r;
+    }
+    r.handle = *response->handle;
+
+    // Receive. The window is seconds x rate frames from the first packet's timestamp.
+    r.frames = static_cast<uint64_t>(std::llround(o.seconds * o.rate));
+    r.samples.assign(r.frames * slots, 0);
+    std::vector<uint8_t> seen(r.frames, 0);  // by frame offset of a packet's first frame
+    uint64_t unique = 0;
+    bool have_first = false;
+    uint64_t max_ts = 0;
+    const auto arrival = o.arrival_clock ? o.arrival_clock : [] { return clock_ns(CLOCK_TAI); };
+    r.lateness_ns.reserve(static_cast<size_t>(r.frames / r.fpp + 16));
+    std::array<uint8_t, 65536> packet{};
+    const int64_t started = monotonic_ms();
+    int64_t end_ms = started + o.first_packet_timeout_ms;
+    int64_t next_keepalive = 0;
+    const std::array<uint8_t, 2> keepalive{0x13, 0x37};
+    bool complete = false;
+
+    while (!complete && !interrupted(o)) {
+        const int64_t now = monotonic_ms();
+        if (now >= end_ms) break;
+        if (have_first && now >= next_keepalive) {
+            if (audio->send_to(keepalive, r.source) == 2) ++r.keepalives_sent;
+            next_keepalive = now + 250;
+        }
+        int64_t wait = end_ms - now;
+        if (have_first) wait = std::min(wait, next_keepalive - now);
+        if (!audio->wait_readable(static_cast<int>(std::clamp<int64_t>(wait, 0, 50)))) continue;
+        for (;;) {
+            Ipv4Endpoint from;
+            const ssize_t got = audio->recv_from(packet, &from);
+            if (got < 0) break;
+            const int64_t arrived = arrival();
+            const auto size = static_cast<size_t>(got);
+            if (from.address != o.target.address) continue;  // not our transmitter
+            ++r.packets;
+            const size_t frame_bytes = slots * bytes;
+            if (size < kAudioHeaderBytes || size > packet.size() || (size - kAudioHeaderBytes) % frame_bytes != 0) {
+                ++r.malformed;
+                continue;
+            }
+            const uint64_t seconds = (uint64_t{packet[1]} << 24) | (uint64_t{packet[2]} << 16) |
+                                     (uint64_t{packet[3]} << 8) | packet[4];
+            const uint64_t sub = (uint64_t{packet[5]} << 24) | (uint64_t{packet[6]} << 16) |
+                                 (uint64_t{packet[7]} << 8) | packet[8];
+            const uint64_t ts = seconds * o.rate + sub;
+            const size_t frames = (size - kAudioHeaderBytes) / frame_bytes;
+            r.lateness_ns.push_back(arrived - media_ns_of_sample(ts, o.rate));
+            if (!have_first) {
+                have_first = true;
+                r.first_timestamp = ts;
+                r.source = from;
+                max_ts = ts;
+                end_ms = monotonic_ms() + static_cast<int64_t>(o.seconds * 1000) + 1000;
+                next_keepalive = 0;
+            }
+            if (ts < r.first_timestamp) {  // older than the window: only counted
+                ++r.reordered;
+                continue;
+            }
+            const uint64_t offset = ts - r.first_timestamp;
+            if (ts < max_ts) ++r.reordered;
+            max_ts = std::max(max_ts, ts);
+            if (offset >= r.frames) {
+                complete = true;  // the window is behind us
+                continue;
+            }
+            if (seen[offset]) {
+                ++r.duplicated;
+                continue;
+            }
+            seen[offset] = 1;
+            ++unique;
+            const uint8_t* p = packet.data() + kAudioHeaderBytes;
+            for (size_t f = 0; f < frames && offset + f < r.frames; ++f)
+                for (size_t s = 0; s < slots; ++s)
+                    r.samples[(offset + f) * slots + s] = load_sample(p + (f * slots + s) * bytes, bytes);
+            if (offset + frames >= r.frames) complete = true;
+        }
+    }
+    const uint64_t expected = (r.frames + r.fpp - 1) / r.fpp;
+    r.lost = have_first && unique < expected ? expected - unique : (have_first ? 0 : expected);
+
+    // Stop the flow, also after an interrupt (a fresh flag check would skip it).
+    RxOptions stop_options = o;
+    stop_options.interrupted = nullptr;
+    stop_options.attempts = 2;
+    stop_options.reply_timeout_ms = 300;
+    ++sequence;
+    n = flowctl::encode_stop_flow(sequence, r.handle, out);
+    const auto stopped = exchange(*control, std::span<const uint8_t>(out.data(), n), sequence,
+                                  static_cast<uint16_t>(flowctl::Opcode::stop_flow), stop_options);
+    r.stop_acknowledged = stopped && flowctl::decode_response(*stopped).response->header.status == flowctl::status::ok;
+
+    if (!have_first) {
+        r.error = "no audio packet arrived within " + std::to_string(o.first_packet_timeout_ms) + " ms";
+        return r;
+    }
+    r.ok = true;
+    return r;
+}
+
+bool write_wav(const std::string& path, const RxResult& r, std::string& error) {
+    const uint32_t bytes = r.bits / 8;
+    const auto channels = static_cast<uint32_t>(r.channels.size());
+    const uint64_t data_bytes = r.frames * channels * bytes;
+    if (data_bytes > 0xFFFFFFFFull - 36) {
+        error = "recording too long for a WAV file";
+        return false;
+    }
+    std::vector<uint8_t> file;
+    file.reserve(44 + data_bytes);
+    auto u32 = [&](uint32_t v) {
+        for (int i = 0; i < 4; ++i) file.push_back(static_cast<uint8_t>(v >> (8 * i)));
+    };
+    auto u16 = [&](uint16_t v) {
+        file.push_back(static_cast<uint8_t>(v));
+        file.push_back(static_cast<uint8_t>(v >> 8));
+    };
+    auto tag = [&](const char* t) { file.insert(file.end(), t, t + 4); };
+    tag("RIFF");
+    u32(static_cast<uint32_t>(36 + data_bytes));
+    tag("WAVE");
+    tag("fmt ");
+    u32(16);
+    u16(1);  // PCM
+    u16(static_cast<uint16_t>(channels));
+    u32(r.rate);
+    u32(r.rate * channels * bytes);
+    u16(static_cast<uint16_t>(channels * bytes));
+    u16(static_cast<uint16_t>(r.bits));
+    tag("data");
+    u32(static_cast<uint32_t>(data_bytes));
+    for (int32_t sample : r.samples)
+        for (uint32_t i = 0; i < bytes; ++i) file.push_back(static_cast<uint8_t>(static_cast<uint32_t>(sample) >> (8 * i)));
+    std::ofstream stream(path, std::ios::binary);
+    stream.write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
+    if (!stream) {
+        error = "cannot write " + path;
+        return false;
+    }
+    return true;
+}
+
+Percentiles lateness_us(const RxResult& r) {
+    Percentiles p;
+    if (r.lateness_ns.empty()) return p;
+    std::vector<int64_t> sorted = r.lateness_ns;
+    std::sort(sorted.begin(), sorted.end());
+    auto at = [&](double q) {
+        const auto index = static_cast<size_t>(std::ceil(q * static_cast<double>(sorted.size()))) - 1;
+        return static_cast<double>(sorted[std::min(index, sorted.size() - 1)]) / 1000.0;
+    };
+    p.p50 = at(0.5);
+    p.p99 = at(0.99);
+    p.p999 = at(0.999);
+    p.max = static_cast<double>(sorted.back()) / 1000.0;
+    return p;
+}
+
+nlohmann::json stats_json(const RxResult& r) {
+    const Percentiles late = lateness_us(r);
+    return nlohmann::json{
+        {"packets", r.packets},
+        {"lost", r.lost},
+        {"duplicated", r.duplicated},
+        {"reordered", r.reordered},
+        {"malformed", r.malformed},
+        {"first_timestamp", r.first_timestamp},
+        {"frames", r.frames},
+        {"lateness_us", {{"p50", late.p50}, {"p99", late.p99}, {"p999", late.p999}, {"max", late.max}}},
+        {"rate", r.rate},
+        {"channels", r.channels.size()},
+        {"channel_ids", r.channels},
+        {"fpp", r.fpp},
+        {"format", r.bits == 16 ? "S16" : r.bits == 32 ? "S32" : "S24"},
+        {"source", to_string(r.source)},
+        {"keepalives_sent", r.keepalives_sent},
+        {"stop_acknowledged", r.stop_acknowledged},
+    };
+}
+
+}  // namespace dante::rx

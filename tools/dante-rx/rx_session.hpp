@@ -1,0 +1,77 @@
+#pragma once
+// dante-rx's receiving logic as a library, so the loopback end-to-end test can drive it.
+//
+// It does what Inferno's receiver does to a transmitter (docs/PROTOCOL-NOTES.md 3.4):
+// sends a 0x0100 flow request from an ephemeral socket with its own IPv4 and audio port
+// in the 0x0802 descriptor, receives the audio packets, sends the 2-byte keepalive
+// 0x13 0x37 every 250 ms to the packets' source address, and stops the flow (0x0101)
+// when done. It records the samples by timestamp and the statistics a test needs.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "flows/flow_control_codec.hpp"
+#include "net/ipv4.hpp"
+
+namespace dante::rx {
+
+struct RxOptions {
+    Ipv4Endpoint target;                  // the transmitter's flow-control endpoint
+    std::vector<uint16_t> channels;       // 1-based TX channel ids, one per slot (0 = empty slot)
+    double seconds = 1.0;                 // audio to record, from the first packet's timestamp
+    uint32_t bits = 24;                   // 16, 24 or 32
+    uint32_t fpp = 0;                     // 0: as Inferno's receiver, min(32, 1400 / (slots x bytes))
+    uint32_t rate = 48000;
+    std::string device_name = "dante-rx";  // the RX device name in the request
+    // Arrival time in the media clock's time base (ns). Default: CLOCK_TAI, which is the
+    // media clock when the sink runs with dante.clock.source = tai on the same kernel.
+    std::function<int64_t()> arrival_clock;
+    const std::atomic<bool>* interrupted = nullptr;  // set (e.g. by SIGINT) to stop early
+    int reply_timeout_ms = 1000;
+    int attempts = 3;
+    int first_packet_timeout_ms = 3000;
+};
+
+struct RxResult {
+    bool ok = false;
+    std::string error;
+    uint16_t refused_status = 0;  // the transmitter's error status, if it refused
+    flowctl::FlowHandle handle;
+    Ipv4Endpoint local;           // our audio socket
+    Ipv4Endpoint source;          // where the audio came from
+    uint32_t rate = 0, bits = 0, fpp = 0;
+    std::vector<uint16_t> channels;
+    uint64_t first_timestamp = 0;   // media sample index of samples' first frame
+    uint64_t frames = 0;            // frames in the window (seconds x rate)
+    std::vector<int32_t> samples;   // frames x slots, interleaved, sign-extended wire values
+    uint64_t packets = 0;           // audio packets received (all)
+    uint64_t lost = 0;              // packets of the window never received
+    uint64_t duplicated = 0;
+    uint64_t reordered = 0;         // arrived after a later-stamped one
+    uint64_t malformed = 0;         // not a whole number of frames, or shorter than a header
+    uint64_t keepalives_sent = 0;
+    bool stop_acknowledged = false;
+    std::vector<int64_t> lateness_ns;  // arrival - media time of the packet's timestamp
+};
+
+// fpp Inferno's receiver would ask for.
+uint32_t default_fpp(size_t slots, uint32_t bits);
+
+RxResult run_receiver(const RxOptions& options);
+
+// 16/24/32-bit PCM WAV of the recorded window.
+bool write_wav(const std::string& path, const RxResult& result, std::string& error);
+
+struct Percentiles {
+    double p50 = 0, p99 = 0, p999 = 0, max = 0;
+};
+Percentiles lateness_us(const RxResult& result);
+
+nlohmann::json stats_json(const RxResult& result);
+
+}  // namespace dante::rx
