@@ -32,7 +32,7 @@ FlowsService::FlowsService(DeviceConfig config, const TxRings& rings, const Medi
       rings_(rings),
       clock_(clock),
       options_(options),
-      limiter_(options.requests_per_second, options.request_burst, kMaxSources),
+      limiter_({.rate_per_second = options.requests_per_second, .burst = options.request_burst, .max_sources = kMaxSources}),
       table_(config_.max_flows) {}
 
 FlowsService::~FlowsService() { stop(); }

@@ -25,7 +25,7 @@
 #include "flows/flow_control_server.hpp"
 #include "flows/flow_table.hpp"
 #include "flows/flow_transmitter.hpp"
-#include "flows/rate_limiter.hpp"
+#include "util/rate_limiter.hpp"
 #include "net/interface.hpp"
 #include "net/udp_socket.hpp"
 #include "tx/tx_rings.hpp"
@@ -96,7 +96,7 @@ private:
     uint16_t bound_port_ = 0;
     std::unique_ptr<FlowControlServer> server_;
     std::vector<std::shared_ptr<const UdpSocket>> flow_sockets_;  // by handle.index
-    TokenBucketLimiter limiter_;
+    RateLimiter limiter_;
     FlowTablePublisher table_;
     std::unique_ptr<FlowTransmitter> transmitter_;
 

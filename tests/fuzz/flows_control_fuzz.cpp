@@ -10,6 +10,7 @@
 //     validation (rate, fpp, depth, channel ids, destination).
 
 #include <array>
+#include <vector>
 #include <cstdint>
 #include <cstdlib>
 #include <span>
@@ -41,7 +42,7 @@ FlowControlServer& server() {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+static void check_datagram(const uint8_t* data, size_t size) {
     const std::span<const uint8_t> datagram(data, size);
     const auto decoded = flowctl::decode_request(datagram);
     require(decoded.request.has_value() == (decoded.error == flowctl::DecodeError::none));
@@ -78,6 +79,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         require(f.slots.count >= 1);
         for (uint16_t id : f.slots.span()) require(id <= policy.channels);
         require(destination_allowed(f.destination, policy));
+    }
+}
+
+// Each input as it is, and again with its length field made consistent, so that most
+// mutations get past the header check into the body parser and the server's validation.
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    check_datagram(data, size);
+    if (size >= 4 && size <= 0xFFFF) {
+        std::vector<uint8_t> fixed(data, data + size);
+        fixed[2] = static_cast<uint8_t>(size >> 8);
+        fixed[3] = static_cast<uint8_t>(size & 0xFF);
+        check_datagram(fixed.data(), fixed.size());
     }
     return 0;
 }

@@ -201,7 +201,7 @@ def _dirlist(*dirs):
 class PipeWireLab:
     def __init__(self, repo, module_args=None, with_pulse=True, with_wireplumber=True,
                  build=None, with_module=True, extra_conf=None, keep=False,
-                 pipewire_debug=None, start_timeout=15.0):
+                 pipewire_debug=None, start_timeout=15.0, netns=None):
         self.repo = Path(repo).resolve()
         self.build = Path(build).resolve() if build else self.repo / "build"
         self.module_args = dict(module_args or {})
@@ -212,6 +212,9 @@ class PipeWireLab:
         self.keep = keep
         self.pipewire_debug = pipewire_debug
         self.start_timeout = start_timeout
+        # Run the daemons inside this network namespace (clients still reach them over
+        # the unix sockets in XDG_RUNTIME_DIR, which namespaces do not separate).
+        self.netns = netns
         self.tmp = None
         self.procs = {}          # name -> Popen (long-running, ours)
         self._bg = []            # background client Popens
@@ -272,6 +275,8 @@ class PipeWireLab:
 
     # ---------------- process management
     def _spawn(self, name, cmd, env=None, logname=None):
+        if self.netns and name in ("pipewire", "wireplumber", "pipewire-pulse"):
+            cmd = ["ip", "netns", "exec", self.netns] + list(cmd)
         logf = open(self.logdir / (logname or name + ".log"), "wb")
         try:
             p = subprocess.Popen(cmd, env=env or self.env(), stdin=subprocess.DEVNULL,

@@ -1,8 +1,8 @@
-#include "control/rate_limiter.hpp"
+#include "util/rate_limiter.hpp"
 
 #include <algorithm>
 
-namespace dante::control {
+namespace dante {
 
 RateLimiter::RateLimiter(RateLimitParams params) : params_(params) {
     params_.max_sources = std::max<size_t>(params_.max_sources, 1);
@@ -36,4 +36,4 @@ bool RateLimiter::allow(uint64_t source, int64_t now_ns) {
     return true;
 }
 
-}  // namespace dante::control
+}  // namespace dante

@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace dante::control {
+namespace dante {
 
 struct RateLimitParams {
     double rate_per_second = 50.0;  // Dante Controller reads a device in a few dozen requests
@@ -44,4 +44,4 @@ private:
     std::vector<Bucket> buckets_;  // small and linear: a few hundred entries at most
 };
 
-}  // namespace dante::control
+}  // namespace dante
