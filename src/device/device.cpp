@@ -42,6 +42,12 @@ std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error) 
             return nullptr;
         }
     }
+    if (!device->config_.interface.empty()) {
+        // Receivers can subscribe from load to unload; while the graph is idle the
+        // transmitter sends silence, so they never see the device vanish.
+        device->flows_ = std::make_unique<FlowsService>(device->config_, device->rings_, *device->clock_);
+        if (!device->flows_->start(error)) return nullptr;
+    }
     return device;
 }
 
@@ -50,7 +56,7 @@ Device::Device(DeviceConfig config, std::unique_ptr<MediaClock> clock)
 
 ConfigItems Device::properties() const {
     const ClockSnapshot snap = clock_->snapshot();
-    return {
+    ConfigItems props{
         {"dante.device-name", config_.device_name},
         {"dante.rate", std::to_string(config_.rate)},
         {"dante.format", std::string(to_string(config_.format))},
@@ -67,8 +73,14 @@ ConfigItems Device::properties() const {
         {"dante.tx.latency-ns", std::to_string(config_.latency_ns)},
         {"dante.tx.discontinuities", std::to_string(stats_.discontinuities.load(std::memory_order_relaxed))},
         {"dante.tx.extra-buffers", std::to_string(stats_.extra_buffers.load(std::memory_order_relaxed))},
-        {"dante.flows", "0"},
     };
+    if (flows_) {
+        const ConfigItems flow_props = flows_->properties();
+        props.insert(props.end(), flow_props.begin(), flow_props.end());
+    } else {
+        props.emplace_back("dante.flows", "0");  // no interface named: nothing on the network
+    }
+    return props;
 }
 
 }  // namespace dante

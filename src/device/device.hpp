@@ -1,7 +1,8 @@
 #pragma once
 // The Dante transmitter device: one per sink node, alive as long as the node.
 //
-// It owns the media clock, the TX rings and (later) the transmitter and control plane.
+// It owns the media clock, the TX rings and the flows (flow-control server and
+// transmitter); the rest of the control plane comes next.
 // The SPA node drives the graph from it and publishes its properties; nothing here knows
 // about PipeWire.
 
@@ -12,6 +13,7 @@
 
 #include "clock/media_clock.hpp"
 #include "config/device_config.hpp"
+#include "flows/flows_service.hpp"
 #include "tx/ring_tap.hpp"
 #include "tx/tx_rings.hpp"
 
@@ -55,6 +57,7 @@ private:
     std::unique_ptr<MediaClock> clock_;
     TxRings rings_;
     std::unique_ptr<RingTap> tap_;
+    std::unique_ptr<FlowsService> flows_;  // declared last: stopped first, while rings and clock live
     DriverStats stats_;
 };
 
