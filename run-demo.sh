@@ -2,14 +2,16 @@
 # The main job: a Dante transmitter sink in a running PipeWire session.
 #
 #   ./run-demo.sh                      private network-namespace lab (nothing touches real networks)
-#   ./run-demo.sh --interface eth0     the sink is configured for a real interface instead
+#   ./run-demo.sh --interface eth0     the sink binds to a real interface instead
 #   ./run-demo.sh --seconds 20         stop by itself (default: run until Ctrl-C)
 #
 # It installs what is missing, builds, starts a private PipeWire session (pipewire,
 # wireplumber, pipewire-pulse) with libpipewire-module-dante-sink loaded from this build,
-# prints the sink's node id and its live clock properties, plays a test tone into it with
-# pw-cat and shows what reached the TX rings. Connect your own tools to the session with
-# the XDG_RUNTIME_DIR it prints (pavucontrol, pw-cat, pactl).
+# and prints the sink's node id and its live clock properties. In the lab a second
+# namespace plays the receiver: dante-rx subscribes to the sink's channels 1 and 2 the way
+# a Dante receiver does, pw-cat plays a test tone into the sink, and what arrived over the
+# network is shown. Connect your own tools to the session with the XDG_RUNTIME_DIR it
+# prints (pavucontrol, pw-cat, pactl).
 set -euo pipefail
 cd "$(dirname "$0")"
 repo=$PWD
@@ -37,24 +39,30 @@ cleanup() {
   sleep 0.5
   for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   [ -n "$netns" ] && ip netns del "$netns" 2>/dev/null || true
+  [ -n "$rx_netns" ] && ip netns del "$rx_netns" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
 in_lab() { if [ -n "$netns" ]; then ip netns exec "$netns" "$@"; else "$@"; fi; }
 
+rx_netns=""
 if [ -z "$interface" ]; then
   [ "$(id -u)" -eq 0 ] || { echo "the namespace lab needs root (or name a real interface with --interface)"; exit 1; }
-  netns="dante-demo-$$"
+  netns="dante-demo-tx-$$"
+  rx_netns="dante-demo-rx-$$"
   ip netns add "$netns"
+  ip netns add "$rx_netns"
   ip link add "dtx$$" type veth peer name "drx$$"
   ip link set "dtx$$" netns "$netns"
-  ip link set "drx$$" netns "$netns"   # both ends live in the lab: a private wire
+  ip link set "drx$$" netns "$rx_netns"
   ip -n "$netns" addr add 10.77.0.1/24 dev "dtx$$"
-  ip -n "$netns" addr add 10.77.0.2/24 dev "drx$$"
-  for l in lo "dtx$$" "drx$$"; do ip -n "$netns" link set "$l" up; done
+  ip -n "$rx_netns" addr add 10.77.0.2/24 dev "drx$$"
+  for ns in "$netns" "$rx_netns"; do ip -n "$ns" link set lo up; done
+  ip -n "$netns" link set "dtx$$" up
+  ip -n "$rx_netns" link set "drx$$" up
   interface="dtx$$"
-  echo "lab: network namespace $netns, interface $interface (10.77.0.1/24)"
+  echo "lab: transmitter namespace $netns ($interface, 10.77.0.1/24), receiver namespace $rx_netns (10.77.0.2)"
 fi
 
 export XDG_RUNTIME_DIR=$work/run XDG_CONFIG_HOME=$work/config
@@ -93,7 +101,7 @@ for o in json.load(sys.stdin):
     p = o.get("info", {}).get("props", {})
     if p.get("node.name") == sys.argv[1]:
         keys = ["dante.clock.state", "dante.clock.media-ns", "dante.clock.monotonic-ns", "dante.clock.rate",
-                "dante.clock.generation", "dante.tx.lead-ns", "dante.tx.latency-ns"]
+                "dante.clock.generation", "dante.tx.lead-ns", "dante.tx.latency-ns", "dante.flows"]
         print("node %s  " % o["id"] + "  ".join("%s=%s" % (k[6:], p.get(k)) for k in keys), flush=True)
 ' "$node"
 }
@@ -103,10 +111,33 @@ echo "Dante sink \"$node\" (device $device) is up. To use this session from anot
 echo "  export XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR   # then: pavucontrol, pactl list sinks, pw-cat --playback --target $node FILE"
 echo
 show_props
-echo "playing a 3 s 1 kHz test tone into it..."
-sox -n -r 48000 -c 2 -b 24 "$work/tone.wav" synth 3 sine 1000 gain -12 2>/dev/null
+sox -n -r 48000 -c 2 -b 24 "$work/tone.wav" synth 3 sine 1000 gain -12 pad 0 0.25 2>/dev/null
+if [ -n "$rx_netns" ]; then
+  echo "receiver: dante-rx in $rx_netns subscribes to channels 1,2 for 6 s..."
+  ip netns exec "$rx_netns" build/tools/dante-rx/dante-rx --address 10.77.0.1 --channels 1,2 --seconds 6 \
+    --format S24 --wav "$work/received.wav" --stats "$work/received.json" >"$work/dante-rx.log" 2>&1 & rx_pid=$!
+  pids+=("$rx_pid")
+  sleep 1
+fi
+echo "playing a 3 s 1 kHz test tone into the sink..."
 timeout 20 pw-cat --playback --target "$node" "$work/tone.wav"
 sleep 0.5
+show_props
+if [ -n "$rx_netns" ]; then
+  wait "$rx_pid" || true
+  echo "received over the network (dante-rx): $(cat "$work/dante-rx.log")"
+  python3 - "$work/received.json" "$work/received.wav" <<'PY'
+import json, sys, wave
+s = json.load(open(sys.argv[1]))
+late = s["lateness_us"]
+print("  %d packets of %d frames, lost %d, duplicated %d, reordered %d; first Dante timestamp %d"
+      % (s["packets"], s["fpp"], s["lost"], s["duplicated"], s["reordered"], s["first_timestamp"]))
+print("  arrival after the packet's media time: p50 %.0f us, p99 %.0f us, max %.0f us" % (late["p50"], late["p99"], late["max"]))
+w = wave.open(sys.argv[2]); raw = w.readframes(w.getnframes())
+loud = sum(1 for i in range(0, len(raw), 6) if raw[i:i + 3] != b"\0\0\0")
+print("  %s: %.2f s of audio with sound in it (the 3 s tone)" % (sys.argv[2], loud / 48000))
+PY
+fi
 python3 - "$work/tap.bin" <<'PY'
 import struct, sys
 data = open(sys.argv[1], "rb").read()
