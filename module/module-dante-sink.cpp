@@ -28,6 +28,7 @@ struct ModuleData {
     pw_context* context = nullptr;
     pw_impl_module* module = nullptr;
     pw_impl_node* node = nullptr;
+    pw_core* core = nullptr;  // only in a separate process: the connection we export through
     spa_hook module_listener{};
     spa_hook node_listener{};
 };
@@ -65,6 +66,7 @@ const pw_impl_node_events kNodeEvents = {
 void on_module_destroy(void* data) {
     auto* d = static_cast<ModuleData*>(data);
     spa_hook_remove(&d->module_listener);
+    if (d->core) pw_core_disconnect(d->core);  // withdraws the exported node from the server
     if (d->node) {
         spa_hook_remove(&d->node_listener);
         pw_impl_node_destroy(d->node);  // unloads the SPA handle, stopping the Device
@@ -140,6 +142,12 @@ extern "C" SPA_EXPORT int pipewire__module_init(pw_impl_module* module, const ch
         return -ENOENT;
     }
 
+    // Inside the PipeWire daemon the node registers like any other. Anywhere else (a
+    // separate `pipewire -c dante-sink.conf` process, pw-cli's load-module) it is exported
+    // to the server over a connection of our own, as pw_stream does with its node.
+    const bool in_daemon = pw_properties_get_bool(pw_context_get_properties(context), "core.daemon", false);
+    if (!in_daemon) pw_properties_set(props, PW_KEY_OBJECT_REGISTER, "false");
+
     auto* data = new ModuleData();
     data->context = context;
     data->module = module;
@@ -155,6 +163,18 @@ extern "C" SPA_EXPORT int pipewire__module_init(pw_impl_module* module, const ch
     }
     pw_impl_node_add_listener(data->node, &data->node_listener, &kNodeEvents, data);
     pw_impl_module_add_listener(module, &data->module_listener, &kModuleEvents, data);
+
+    if (!in_daemon) {
+        data->core = pw_context_connect(context, nullptr, 0);
+        if (data->core == nullptr ||
+            pw_core_export(data->core, PW_TYPE_INTERFACE_Node, nullptr, data->node, 0) == nullptr) {
+            const int res = errno != 0 ? -errno : -EIO;
+            pw_log_error("dante-sink: cannot reach the PipeWire server to export the sink: %s", spa_strerror(res));
+            on_module_destroy(data);  // also removes the module listener again
+            return res;
+        }
+        pw_impl_node_set_active(data->node, true);
+    }
 
     const spa_dict info = SPA_DICT_INIT(kModuleInfo, SPA_N_ELEMENTS(kModuleInfo));
     pw_impl_module_update_properties(module, &info);

@@ -4,10 +4,13 @@
 // where any leak fails the test at exit.
 
 #include <dirent.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 #include <pipewire/impl.h>
@@ -61,7 +64,13 @@ int main(int argc, char** argv) {
     pw_init(&argc, &argv);
     pw_main_loop* main_loop = pw_main_loop_new(nullptr);
     pw_loop* loop = pw_main_loop_get_loop(main_loop);
-    pw_context* context = pw_context_new(loop, nullptr, 0);
+    // The context plays the daemon's part (core.daemon), so the module registers its node
+    // here rather than exporting it to a server; its socket goes to a private runtime dir.
+    char runtime[] = "/tmp/dante-load-unload-XXXXXX";
+    if (mkdtemp(runtime) == nullptr) return 1;
+    setenv("XDG_RUNTIME_DIR", runtime, 1);
+    pw_context* context = pw_context_new(
+        loop, pw_properties_new(PW_KEY_CONFIG_NAME, "client.conf", "core.daemon", "true", nullptr), 0);
     if (context == nullptr || pw_context_find_factory(context, "adapter") == nullptr) {
         std::fprintf(stderr, "FAIL: no PipeWire context with the adapter factory\n");
         return 1;
@@ -100,6 +109,7 @@ int main(int argc, char** argv) {
     pw_main_loop_destroy(main_loop);
     pw_deinit();
     std::remove(tap.c_str());
+    std::filesystem::remove_all(runtime);
     std::printf("%d load/unload cycles, %d failures\n", iterations, failures);
     return failures == 0 ? 0 : 1;
 }
