@@ -9,6 +9,8 @@ packages=(
   pipewire pipewire-bin pipewire-pulse wireplumber dbus pulseaudio-utils
   # tests, demo and lab
   python3 sox iproute2 xvfb pavucontrol imagemagick tesseract-ocr tesseract-ocr-eng
+  # the control plane: mDNS through Avahi, and the lab's own avahi-daemon
+  libavahi-client-dev avahi-daemon avahi-utils
 )
 
 missing=()
