@@ -22,5 +22,16 @@ done
 echo "installing: ${missing[*]}"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
+# Installing must not start services (avahi-daemon would announce this host on its real
+# interfaces): where no policy-rc.d exists, one that refuses every start is put in place
+# for the duration of the install.
+policy=/usr/sbin/policy-rc.d
+placed_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod +x "$policy"
+  placed_policy=1
+fi
+trap '[ "$placed_policy" = 1 ] && $SUDO rm -f "$policy"' EXIT
 $SUDO apt-get update -q
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
