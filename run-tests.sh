@@ -3,7 +3,9 @@
 #   1. build/       unit tests (doctest) and integration tests (a real, private PipeWire
 #                   session with wireplumber and pipewire-pulse, pw-cat, pactl, pavucontrol)
 #   2. build-asan/  the same code under AddressSanitizer + UndefinedBehaviorSanitizer:
-#                   unit tests, and 50 module load/unload cycles (LeakSanitizer on).
+#                   unit tests, 50 module load/unload cycles (LeakSanitizer on), and the
+#                   integration tests with the instrumented plugin loaded into pipewire
+#   3. build-fuzz/  clang + libFuzzer: each protocol parser fuzzed for 20 s
 # The last line is the total: "N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")"
@@ -28,6 +30,13 @@ rm -f build-asan/meson-logs/testlog.json
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --print-errorlogs --num-processes 1 --suite asan || status=1
 
+# 3. build-fuzz/: every parser under clang's libFuzzer (ASan+UBSan), 20 s each from its
+#    seed corpus.
+CXX=clang++ configure build-fuzz -Dlibfuzzer=true -Db_sanitize=address,undefined -Db_lundef=false || status=1
+rm -f build-fuzz/meson-logs/testlog.json
+meson test -C build-fuzz --print-errorlogs --num-processes 1 --suite libfuzzer || status=1
+
 echo
-python3 scripts/summarize-tests.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json || status=1
+python3 scripts/summarize-tests.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
+  build-fuzz/meson-logs/testlog.json || status=1
 exit $status

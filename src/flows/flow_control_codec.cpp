@@ -25,7 +25,7 @@ std::optional<std::string> read_string(std::span<const uint8_t> d, size_t at, si
     if (at < area_begin || at >= d.size()) return std::nullopt;
     const auto begin = d.begin() + static_cast<std::ptrdiff_t>(at);
     const auto nul = std::find(begin, d.end(), uint8_t{0});
-    if (nul == d.end()) return std::nullopt;
+    if (nul == d.end() || static_cast<size_t>(nul - begin) > kMaxNameBytes) return std::nullopt;
     return std::string(begin, nul);
 }
 
@@ -186,6 +186,7 @@ size_t encode_request_flow(uint16_t sequence, const FlowRequest& r, std::span<ui
     const size_t n = r.slots.count;
     if (n > kMaxSlots) return 0;
     if (r.rx_device_name.find('\0') != std::string::npos || r.rx_flow_name.find('\0') != std::string::npos) return 0;
+    if (r.rx_device_name.size() > kMaxNameBytes || r.rx_flow_name.size() > kMaxNameBytes) return 0;
     // Layout as Inferno's receiver writes it: fixed fields, then the two names, zero
     // padding up to an absolute offset that is a multiple of 8, then the descriptor.
     const size_t strings = kHeaderBytes + request_fixed_body_bytes(n);

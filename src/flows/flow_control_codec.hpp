@@ -31,6 +31,10 @@ inline constexpr size_t kHeaderBytes = 10;
 // Control datagrams are small (a request with 64 slots and long names is < 400 bytes);
 // anything beyond an Ethernet MTU is not a request we want to parse.
 inline constexpr size_t kMaxPacketBytes = 1500;
+// Receiver and flow names are short labels (a Dante device name is at most 31 bytes);
+// anything longer is refused, which also keeps every request we encode well inside one
+// datagram.
+inline constexpr size_t kMaxNameBytes = 63;
 // Inferno's receivers ask for at most 8 slots; the packet-size limit bounds real flows
 // well below this. It caps what one request can make us hold.
 inline constexpr size_t kMaxSlots = 64;

@@ -10,6 +10,7 @@
 //     validation (rate, fpp, depth, channel ids, destination).
 
 #include <array>
+#include <cstdio>
 #include <vector>
 #include <cstdint>
 #include <cstdlib>
@@ -22,9 +23,14 @@ using namespace dante;
 
 namespace {
 
-void require(bool ok) {
-    if (!ok) std::abort();
+// Aborts (the fuzzer's signal) naming the broken invariant's line.
+void require_at(bool ok, int line) {
+    if (!ok) {
+        std::fprintf(stderr, "flows_control_fuzz: invariant at line %d broken\n", line);
+        std::abort();
+    }
 }
+#define require(ok) require_at((ok), __LINE__)
 
 FlowControlServer& server() {
     static FlowControlServer instance(

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -76,7 +77,7 @@ TEST_CASE("request flow round-trips with many slots, empty slots and long names"
     std::vector<uint16_t> ids;
     for (uint16_t i = 0; i < kMaxSlots; ++i) ids.push_back(i % 3 == 0 ? 0 : i);
     r.slots.assign(ids);
-    r.rx_device_name = std::string(100, 'd');
+    r.rx_device_name = std::string(kMaxNameBytes, 'd');  // the longest name accepted
     r.rx_flow_name = "";
     const auto bytes = encode(r);
     REQUIRE(!bytes.empty());
@@ -226,4 +227,35 @@ TEST_CASE("request decoding rejects every malformation") {
 TEST_CASE("decode errors have names") {
     for (int e = 0; e <= static_cast<int>(DecodeError::bad_body_size); ++e)
         CHECK(to_string(static_cast<DecodeError>(e)) != "?");
+}
+
+TEST_CASE("codec: receiver names longer than a label are refused (found by libFuzzer)") {
+    // Two overlapping 770-byte "names" decoded fine, then re-encoded past one datagram.
+    flowctl::FlowRequest flow;
+    flow.rate = 48000;
+    flow.bits_per_sample = 24;
+    flow.fpp = 32;
+    uint16_t ids[] = {1};
+    flow.slots.assign(ids);
+    flow.destination = {ipv4(10, 77, 0, 2), 5000};
+    flow.rx_flow_name = "1_1";
+    std::array<uint8_t, 2048> buffer{};
+    flow.rx_device_name = std::string(flowctl::kMaxNameBytes, 'a');
+    size_t n = flowctl::encode_request_flow(7, flow, buffer);
+    REQUIRE(n != 0);
+    CHECK(flowctl::decode_request(std::span<const uint8_t>(buffer.data(), n)).request.has_value());
+    // One byte longer: the encoder refuses it, and so does the decoder when it arrives.
+    flow.rx_device_name = std::string(flowctl::kMaxNameBytes + 1, 'a');
+    CHECK(flowctl::encode_request_flow(7, flow, buffer) == 0);
+    flow.rx_device_name = std::string(flowctl::kMaxNameBytes, 'a');
+    n = flowctl::encode_request_flow(7, flow, buffer);
+    std::vector<uint8_t> hostile(buffer.begin(), buffer.begin() + static_cast<long>(n));
+    // Turn the NUL after the 63-byte name into one more letter: the name runs into the
+    // flow name, 67 bytes long, and must be refused.
+    const auto nul = std::find(hostile.begin() + 10 + 40, hostile.end(), uint8_t{0});
+    REQUIRE(nul != hostile.end());
+    *nul = 'a';
+    const auto decoded = flowctl::decode_request(hostile);
+    CHECK(!decoded.request.has_value());
+    CHECK(decoded.error == flowctl::DecodeError::bad_string);
 }
