@@ -1,5 +1,6 @@
 #include "device/device.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <stdexcept>
 
@@ -47,6 +48,8 @@ std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error) 
         // transmitter sends silence, so they never see the device vanish.
         device->flows_ = std::make_unique<FlowsService>(device->config_, device->rings_, *device->clock_);
         if (!device->flows_->start(error)) return nullptr;
+        device->control_ = std::make_unique<ControlService>(device->config_, device->config_.state_file);
+        if (!device->control_->start(error)) return nullptr;
     }
     return device;
 }
@@ -79,6 +82,15 @@ ConfigItems Device::properties() const {
         props.insert(props.end(), flow_props.begin(), flow_props.end());
     } else {
         props.emplace_back("dante.flows", "0");  // no interface named: nothing on the network
+    }
+    if (control_) {
+        for (auto& [key, value] : control_->properties()) {
+            auto same = std::find_if(props.begin(), props.end(), [&](const auto& item) { return item.first == key; });
+            if (same != props.end())
+                same->second = std::move(value);  // dante.device-name after a rename over the network
+            else
+                props.emplace_back(std::move(key), std::move(value));
+        }
     }
     return props;
 }

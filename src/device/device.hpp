@@ -13,6 +13,7 @@
 
 #include "clock/media_clock.hpp"
 #include "config/device_config.hpp"
+#include "control/control_service.hpp"
 #include "flows/flows_service.hpp"
 #include "tx/ring_tap.hpp"
 #include "tx/tx_rings.hpp"
@@ -57,7 +58,8 @@ private:
     std::unique_ptr<MediaClock> clock_;
     TxRings rings_;
     std::unique_ptr<RingTap> tap_;
-    std::unique_ptr<FlowsService> flows_;  // declared last: stopped first, while rings and clock live
+    std::unique_ptr<FlowsService> flows_;  // stopped before the rings and clock it reads
+    std::unique_ptr<ControlService> control_;  // ARC/CMC/conmon/mDNS; stopped before the flows
     DriverStats stats_;
 };
 

@@ -201,7 +201,7 @@ def _dirlist(*dirs):
 class PipeWireLab:
     def __init__(self, repo, module_args=None, with_pulse=True, with_wireplumber=True,
                  build=None, with_module=True, extra_conf=None, keep=False,
-                 pipewire_debug=None, start_timeout=15.0, netns=None):
+                 pipewire_debug=None, start_timeout=15.0, netns=None, cmd_prefix=None):
         self.repo = Path(repo).resolve()
         self.build = Path(build).resolve() if build else self.repo / "build"
         self.module_args = dict(module_args or {})
@@ -215,6 +215,9 @@ class PipeWireLab:
         # Run the daemons inside this network namespace (clients still reach them over
         # the unix sockets in XDG_RUNTIME_DIR, which namespaces do not separate).
         self.netns = netns
+        # Or any command prefix for the daemons (e.g. nsenter into a host's mount + network
+        # namespace, where that host's avahi-daemon and system bus live); wins over netns.
+        self.cmd_prefix = list(cmd_prefix) if cmd_prefix else None
         self.tmp = None
         self.procs = {}          # name -> Popen (long-running, ours)
         self._bg = []            # background client Popens
@@ -275,8 +278,11 @@ class PipeWireLab:
 
     # ---------------- process management
     def _spawn(self, name, cmd, env=None, logname=None):
-        if self.netns and name in ("pipewire", "wireplumber", "pipewire-pulse"):
-            cmd = ["ip", "netns", "exec", self.netns] + list(cmd)
+        if name in ("pipewire", "wireplumber", "pipewire-pulse"):
+            if self.cmd_prefix:
+                cmd = self.cmd_prefix + list(cmd)
+            elif self.netns:
+                cmd = ["ip", "netns", "exec", self.netns] + list(cmd)
         logf = open(self.logdir / (logname or name + ".log"), "wb")
         try:
             p = subprocess.Popen(cmd, env=env or self.env(), stdin=subprocess.DEVNULL,

@@ -1,0 +1,423 @@
+#include "control/avahi_publisher.hpp"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <avahi-client/client.h>
+#include <avahi-client/publish.h>
+#include <avahi-common/error.h>
+#include <avahi-common/thread-watch.h>
+#include <avahi-common/timeval.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+#include <strings.h>
+
+#include "control/names.hpp"
+
+namespace dante::control {
+
+namespace {
+
+constexpr unsigned kRetryMs = 5000;  // no system bus: try the client again this often
+
+enum class GroupState : uint8_t { pending, established, collided, failed };
+
+}  // namespace
+
+struct AvahiPublisher::Impl {
+    struct Group {
+        Impl* owner = nullptr;
+        size_t index = 0;  // into records
+        AvahiEntryGroup* group = nullptr;
+    };
+
+    Impl(int interface_index, uint32_t ipv4) : interface_index(interface_index), ipv4(ipv4) {}
+
+    // Everything below is touched only on the Avahi thread or under its lock.
+    int interface_index;
+    uint32_t ipv4;
+    AvahiThreadedPoll* poll = nullptr;
+    AvahiClient* client = nullptr;
+    AvahiTimeout* retry = nullptr;       // create the client again
+    AvahiTimeout* reregister = nullptr;  // register again (after our A record collided)
+    AvahiEntryGroup* address_group = nullptr;
+    bool address_collided = false;  // our "<device>.local" A record is taken: use avahi's host name
+    std::vector<ServiceRecord> records;
+    std::string device_name;
+    std::vector<std::unique_ptr<Group>> groups;
+
+    // The published view, read by properties() from any thread.
+    mutable std::mutex stats_mutex;
+    std::string client_state = "stopped";
+    std::vector<GroupState> group_states;
+    MdnsStats counters;
+
+    void set_client_state(const char* state) {
+        std::lock_guard lock(stats_mutex);
+        client_state = state;
+    }
+    void set_error(std::string error) {
+        std::lock_guard lock(stats_mutex);
+        // Said once: a missing daemon is retried every few seconds, the log need not be.
+        if (error != counters.last_error) std::fprintf(stderr, "dante mdns: %s\n", error.c_str());
+        counters.last_error = std::move(error);
+    }
+    void set_group_state(size_t index, GroupState state) {
+        std::lock_guard lock(stats_mutex);
+        if (index < group_states.size()) group_states[index] = state;
+    }
+
+    // ---- client lifecycle (Avahi thread or locked)
+    void create_client() {
+        int error = 0;
+        client = avahi_client_new(avahi_threaded_poll_get(poll), AVAHI_CLIENT_NO_FAIL, &Impl::client_callback, this,
+                                  &error);
+        if (!client) {
+            set_client_state("unavailable");
+            set_error(std::string("cannot reach avahi-daemon: ") + avahi_strerror(error) + "; retrying");
+            schedule_retry();
+        }
+    }
+
+    void schedule_retry() {
+        const AvahiPoll* api = avahi_threaded_poll_get(poll);
+        timeval tv{};
+        avahi_elapse_time(&tv, kRetryMs, 0);
+        if (retry)
+            api->timeout_update(retry, &tv);
+        else
+            retry = api->timeout_new(api, &tv, &Impl::retry_callback, this);
+    }
+
+    static void retry_callback(AvahiTimeout* timeout, void* userdata) {
+        auto* self = static_cast<Impl*>(userdata);
+        avahi_threaded_poll_get(self->poll)->timeout_update(timeout, nullptr);  // disarm
+        if (!self->client) self->create_client();
+    }
+
+    static void client_callback(AvahiClient* c, AvahiClientState state, void* userdata) {
+        auto* self = static_cast<Impl*>(userdata);
+        switch (state) {
+            case AVAHI_CLIENT_S_RUNNING:
+                self->client = c;  // may run inside avahi_client_new, before it returned
+                self->register_all();
+                break;
+            case AVAHI_CLIENT_S_COLLISION:
+            case AVAHI_CLIENT_S_REGISTERING:
+                // The daemon's own host name is being (re)established; our records go again
+                // once it runs.
+                self->withdraw_all();
+                self->set_client_state("registering");
+                break;
+            case AVAHI_CLIENT_CONNECTING:
+                self->set_client_state("unavailable");  // daemon not (yet) running: waiting for it
+                break;
+            case AVAHI_CLIENT_FAILURE: {
+                const int error = avahi_client_errno(c);
+                self->withdraw_all();
+                avahi_client_free(c);
+                self->client = nullptr;
+                self->set_client_state("unavailable");
+                self->set_error(std::string("avahi client failure: ") + avahi_strerror(error) + "; reconnecting");
+                {
+                    std::lock_guard lock(self->stats_mutex);
+                    ++self->counters.reconnects;
+                }
+                // NO_FAIL: the new client waits for the daemon to come back.
+                self->create_client();
+                break;
+            }
+        }
+    }
+
+    static void address_callback(AvahiEntryGroup*, AvahiEntryGroupState state, void* userdata) {
+        auto* self = static_cast<Impl*>(userdata);
+        if (state == AVAHI_ENTRY_GROUP_COLLISION && !self->address_collided) {
+            self->address_collided = true;
+            self->set_error("host name " + self->device_name +
+                            ".local is taken on the network; services point at avahi's host name instead");
+            {
+                std::lock_guard lock(self->stats_mutex);
+                ++self->counters.collisions;
+            }
+            // Re-register the services with the daemon's host name, outside this callback
+            // (it must not free the group it is called for).
+            const AvahiPoll* api = avahi_threaded_poll_get(self->poll);
+            timeval now{};
+            avahi_elapse_time(&now, 0, 0);
+            if (self->reregister)
+                api->timeout_update(self->reregister, &now);
+            else
+                self->reregister = api->timeout_new(api, &now, &Impl::reregister_callback, self);
+        }
+    }
+
+    static void reregister_callback(AvahiTimeout* timeout, void* userdata) {
+        auto* self = static_cast<Impl*>(userdata);
+        avahi_threaded_poll_get(self->poll)->timeout_update(timeout, nullptr);
+        if (self->client && avahi_client_get_state(self->client) == AVAHI_CLIENT_S_RUNNING) self->register_all();
+    }
+
+    static void group_callback(AvahiEntryGroup*, AvahiEntryGroupState state, void* userdata) {
+        auto* group = static_cast<Group*>(userdata);
+        Impl* self = group->owner;
+        switch (state) {
+            case AVAHI_ENTRY_GROUP_ESTABLISHED:
+                self->set_group_state(group->index, GroupState::established);
+                self->update_published_state();
+                break;
+            case AVAHI_ENTRY_GROUP_COLLISION: {
+                const ServiceRecord& record = self->records[group->index];
+                self->set_error("name collision: " + record.instance + "." + record.type +
+                                " is already announced by another host; keeping our name, instance withdrawn");
+                {
+                    std::lock_guard lock(self->stats_mutex);
+                    ++self->counters.collisions;
+                }
+                self->set_group_state(group->index, GroupState::collided);
+                self->update_published_state();
+                break;
+            }
+            case AVAHI_ENTRY_GROUP_FAILURE:
+                self->set_error(std::string("entry group failure: ") +
+                                avahi_strerror(avahi_client_errno(self->client)));
+                self->set_group_state(group->index, GroupState::failed);
+                self->update_published_state();
+                break;
+            case AVAHI_ENTRY_GROUP_UNCOMMITED:
+            case AVAHI_ENTRY_GROUP_REGISTERING:
+                break;
+        }
+    }
+
+    void update_published_state() {
+        std::lock_guard lock(stats_mutex);
+        bool all = true;
+        bool collided = false;
+        uint64_t registered = 0;
+        for (GroupState s : group_states) {
+            if (s == GroupState::established) ++registered;
+            if (s == GroupState::collided) collided = true;
+            if (s != GroupState::established) all = false;
+        }
+        counters.registered = registered;
+        client_state = collided ? "collision" : (all ? "published" : "registering");
+    }
+
+    void withdraw_all() {
+        for (auto& group : groups)
+            if (group->group) avahi_entry_group_free(group->group);
+        groups.clear();
+        if (address_group) avahi_entry_group_free(address_group);
+        address_group = nullptr;
+        std::lock_guard lock(stats_mutex);
+        group_states.clear();
+        counters.registered = 0;
+    }
+
+    void register_all() {
+        withdraw_all();
+        if (!client || avahi_client_get_state(client) != AVAHI_CLIENT_S_RUNNING) return;
+        {
+            std::lock_guard lock(stats_mutex);
+            group_states.assign(records.size(), GroupState::pending);
+            client_state = "registering";
+        }
+
+        // SRV target: "<device>.local" with our own A record, unless avahi already answers
+        // for that name (its host name is the device name) or our record collided.
+        const char* avahi_host = avahi_client_get_host_name(client);
+        const bool avahi_is_device = avahi_host && strcasecmp(avahi_host, device_name.c_str()) == 0;
+        std::string host = device_name + ".local";
+        const char* target = nullptr;
+        if (!avahi_is_device && !address_collided && !device_name.empty()) {
+            address_group = avahi_entry_group_new(client, &Impl::address_callback, this);
+            AvahiAddress address{};
+            address.proto = AVAHI_PROTO_INET;
+            address.data.ipv4.address = htonl(ipv4);
+            int r = address_group ? avahi_entry_group_add_address(address_group, interface_index, AVAHI_PROTO_INET,
+                                                                  AVAHI_PUBLISH_NO_REVERSE, host.c_str(), &address)
+                                  : avahi_client_errno(client);
+            if (r == 0) r = avahi_entry_group_commit(address_group);
+            if (r == 0) {
+                target = host.c_str();
+            } else {
+                set_error("cannot publish " + host + ": " + avahi_strerror(r) + "; using avahi's host name");
+                if (address_group) avahi_entry_group_free(address_group);
+                address_group = nullptr;
+            }
+        }
+
+        for (size_t i = 0; i < records.size(); ++i) {
+            const ServiceRecord& record = records[i];
+            auto group = std::make_unique<Group>();
+            group->owner = this;
+            group->index = i;
+            group->group = avahi_entry_group_new(client, &Impl::group_callback, group.get());
+            if (!group->group) {
+                set_error(std::string("cannot create entry group: ") + avahi_strerror(avahi_client_errno(client)));
+                set_group_state(i, GroupState::failed);
+                groups.push_back(std::move(group));
+                continue;
+            }
+            AvahiStringList* txt = nullptr;
+            // add() prepends, hence the reverse walk. Avahi refuses empty TXT strings
+            // ("Invalid record"): Inferno's two trailing empty strings on the CMC service
+            // are left out (Inferno itself doubts they are needed).
+            for (auto it = record.txt.rbegin(); it != record.txt.rend(); ++it)
+                if (!it->empty()) txt = avahi_string_list_add(txt, it->c_str());
+            int r = avahi_entry_group_add_service_strlst(group->group, interface_index, AVAHI_PROTO_INET,
+                                                         static_cast<AvahiPublishFlags>(0), record.instance.c_str(),
+                                                         record.type.c_str(), nullptr, target, record.port, txt);
+            avahi_string_list_free(txt);
+            if (r == 0) r = avahi_entry_group_commit(group->group);
+            if (r == AVAHI_ERR_COLLISION) {
+                set_error("name collision: " + record.instance + "." + record.type +
+                          " is already registered on this host; keeping our name, instance withdrawn");
+                std::lock_guard lock(stats_mutex);
+                ++counters.collisions;
+                if (i < group_states.size()) group_states[i] = GroupState::collided;
+            } else if (r != 0) {
+                set_error("cannot publish " + record.instance + "." + record.type + ": " + avahi_strerror(r));
+                set_group_state(i, GroupState::failed);
+            }
+            groups.push_back(std::move(group));
+        }
+        update_published_state();
+    }
+};
+
+namespace {
+
+// Interface indexes are per network namespace, and the Avahi client finds its daemon
+// through the system D-Bus socket, a filesystem path that network namespaces do not
+// separate. An avahi-daemon of another namespace (say the host's, while we run in a lab
+// namespace) would take our index as one of ITS interfaces and announce us on a real
+// network. So we publish only when the bus daemon answering that socket lives in our own
+// network namespace.
+bool system_bus_shares_our_network(std::string& why) {
+    std::string path = "/run/dbus/system_bus_socket";
+    if (const char* address = std::getenv("DBUS_SYSTEM_BUS_ADDRESS")) {
+        const std::string_view a(address);
+        if (a.starts_with("unix:path=")) path = std::string(a.substr(10, a.find(',') == std::string_view::npos ? a.npos : a.find(',') - 10));
+    }
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return true;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) {
+        close(fd);
+        why = "system bus path too long";
+        return false;
+    }
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+        close(fd);
+        return true;  // no bus at all: the client reports avahi as unavailable by itself
+    }
+    ucred peer{};
+    socklen_t len = sizeof peer;
+    const bool got = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 && peer.pid > 0;
+    close(fd);
+    auto net_of = [](const std::string& proc) {
+        char target[128] = {};
+        const ssize_t n = readlink((proc + "/ns/net").c_str(), target, sizeof target - 1);
+        return n > 0 ? std::string(target, static_cast<size_t>(n)) : std::string();
+    };
+    const std::string ours = net_of("/proc/self");
+    const std::string theirs = got ? net_of("/proc/" + std::to_string(peer.pid)) : std::string();
+    if (ours.empty() || theirs.empty() || ours != theirs) {
+        why = "the system bus at " + path + " (and so avahi-daemon) belongs to another network namespace; "
+              "not publishing there";
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+AvahiPublisher::AvahiPublisher(int interface_index, uint32_t ipv4)
+    : impl_(std::make_unique<Impl>(interface_index, ipv4)) {}
+
+AvahiPublisher::~AvahiPublisher() { stop(); }
+
+bool AvahiPublisher::start(std::vector<ServiceRecord> records, std::string device_name) {
+    if (impl_->poll) return true;
+    impl_->records = std::move(records);
+    impl_->device_name = std::move(device_name);
+    if (std::string why; !system_bus_shares_our_network(why)) {
+        impl_->set_client_state("unavailable");
+        impl_->set_error(why);
+        return true;  // the sink works without mDNS; receivers can still use its address
+    }
+    impl_->poll = avahi_threaded_poll_new();
+    if (!impl_->poll) {
+        impl_->set_client_state("unavailable");
+        impl_->set_error("cannot create the Avahi poll thread");
+        return false;
+    }
+    avahi_threaded_poll_lock(impl_->poll);
+    impl_->set_client_state("unavailable");
+    impl_->create_client();
+    avahi_threaded_poll_unlock(impl_->poll);
+    if (avahi_threaded_poll_start(impl_->poll) < 0) {
+        impl_->set_error("cannot start the Avahi poll thread");
+        stop();
+        return false;
+    }
+    return true;
+}
+
+void AvahiPublisher::republish(std::vector<ServiceRecord> records, std::string device_name) {
+    if (!impl_->poll) return;
+    avahi_threaded_poll_lock(impl_->poll);
+    if (device_name != impl_->device_name) impl_->address_collided = false;  // a new host name to try
+    impl_->records = std::move(records);
+    impl_->device_name = std::move(device_name);
+    {
+        std::lock_guard lock(impl_->stats_mutex);
+        ++impl_->counters.republishes;
+    }
+    impl_->register_all();  // no-op until the client runs; the running callback registers then
+    avahi_threaded_poll_unlock(impl_->poll);
+}
+
+void AvahiPublisher::stop() {
+    if (!impl_->poll) return;
+    avahi_threaded_poll_stop(impl_->poll);
+    impl_->withdraw_all();
+    if (impl_->retry) avahi_threaded_poll_get(impl_->poll)->timeout_free(impl_->retry);
+    impl_->retry = nullptr;
+    if (impl_->reregister) avahi_threaded_poll_get(impl_->poll)->timeout_free(impl_->reregister);
+    impl_->reregister = nullptr;
+    if (impl_->client) avahi_client_free(impl_->client);
+    impl_->client = nullptr;
+    avahi_threaded_poll_free(impl_->poll);
+    impl_->poll = nullptr;
+    impl_->set_client_state("stopped");
+}
+
+MdnsStats AvahiPublisher::stats() const {
+    std::lock_guard lock(impl_->stats_mutex);
+    MdnsStats s = impl_->counters;
+    s.state = impl_->client_state;
+    return s;
+}
+
+ConfigItems AvahiPublisher::properties() const {
+    const MdnsStats s = stats();
+    ConfigItems items{
+        {"dante.mdns.state", s.state},
+        {"dante.mdns.services", std::to_string(s.registered)},
+        {"dante.mdns.collisions", std::to_string(s.collisions)},
+        {"dante.mdns.reconnects", std::to_string(s.reconnects)},
+    };
+    if (!s.last_error.empty()) items.emplace_back("dante.mdns.last-error", s.last_error);
+    return items;
+}
+
+}  // namespace dante::control

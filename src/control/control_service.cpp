@@ -1,0 +1,358 @@
+#include "control/control_service.hpp"
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "control/device_state_store.hpp"
+#include "control/mdns_records.hpp"
+
+namespace dante {
+namespace {
+
+int64_t monotonic_now() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+constexpr int kMaxPollMs = 100;
+constexpr int kDrainPerWake = 64;  // datagrams per socket per wake-up, then timers get a turn
+constexpr size_t kMaxSources = 256;
+constexpr size_t kReceiveBuffer = 2048;  // every request we answer is far smaller
+
+uint8_t encoding_bits(SampleFormat format) {
+    switch (format) {
+        case SampleFormat::s16: return 16;
+        case SampleFormat::s24: return 24;
+        case SampleFormat::s32: return 32;
+    }
+    return 24;
+}
+
+std::string two_digits(size_t n) {
+    char text[16];
+    std::snprintf(text, sizeof text, "%02zu", n);
+    return text;
+}
+
+// Multicasts leave through the Dante interface only, and stay on its link.
+bool set_multicast_options(const UdpSocket& socket, const InterfaceInfo& iface, std::string& error) {
+    ip_mreqn mreq{};
+    mreq.imr_address.s_addr = htonl(iface.subnet.address);
+    mreq.imr_ifindex = static_cast<int>(if_nametoindex(iface.name.c_str()));
+    const int ttl = 1;
+    if (setsockopt(socket.fd(), IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof mreq) != 0 ||
+        setsockopt(socket.fd(), IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) != 0) {
+        error = std::string("cannot set the multicast interface/TTL: ") + std::strerror(errno);
+        return false;
+    }
+    return true;
+}
+
+uint16_t status_of(const std::vector<uint8_t>& reply) {
+    return reply.size() >= control::kHeaderSize ? static_cast<uint16_t>((reply[8] << 8) | reply[9]) : 0;
+}
+
+}  // namespace
+
+ControlService::ControlService(DeviceConfig config, std::string state_file, ControlServiceOptions options)
+    : config_(std::move(config)),
+      state_file_(std::move(state_file)),
+      options_(std::move(options)),
+      limiter_({.rate_per_second = options_.requests_per_second,
+                .burst = options_.request_burst,
+                .max_sources = kMaxSources}) {}
+
+ControlService::~ControlService() { stop(); }
+
+bool ControlService::start(std::string& error) {
+    if (running()) return true;
+    interface_ = lookup_interface(config_.interface, error);
+    if (!interface_) return false;
+    const auto ports = control::control_ports_for(config_.port_base);
+    if (!ports) {
+        error = "dante.port-base " + std::to_string(config_.port_base) + " leaves no room for the control ports";
+        return false;
+    }
+    ports_ = *ports;
+
+    const auto open = [&](uint16_t port, const char* what, UdpSocket& out) {
+        BindOptions bind;
+        bind.port = port;
+        // No SO_REUSEADDR: UDP needs none to rebind after a restart, and with it a second
+        // device on the same address would silently share our ports (set dante.port-base).
+        bind.reuse_address = false;
+        auto socket = open_udp_on_interface(*interface_, bind, error);
+        if (!socket) {
+            error = std::string(what) + ": " + error;
+            return false;
+        }
+        out = std::move(*socket);
+        return true;
+    };
+    if (!open(ports_.arc, "ARC", arc_socket_) || !open(ports_.cmc, "CMC", cmc_socket_) ||
+        !open(ports_.info_request, "info requests", info_socket_) ||
+        !set_multicast_options(info_socket_, *interface_, error)) {
+        arc_socket_.close();
+        cmc_socket_.close();
+        info_socket_.close();
+        return false;
+    }
+
+    // The device as the control plane serves it.
+    const uint32_t ip = interface_->subnet.address;
+    control::DeviceState state;
+    state.device_name = config_.device_name;
+    state.default_device_name = config_.device_name;
+    state.device_id = {0, 0, static_cast<uint8_t>(ip >> 24), static_cast<uint8_t>(ip >> 16),
+                       static_cast<uint8_t>(ip >> 8), static_cast<uint8_t>(ip), 0, 0};
+    state.factory_host_name = "pwdante-" + control::device_id_hex(state.device_id).substr(4, 8);
+    state.process_id = static_cast<uint16_t>(getpid());
+    state.ipv4 = ip;
+    state.rate = config_.rate;
+    state.encoding_bits = encoding_bits(config_.format);
+    state.latency_ns = config_.latency_ns;
+    state.max_tx_flows = static_cast<uint16_t>(std::min<uint32_t>(config_.max_flows, 0xffff));
+    for (uint32_t i = 1; i <= config_.channels; ++i) state.tx_channels.push_back({two_digits(i), two_digits(i)});
+    std::string state_error;
+    if (!state_file_.empty()) {
+        const control::StateLoadResult loaded = control::load_persistent_state(state_file_);
+        if (loaded.loaded)
+            control::apply_persistent_state(state, loaded.state);
+        else
+            state_error = loaded.error;
+    }
+    state_ = std::move(state);
+    {
+        std::lock_guard lock(status_mutex_);
+        current_name_ = state_.device_name;
+        state_error_ = state_error;
+    }
+
+    cmc_identity_ = {state_.process_id, state_.device_id, ip, ports_.info_request};
+    conmon_ = std::make_unique<control::ConmonPublisher>(
+        control::ConmonIdentity{state_.process_id, state_.device_id, "Audinate Dante-compatible"},
+        control::BoardInfo{state_.board_name, {0, 1, 0, 0}},
+        control::ProductInfo{state_.manufacturer, state_.board_name, state_.model_name, {0, 1, 0, 0}});
+
+    if (options_.mdns) {
+        mdns_ = std::make_unique<control::AvahiPublisher>(static_cast<int>(if_nametoindex(interface_->name.c_str())),
+                                                          ip);
+        mdns_->start(control::build_service_records(state_, {.ports = ports_}), state_.device_name);
+    }
+
+    stop_.store(false, std::memory_order_release);
+    thread_ = std::thread([this] { control_loop(); });
+    return true;
+}
+
+void ControlService::stop() {
+    if (thread_.joinable()) {
+        stop_.store(true, std::memory_order_release);
+        thread_.join();
+    }
+    if (mdns_) mdns_->stop();  // withdraws our services (goodbye packets)
+    arc_socket_.close();
+    cmc_socket_.close();
+    info_socket_.close();
+}
+
+void ControlService::send_reply(const UdpSocket& socket, const std::vector<uint8_t>& reply, const Ipv4Endpoint& to) {
+    if (socket.send_to(reply, to) < 0) {
+        send_errors_.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    replies_.fetch_add(1, std::memory_order_relaxed);
+    const uint16_t status = status_of(reply);
+    if (status != control::kStatusOk && status != control::kStatusOkMorePages)
+        rejected_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void ControlService::send_multicasts(const std::vector<control::Datagram>& datagrams) {
+    for (const control::Datagram& d : datagrams) {
+        if (info_socket_.send_to(d.bytes, Ipv4Endpoint{d.address, d.port}) < 0) {
+            send_errors_.fetch_add(1, std::memory_order_relaxed);
+            continue;
+        }
+        if (d.address == control::kHeartbeatGroup) heartbeats_.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
+void ControlService::handle_arc(std::span<const uint8_t> datagram, const Ipv4Endpoint& sender) {
+    // Only 0x2200 needs the flows; asking for them on every request would be wasted work.
+    const auto opcode = control::read_u16(datagram, 6);
+    if (opcode && *opcode == control::kArcTxFlows && options_.tx_flows) state_.tx_flows = options_.tx_flows();
+    const control::ArcResult result = control::handle_arc_request(datagram, state_);
+    if (!result.response) {
+        malformed_.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    // Apply before answering: a controller that reads back right after the OK sees the new name.
+    apply_renames(result);
+    send_reply(arc_socket_, *result.response, sender);
+}
+
+void ControlService::handle_cmc(std::span<const uint8_t> datagram, const Ipv4Endpoint& sender) {
+    const auto reply = control::handle_cmc_request(datagram, cmc_identity_);
+    if (!reply) {
+        malformed_.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    send_reply(cmc_socket_, *reply, sender);
+}
+
+void ControlService::handle_info(std::span<const uint8_t> datagram, int64_t now_ns) {
+    const auto out = conmon_->on_info_request(datagram, now_ns);
+    if (out.empty()) {
+        // Not a request, or the same info went out moments ago.
+        if (control::classify_info_request(datagram) == control::InfoRequest::none)
+            malformed_.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    replies_.fetch_add(1, std::memory_order_relaxed);
+    send_multicasts(out);
+}
+
+void ControlService::apply_renames(const control::ArcResult& result) {
+    bool changed = false;
+    if (result.device_rename) {
+        state_.device_name = *result.device_rename;
+        changed = true;
+    }
+    for (const control::ChannelRename& rename : result.channel_renames) {
+        if (rename.channel_number == 0 || rename.channel_number > state_.tx_channels.size()) continue;
+        state_.tx_channels[rename.channel_number - 1u].user_name = rename.new_user_name;
+        changed = true;
+    }
+    if (!changed) return;
+    renames_.fetch_add(1, std::memory_order_relaxed);
+    {
+        std::lock_guard lock(status_mutex_);
+        current_name_ = state_.device_name;
+    }
+    persist();
+    if (mdns_) mdns_->republish(control::build_service_records(state_, {.ports = ports_}), state_.device_name);
+}
+
+void ControlService::persist() {
+    if (state_file_.empty()) return;
+    std::string error = control::save_persistent_state(state_file_, control::persistent_state_of(state_));
+    if (!error.empty()) {
+        save_errors_.fetch_add(1, std::memory_order_relaxed);
+        std::fprintf(stderr, "dante control: cannot save the state: %s\n", error.c_str());
+    }
+    std::lock_guard lock(status_mutex_);
+    state_error_ = std::move(error);
+}
+
+void ControlService::control_loop() {
+    pthread_setname_np(pthread_self(), "dante-control");
+    std::array<uint8_t, kReceiveBuffer> buffer{};
+    send_multicasts(conmon_->start(monotonic_now()));
+
+    std::array<pollfd, 3> fds{pollfd{arc_socket_.fd(), POLLIN, 0}, pollfd{cmc_socket_.fd(), POLLIN, 0},
+                              pollfd{info_socket_.fd(), POLLIN, 0}};
+    while (!stop_.load(std::memory_order_acquire)) {
+        int64_t now = monotonic_now();
+        send_multicasts(conmon_->poll(now));
+        const int64_t until_beat_ms = (conmon_->next_heartbeat_ns() - now) / 1'000'000 + 1;
+        const int timeout = static_cast<int>(std::clamp<int64_t>(until_beat_ms, 0, kMaxPollMs));
+        for (pollfd& p : fds) p.revents = 0;
+        const int ready = ::poll(fds.data(), fds.size(), timeout);
+        if (ready <= 0) continue;  // timeout or EINTR
+        for (size_t i = 0; i < fds.size(); ++i) {
+            if (!(fds[i].revents & (POLLIN | POLLERR))) continue;
+            const UdpSocket& socket = i == 0 ? arc_socket_ : (i == 1 ? cmc_socket_ : info_socket_);
+            for (int n = 0; n < kDrainPerWake; ++n) {
+                Ipv4Endpoint sender;
+                const ssize_t size = socket.recv_from(buffer, &sender);
+                if (size < 0) {
+                    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
+                    continue;  // e.g. ICMP errors queued on the socket: consumed, go on
+                }
+                now = monotonic_now();
+                if (!limiter_.allow(sender.address, now)) {
+                    rate_limited_.fetch_add(1, std::memory_order_relaxed);
+                    continue;
+                }
+                requests_.fetch_add(1, std::memory_order_relaxed);
+                // recv_from reports the real size (MSG_TRUNC): an oversized datagram is
+                // ignored whole, never parsed from its truncated head.
+                if (static_cast<size_t>(size) > buffer.size()) {
+                    malformed_.fetch_add(1, std::memory_order_relaxed);
+                    continue;
+                }
+                const std::span<const uint8_t> datagram(buffer.data(), static_cast<size_t>(size));
+                if (i == 0)
+                    handle_arc(datagram, sender);
+                else if (i == 1)
+                    handle_cmc(datagram, sender);
+                else
+                    handle_info(datagram, now);
+            }
+        }
+    }
+}
+
+std::string ControlService::device_name() const {
+    std::lock_guard lock(status_mutex_);
+    return current_name_;
+}
+
+ControlStats ControlService::stats() const {
+    ControlStats s;
+    s.requests = requests_.load(std::memory_order_relaxed);
+    s.replies = replies_.load(std::memory_order_relaxed);
+    s.rejected = rejected_.load(std::memory_order_relaxed);
+    s.malformed = malformed_.load(std::memory_order_relaxed);
+    s.rate_limited = rate_limited_.load(std::memory_order_relaxed);
+    s.renames = renames_.load(std::memory_order_relaxed);
+    s.heartbeats = heartbeats_.load(std::memory_order_relaxed);
+    s.send_errors = send_errors_.load(std::memory_order_relaxed);
+    s.save_errors = save_errors_.load(std::memory_order_relaxed);
+    return s;
+}
+
+ConfigItems ControlService::properties() const {
+    const ControlStats s = stats();
+    ConfigItems items{
+        {"dante.control.arc-port", std::to_string(ports_.arc)},
+        {"dante.control.cmc-port", std::to_string(ports_.cmc)},
+        {"dante.control.info-port", std::to_string(ports_.info_request)},
+        {"dante.control.requests", std::to_string(s.requests)},
+        {"dante.control.replies", std::to_string(s.replies)},
+        {"dante.control.rejected", std::to_string(s.rejected)},
+        {"dante.control.malformed", std::to_string(s.malformed)},
+        {"dante.control.rate-limited", std::to_string(s.rate_limited)},
+        {"dante.control.renames", std::to_string(s.renames)},
+        {"dante.control.heartbeats", std::to_string(s.heartbeats)},
+        {"dante.control.send-errors", std::to_string(s.send_errors)},
+        {"dante.control.save-errors", std::to_string(s.save_errors)},
+    };
+    {
+        std::lock_guard lock(status_mutex_);
+        if (!state_error_.empty()) items.emplace_back("dante.control.state-error", state_error_);
+        if (current_name_ != config_.device_name && !current_name_.empty())
+            items.emplace_back("dante.device-name", current_name_);
+    }
+    if (mdns_) {
+        const ConfigItems m = mdns_->properties();
+        items.insert(items.end(), m.begin(), m.end());
+    } else {
+        items.emplace_back("dante.mdns.state", "disabled");
+    }
+    return items;
+}
+
+}  // namespace dante

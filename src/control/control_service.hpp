@@ -1,0 +1,124 @@
+#pragma once
+// The control plane of a Dante transmitter, ready to own from the Device: the I/O shell
+// around the sans-I/O cores (arc_server, cmc_server, conmon, mdns_records,
+// device_state_store) and the Avahi publisher.
+//
+// start() looks up the interface (DeviceConfig::interface) and opens three UDP sockets on
+// its IPv4 address, ports from control_ports_for(dante.port-base):
+//   ARC (4440)   requests from controllers: names, channel lists, renames
+//   CMC (8800)   controller registration
+//   info (8700)  board/product info requests; also the source of the conmon multicasts:
+//                heartbeat every second to 224.0.0.233:8708, board and product info to
+//                224.0.0.231:8702 at start and on request (TTL 1, out of the interface)
+// and one control thread that poll()s them (at most 100 ms at a time, so stop() is prompt).
+// Every datagram passes a per-source-address RateLimiter before anything looks at it; the
+// cores refuse what they cannot parse, so hostile input costs a bounded amount of work.
+//
+// The thread owns the DeviceState: the configured name and channels ("01".."NN"), the
+// format (rate, encoding from audio.format, latency), device id 0000 + IPv4 + 0000 (as
+// Inferno), then the names saved in the state file (dante.state-file), if any. A rename that
+// the ARC core accepts is applied, saved (atomically, when a state file is configured) and
+// re-advertised over mDNS.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/device_config.hpp"
+#include "control/arc_server.hpp"
+#include "control/avahi_publisher.hpp"
+#include "control/cmc_server.hpp"
+#include "control/conmon.hpp"
+#include "control/control_ports.hpp"
+#include "control/device_state.hpp"
+#include "net/interface.hpp"
+#include "net/udp_socket.hpp"
+#include "util/rate_limiter.hpp"
+
+namespace dante {
+
+struct ControlServiceOptions {
+    // Publish over mDNS through avahi-daemon. Off: nothing is advertised (tests).
+    bool mdns = true;
+    double requests_per_second = 50.0;  // per source address, all three ports together
+    double request_burst = 100.0;
+    // The device's TX flows for ARC 0x2200, called on the control thread per request.
+    // Unset: no flows are listed.
+    std::function<std::vector<control::TxFlowSummary>()> tx_flows;
+};
+
+// Plain copies of the counters, for node properties.
+struct ControlStats {
+    uint64_t requests = 0;      // datagrams that passed the rate limiter
+    uint64_t replies = 0;       // datagrams answered
+    uint64_t rejected = 0;      // answered with an error status
+    uint64_t malformed = 0;     // ignored: not a request we answer
+    uint64_t rate_limited = 0;  // dropped: sender over its budget
+    uint64_t renames = 0;       // device or TX channel renames applied
+    uint64_t heartbeats = 0;    // conmon multicasts sent
+    uint64_t send_errors = 0;
+    uint64_t save_errors = 0;
+};
+
+class ControlService {
+public:
+    ControlService(DeviceConfig config, std::string state_file, ControlServiceOptions options = {});
+    ~ControlService();
+    ControlService(const ControlService&) = delete;
+    ControlService& operator=(const ControlService&) = delete;
+
+    // False with a one-sentence `error` if the interface or a port is unusable. A missing
+    // avahi-daemon is not an error (dante.mdns.state says "unavailable").
+    bool start(std::string& error);
+    void stop();
+    [[nodiscard]] bool running() const { return thread_.joinable(); }
+
+    [[nodiscard]] const control::ControlPorts& ports() const { return ports_; }
+    [[nodiscard]] std::string device_name() const;
+    [[nodiscard]] ControlStats stats() const;
+    // dante.control.*, dante.mdns.*, and dante.device-name when it differs from the config.
+    [[nodiscard]] ConfigItems properties() const;
+
+private:
+    void control_loop();
+    void handle_arc(std::span<const uint8_t> datagram, const Ipv4Endpoint& sender);
+    void handle_cmc(std::span<const uint8_t> datagram, const Ipv4Endpoint& sender);
+    void handle_info(std::span<const uint8_t> datagram, int64_t now_ns);
+    void send_multicasts(const std::vector<control::Datagram>& datagrams);
+    void send_reply(const UdpSocket& socket, const std::vector<uint8_t>& reply, const Ipv4Endpoint& to);
+    void apply_renames(const control::ArcResult& result);
+    void persist();
+
+    DeviceConfig config_;
+    std::string state_file_;
+    ControlServiceOptions options_;
+
+    std::optional<InterfaceInfo> interface_;
+    control::ControlPorts ports_;
+    UdpSocket arc_socket_, cmc_socket_, info_socket_;
+    RateLimiter limiter_;
+
+    // Owned by the control thread once started.
+    control::DeviceState state_;
+    control::CmcIdentity cmc_identity_;
+    std::unique_ptr<control::ConmonPublisher> conmon_;
+    std::unique_ptr<control::AvahiPublisher> mdns_;
+
+    mutable std::mutex status_mutex_;  // guards the strings below (read by properties())
+    std::string current_name_;
+    std::string state_error_;
+
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+    std::atomic<uint64_t> requests_{0}, replies_{0}, rejected_{0}, malformed_{0}, rate_limited_{0}, renames_{0},
+        heartbeats_{0}, send_errors_{0}, save_errors_{0};
+};
+
+}  // namespace dante

@@ -1,0 +1,398 @@
+#!/usr/bin/env python3
+"""The control plane as a controller on another host sees it: mDNS (DNS-SD through a real
+avahi-daemon), ARC, conmon heartbeats, renames that persist, and robustness to a flood.
+
+Two network namespaces joined by a veth pair; each runs its own avahi-daemon with a
+private system D-Bus in its own mount namespace (avahi.py). Our PipeWire session runs in
+the transmitter's mount + network namespace (nsenter into its avahi-daemon), so the
+module's Avahi client talks to that host's daemon. From the receiver namespace:
+  * avahi-browse resolves 01@lab-tx and 02@lab-tx (_netaudio-chan._udp) with the tx
+    address, the flow-control port 4455 and the TXT (id, rate, enc, nchan, latency_ns,
+    fpp, ...), and the _netaudio-arc._udp / _netaudio-cmc._udp services;
+  * an ARC client (written here from the documented layouts) reads the device name (0x1002),
+    the channel counts (0x1000), the TX channels (0x2000) and their names (0x2010);
+  * a channel rename (0x2013, as netaudio sends it) shows in 0x2010 and in mDNS
+    (Vocals@lab-tx), and survives a PipeWire restart (dante.state-file);
+  * heartbeats arrive on 224.0.0.233:8708 (at least 2 in 3 s);
+  * 10,000 malformed datagrams to the ARC port in ~3 s leave the daemon alive and
+    answering, and the rate limiter counts them.
+The client parts run as this same script in the receiver namespace (--client ...), since
+Python 3.11 cannot enter a namespace itself.
+"""
+import json
+import os
+import random
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import shutil
+import time
+from pathlib import Path
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+ARC_PORT = 4440
+FLOW_PORT = 4455
+HEARTBEAT = ("224.0.0.233", 8708)
+
+# --------------------------------------------------------------------------------------
+# ARC client (runs in the receiver namespace)
+
+
+class Arc:
+    """Requests as netaudio builds them: start code 0x27FF, total length, sequence,
+    opcode, status 0, body. Replies: the same header, status 0x0001 (OK) or 0x8112 (OK,
+    more pages), string offsets absolute in the datagram."""
+
+    def __init__(self, address, port=ARC_PORT, timeout=1.0):
+        self.addr = (address, port)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.settimeout(timeout)
+        self.seq = random.randrange(1, 60000)
+
+    def request(self, opcode, body=b"", retries=3):
+        for _ in range(retries):
+            self.seq = (self.seq + 1) & 0xFFFF
+            pkt = struct.pack(">HHHHH", 0x27FF, 10 + len(body), self.seq, opcode, 0) + body
+            self.sock.sendto(pkt, self.addr)
+            deadline = time.monotonic() + self.sock.gettimeout()
+            while time.monotonic() < deadline:
+                try:
+                    data, _ = self.sock.recvfrom(2048)
+                except socket.timeout:
+                    break
+                if len(data) >= 10:
+                    start, length, seq, op, status = struct.unpack_from(">HHHHH", data)
+                    if seq == self.seq and op == opcode:
+                        if length != len(data):
+                            raise ValueError("length field %d != datagram %d" % (length, len(data)))
+                        return status, data
+        return None, None
+
+    @staticmethod
+    def cstr(data, offset):
+        end = data.index(b"\0", offset)
+        return data[offset:end].decode()
+
+    def device_name(self):
+        status, data = self.request(0x1002)
+        return None if data is None else (status, self.cstr(data, 10))
+
+    def counts(self):
+        status, data = self.request(0x1000)
+        if data is None:
+            return None
+        _, tx, rx = struct.unpack_from(">HHH", data, 10)
+        return {"status": status, "tx": tx, "rx": rx}
+
+    def paged(self, opcode, record_size, name_at):
+        """All records of a paged TX list: {channel: name}, plus the rate for 0x2000."""
+        out, rate, first = {}, None, 1
+        for _ in range(64):
+            status, data = self.request(opcode, struct.pack(">HHH", 1, first, 0))
+            if data is None or status not in (0x0001, 0x8112):
+                return None
+            n = data[10]
+            for i in range(n):
+                rec = 12 + record_size * i
+                ch = struct.unpack_from(">H", data, rec)[0]
+                name_off = struct.unpack_from(">H", data, rec + name_at)[0]
+                out[ch] = self.cstr(data, name_off)
+                if opcode == 0x2000 and rate is None:
+                    desc = struct.unpack_from(">H", data, rec + 4)[0]
+                    rate = struct.unpack_from(">I", data, desc)[0]
+            if status != 0x8112 or n == 0:
+                break
+            first = max(out) + 1
+        return {"names": {str(k): v for k, v in sorted(out.items())}, "rate": rate}
+
+    def rename_tx(self, channel, name):
+        # netaudio command_set_channel_name("tx"): 02 01 | 00 00 | channel | name offset 0x18
+        # | 6 zero bytes | name NUL. (The leading 00 00 of its payload is our status field.)
+        body = struct.pack(">BBHHH", 2, 1, 0, channel, 0x18) + b"\0" * 6 + name.encode() + b"\0"
+        status, _ = self.request(0x2013, body)
+        return status
+
+
+    def set_device_name(self, name):
+        # netaudio command_set_name: the name and a NUL right after the header; an empty
+        # body (command_reset_name) resets to the default name.
+        status, _ = self.request(0x1001, name.encode() + b"\0" if name else b"")
+        return status
+
+
+def client_main(argv):
+    mode = argv[0]
+    if mode == "arc":
+        address = argv[1]
+        arc = Arc(address)
+        result = {"device_name": arc.device_name(), "counts": arc.counts(),
+                  "tx_channels": arc.paged(0x2000, 8, 6), "tx_names": arc.paged(0x2010, 6, 4)}
+        print(json.dumps(result))
+    elif mode == "rename":
+        address, channel, name = argv[1], int(argv[2]), argv[3]
+        print(json.dumps({"status": Arc(address).rename_tx(channel, name)}))
+    elif mode == "set-name":
+        address, name = argv[1], argv[2]
+        print(json.dumps({"status": Arc(address).set_device_name(name)}))
+    elif mode == "heartbeats":
+        tx_address, local_address, seconds = argv[1], argv[2], float(argv[3])
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("", HEARTBEAT[1]))
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                     socket.inet_aton(HEARTBEAT[0]) + socket.inet_aton(local_address))
+        s.settimeout(0.2)
+        count, first, ports = 0, None, set()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                data, src = s.recvfrom(2048)
+            except socket.timeout:
+                continue
+            if src[0] == tx_address:
+                count += 1
+                ports.add(src[1])
+                first = first or data[:32].hex()
+        print(json.dumps({"count": count, "first": first, "ports": sorted(ports)}))
+    elif mode == "flood":
+        address, port, n, seconds = argv[1], int(argv[2]), int(argv[3]), float(argv[4])
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rng = random.Random(1234)
+        start = time.monotonic()
+        sent = 0
+        for i in range(n):
+            size = rng.choice((0, 1, 3, 9, 10, 11, 12, 40, 300, 1500))
+            junk = bytes(rng.getrandbits(8) for _ in range(min(size, 64))) + b"\xff" * max(0, size - 64)
+            if size >= 4:  # a header-ish start whose length field lies
+                junk = struct.pack(">HH", 0x27FF, (size + 7) & 0xFFFF) + junk[4:]
+            try:
+                s.sendto(junk, (address, port))
+                sent += 1
+            except OSError:
+                pass
+            # pace to ~n per `seconds`
+            ahead = (i + 1) * seconds / n - (time.monotonic() - start)
+            if ahead > 0.002:
+                time.sleep(ahead)
+        print(json.dumps({"sent": sent, "seconds": time.monotonic() - start}))
+    else:
+        raise SystemExit("unknown client mode %r" % mode)
+
+
+# --------------------------------------------------------------------------------------
+# the test (runs in the root namespace)
+
+def body():
+    from pwlab import make_lab, parse_args, check, log, lab_args, SINK, EXIT_SKIP, LabError
+    from netlab import NetLab
+    import avahi
+
+    a = parse_args(__doc__)
+    if not avahi.available():
+        log("SKIP: avahi-daemon/avahi-browse/dbus-daemon/nsenter not installed")
+        return EXIT_SKIP
+    me = str(Path(__file__).resolve())
+    work = Path(tempfile.mkdtemp(prefix="ctl-lab-"))
+    try:
+        with NetLab("ctl") as net, \
+                avahi.AvahiHost(net.tx, net.tx_if, work, "tx") as tx_host, \
+                avahi.AvahiHost(net.rx, net.rx_if, work, "rx") as rx_host:
+
+            def in_rx(args, timeout=30):
+                r = subprocess.run(["ip", "netns", "exec", net.rx, sys.executable, me, "--client"] + list(args),
+                                   capture_output=True, text=True, timeout=timeout)
+                if r.returncode != 0:
+                    raise LabError("client %s failed: %s" % (args[0], r.stderr[-1500:]))
+                return json.loads(r.stdout)
+
+            def chan_services():
+                return {e["name"]: e for e in rx_host.browse("_netaudio-chan._udp", timeout=5)}
+
+            def wait_services(names, timeout=20):
+                found = {}
+
+                def ok():
+                    found.clear()
+                    found.update(chan_services())
+                    return all(n in found for n in names)
+                try:
+                    lab.wait_for(ok, timeout, "mDNS instances %s" % ", ".join(names), interval=0.5)
+                except LabError:
+                    log("    seen: %s" % sorted(found))
+                    raise
+                return found
+
+            def props():
+                return lab.node_props(SINK)
+
+            state_file = "@LABDIR@/state.json"
+            args = lab_args(**{"dante.interface": net.tx_if, "dante.state-file": state_file})
+            with make_lab(a, module_args=args, with_pulse=False, cmd_prefix=tx_host.prefix()) as lab:
+                lab.wait_node(SINK, timeout=10)
+                lab.wait_for(lambda: props().get("dante.mdns.state") == "published", 15,
+                             "dante.mdns.state = published (now %s)" % props().get("dante.mdns.state"))
+                p = props()
+                check(True, "the sink publishes over mDNS (dante.mdns.state = published, %s services)" %
+                      p.get("dante.mdns.services"))
+
+                # ---- mDNS from the receiver's host
+                chans = wait_services(["01@lab-tx", "02@lab-tx"])
+                for n, ch_id in (("01@lab-tx", "1"), ("02@lab-tx", "2")):
+                    e = chans[n]
+                    txt = dict(t.split("=", 1) if "=" in t else (t, None) for t in e["txt"])
+                    log("    %s -> %s:%d host %s txt %s" % (n, e["address"], e["port"], e["host"], e["txt"]))
+                    check(e["address"] == net.tx_addr and e["port"] == FLOW_PORT,
+                          "%s resolves to %s:%d" % (n, net.tx_addr, FLOW_PORT))
+                    check(txt.get("id") == ch_id and txt.get("rate") == "48000" and txt.get("enc") == "24" and
+                          txt.get("nchan") == "2" and txt.get("latency_ns") == str(4000000) and
+                          txt.get("fpp") == "32,2" and txt.get("txtvers") == "2" and txt.get("dbcp1") == "0x1102" and
+                          "default" in txt,
+                          "%s TXT has id=%s rate enc nchan latency_ns fpp txtvers dbcp1 default" % (n, ch_id))
+                arc_s = [e for e in rx_host.browse("_netaudio-arc._udp", timeout=5) if e["name"] == "lab-tx"]
+                cmc_s = [e for e in rx_host.browse("_netaudio-cmc._udp", timeout=5) if e["name"] == "lab-tx"]
+                check(arc_s and arc_s[0]["port"] == ARC_PORT and arc_s[0]["address"] == net.tx_addr and
+                      any(t.startswith("arcp_vers=") for t in arc_s[0]["txt"]),
+                      "_netaudio-arc._udp lab-tx resolves to %s:%d with arcp_vers" % (net.tx_addr, ARC_PORT))
+                dev_id = "0000%s0000" % "".join("%02x" % int(x) for x in net.tx_addr.split("."))
+                check(cmc_s and cmc_s[0]["port"] == 8800 and ("id=" + dev_id) in cmc_s[0]["txt"],
+                      "_netaudio-cmc._udp lab-tx resolves on port 8800 with id=%s" % dev_id)
+
+                # ---- ARC
+                r = in_rx(["arc", net.tx_addr])
+                log("    ARC: %s" % json.dumps(r))
+                check(r["device_name"] and r["device_name"][1] == "lab-tx", "ARC 0x1002: device name lab-tx")
+                check(r["counts"] and r["counts"]["tx"] == 2 and r["counts"]["rx"] == 0,
+                      "ARC 0x1000: 2 TX channels, 0 RX")
+                check(r["tx_channels"] and r["tx_channels"]["names"] == {"1": "01", "2": "02"} and
+                      r["tx_channels"]["rate"] == 48000, "ARC 0x2000: channels 01, 02 at 48000 Hz")
+                check(r["tx_names"] and r["tx_names"]["names"] == {"1": "01", "2": "02"},
+                      "ARC 0x2010: user names 01, 02")
+
+                # ---- heartbeats
+                hb = in_rx(["heartbeats", net.tx_addr, net.rx_addr, "3"])
+                check(hb["count"] >= 2 and hb["ports"] == [8700] and hb["first"].startswith("fffe"),
+                      "%d heartbeats (start code 0xFFFE, from port 8700) arrived on 224.0.0.233:8708 in 3 s" %
+                      hb["count"])
+
+                # ---- rename
+                rn = in_rx(["rename", net.tx_addr, "1", "Vocals"])
+                check(rn["status"] == 1, "ARC 0x2013 rename of channel 1 to Vocals answered OK")
+                r = in_rx(["arc", net.tx_addr])
+                check(r["tx_names"]["names"] == {"1": "Vocals", "2": "02"}, "ARC 0x2010 now lists Vocals, 02")
+                check(r["tx_channels"]["names"] == {"1": "01", "2": "02"}, "ARC 0x2000 keeps the factory names")
+                chans = wait_services(["Vocals@lab-tx", "01@lab-tx", "02@lab-tx"])
+                txt = chans["Vocals@lab-tx"]["txt"]
+                check("id=1" in txt and "default" not in txt and chans["Vocals@lab-tx"]["port"] == FLOW_PORT,
+                      "mDNS: Vocals@lab-tx (id=1, no default) beside 01@lab-tx")
+                check(int(props().get("dante.control.renames", 0)) == 1, "dante.control.renames = 1")
+                check((lab.tmp / "state.json").exists(), "the state file was written")
+
+                # ---- a name collision: another host already announces Guitar@lab-tx
+                squatter = subprocess.Popen(rx_host.prefix() + ["avahi-publish", "-s", "Guitar@lab-tx",
+                                                                "_netaudio-chan._udp", "4455", "squatter=1"],
+                                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                            start_new_session=True)
+                try:
+                    line = squatter.stdout.readline()
+                    check("Established" in line, "another host announces Guitar@lab-tx (%s)" % line.strip())
+                    collisions = int(props().get("dante.mdns.collisions", 0))
+                    rn = in_rx(["rename", net.tx_addr, "2", "Guitar"])
+                    check(rn["status"] == 1, "ARC 0x2013 rename of channel 2 to Guitar answered OK")
+                    lab.wait_for(lambda: int(props().get("dante.mdns.collisions", 0)) > collisions, 15,
+                                 "the collision to be counted")
+                    p = props()
+                    check(p.get("dante.mdns.state") == "collision",
+                          "the collision is reported (dante.mdns.state = collision, last error: %s)" %
+                          p.get("dante.mdns.last-error"))
+                    r = in_rx(["arc", net.tx_addr])
+                    check(r["device_name"][1] == "lab-tx" and "dante.device-name" in p and
+                          p["dante.device-name"] == "lab-tx", "the device keeps its name lab-tx")
+                    chans = chan_services()
+                    check("Guitar@lab-tx" in chans and "squatter=1" in chans["Guitar@lab-tx"]["txt"] and
+                          "Vocals@lab-tx" in chans and "02@lab-tx" in chans,
+                          "the squatter keeps Guitar@lab-tx; our other instances stay published")
+                finally:
+                    lab._kill(squatter)
+                    squatter.stdout.close()
+                rn = in_rx(["rename", net.tx_addr, "2", ""])
+                check(rn["status"] == 1, "channel 2 reset to its factory name")
+                lab.wait_for(lambda: props().get("dante.mdns.state") == "published", 15, "mDNS published again")
+                check(True, "after the reset every instance is published again")
+
+                # ---- device rename: every service moves to the new name, and back
+                rn = in_rx(["set-name", net.tx_addr, "lab-tx2"])
+                check(rn["status"] == 1, "ARC 0x1001 rename of the device to lab-tx2 answered OK")
+                chans = wait_services(["Vocals@lab-tx2", "01@lab-tx2", "02@lab-tx2"])
+                check(chans["01@lab-tx2"]["address"] == net.tx_addr and chans["01@lab-tx2"]["host"] == "lab-tx2.local",
+                      "mDNS: the channels move to @lab-tx2, SRV target lab-tx2.local -> %s" % net.tx_addr)
+                check(props().get("dante.device-name") == "lab-tx2", "the node reports dante.device-name = lab-tx2")
+                rn = in_rx(["set-name", net.tx_addr, ""])
+                r = in_rx(["arc", net.tx_addr])
+                check(rn["status"] == 1 and r["device_name"][1] == "lab-tx",
+                      "ARC 0x1001 reset: the device is lab-tx again")
+                wait_services(["Vocals@lab-tx", "01@lab-tx", "02@lab-tx"])
+                lab.wait_for(lambda: props().get("dante.device-name") == "lab-tx", 5, "dante.device-name = lab-tx")
+
+                # ---- flood
+                before = int(props().get("dante.control.rate-limited", 0))
+                fl = in_rx(["flood", net.tx_addr, str(ARC_PORT), "10000", "3"], timeout=60)
+                log("    flood: %s" % fl)
+                check(lab.procs["pipewire"].poll() is None, "pipewire is alive after the flood")
+                time.sleep(2.5)  # let the flooder's bucket refill: it is the ARC client's address too
+                r = in_rx(["arc", net.tx_addr])
+                check(r["device_name"] and r["device_name"][1] == "lab-tx" and
+                      r["tx_names"]["names"] == {"1": "Vocals", "2": "02"},
+                      "ARC still answers after the flood")
+                lab.wait_for(lambda: int(props().get("dante.control.rate-limited", 0)) - before >= 5000, 5,
+                             "the rate limiter to count the flood")
+                p = props()
+                check(True, "rate limiter counted %d of %d flood datagrams (malformed %s, requests %s)" % (
+                    int(p["dante.control.rate-limited"]) - before, fl["sent"], p.get("dante.control.malformed"),
+                    p.get("dante.control.requests")))
+
+                # ---- restart: the rename persists
+                for name in ("wireplumber", "pipewire"):
+                    lab._kill(lab.procs.get(name))
+                check(True, "PipeWire stopped")
+                lab.start_pipewire()
+                lab._start_wireplumber()
+                lab.wait_node(SINK, timeout=10)
+                r = in_rx(["arc", net.tx_addr])
+                check(r["tx_names"] and r["tx_names"]["names"] == {"1": "Vocals", "2": "02"},
+                      "after a PipeWire restart ARC 0x2010 still lists Vocals (state file)")
+                lab.wait_for(lambda: props().get("dante.mdns.state") == "published", 15, "mDNS published again")
+                wait_services(["Vocals@lab-tx", "01@lab-tx", "02@lab-tx"])
+                check(True, "after the restart mDNS advertises Vocals@lab-tx, 01@lab-tx, 02@lab-tx")
+
+                # ---- avahi-daemon restart: the module registers again
+                reconnects = int(props().get("dante.mdns.reconnects", 0))
+                pw_pid = lab.procs["pipewire"].pid
+                os.kill(tx_host.pid, 15)   # our avahi-daemon (the host's dbus-daemon stays)
+                tx_host.proc.wait(timeout=10)
+                lab.wait_for(lambda: props().get("dante.mdns.state") == "unavailable", 10, "mDNS unavailable")
+                check(True, "avahi-daemon stopped: dante.mdns.state = unavailable, the sink still loaded")
+                # a new avahi-daemon in the same mount + network namespace (that of pipewire)
+                again = lab.spawn(["nsenter", "-t", str(pw_pid), "-m", "-n", "avahi-daemon", "--no-chroot",
+                                   "--no-drop-root", "--no-rlimits", "-f", str(tx_host.conf)], name="avahi-again")
+                lab.wait_for(lambda: props().get("dante.mdns.state") == "published", 20,
+                             "mDNS published after the daemon came back")
+                check(int(props().get("dante.mdns.reconnects", 0)) > reconnects,
+                      "the module reconnected to the new avahi-daemon (dante.mdns.reconnects %s)" %
+                      props().get("dante.mdns.reconnects"))
+                wait_services(["Vocals@lab-tx", "01@lab-tx", "02@lab-tx"])
+                check(True, "after the avahi-daemon restart the receiver resolves every instance again")
+                lab._kill(again)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--client":
+        client_main(sys.argv[2:])
+        sys.exit(0)
+    from pwlab import main_wrapper
+    sys.exit(main_wrapper(body))

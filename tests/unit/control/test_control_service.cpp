@@ -1,0 +1,168 @@
+// ControlService on the loopback interface: real sockets, a real control thread, the
+// state file in a temp dir; no Avahi daemon is needed (mDNS must report "unavailable" or
+// keep trying, and the service must work regardless).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <doctest/doctest.h>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "control/control_service.hpp"
+#include "control_test_support.hpp"
+
+using namespace control_test;
+
+namespace {
+
+std::string prop(const dante::ConfigItems& items, const std::string& key) {
+    std::string value;
+    for (const auto& [k, v] : items)
+        if (k == key) value = v;  // the last one wins, as in a node's properties
+    return value;
+}
+
+// A client socket on 127.0.0.<host>.
+struct Client {
+    int fd = -1;
+    explicit Client(uint8_t host = 1) {
+        fd = socket(AF_INET, SOCK_DGRAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(0x7f000000u | host);
+        REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    }
+    ~Client() { close(fd); }
+    void send(const Packet& p, uint16_t port) const {
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(port);
+        to.sin_addr.s_addr = htonl(0x7f000001u);
+        sendto(fd, p.data(), p.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    }
+    Packet receive(int timeout_ms = 1000) const {
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, timeout_ms) <= 0) return {};
+        Packet out(2048);
+        const ssize_t n = recv(fd, out.data(), out.size(), 0);
+        out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+        return out;
+    }
+    Packet ask(const Packet& p, uint16_t port) const {
+        send(p, port);
+        return receive();
+    }
+};
+
+// The user names of a 0x2010 reply.
+std::vector<std::string> user_names(const Packet& reply) {
+    std::vector<std::string> names;
+    if (reply.size() < 12) return names;
+    const size_t n = reply[10];
+    for (size_t i = 0; i < n; ++i) {
+        const size_t at = 12 + 6 * i + 4;
+        const size_t offset = (reply[at] << 8) | reply[at + 1];
+        names.emplace_back(reinterpret_cast<const char*>(reply.data() + offset));
+    }
+    return names;
+}
+
+dante::DeviceConfig loopback_config(uint16_t port_base) {
+    dante::DeviceConfig config;
+    config.device_name = "unit-tx";
+    config.interface = "lo";
+    config.channels = 4;
+    config.port_base = port_base;
+    return config;
+}
+
+}  // namespace
+
+TEST_CASE("ControlService answers ARC and CMC on loopback, persists renames, survives junk") {
+    const auto dir = std::filesystem::temp_directory_path() / ("ctl-test-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string state_file = (dir / "state.json").string();
+    const auto base = static_cast<uint16_t>(31000 + (getpid() % 2000) * 4);
+    const dante::DeviceConfig config = loopback_config(base);
+
+    {
+        dante::ControlService service(config, state_file);
+        std::string error;
+        REQUIRE_MESSAGE(service.start(error), error);
+        CHECK(service.ports().arc == base);
+        const std::string mdns = prop(service.properties(), "dante.mdns.state");
+        CHECK(mdns != "published");  // no avahi-daemon here
+
+        Client client;
+        Packet reply = client.ask(netaudio_packet(0x1002), base);
+        REQUIRE(reply.size() > 10);
+        CHECK(std::string(reinterpret_cast<const char*>(reply.data() + 10)) == "unit-tx");
+
+        reply = client.ask(paged_request(0x2010, 1), base);
+        CHECK(user_names(reply) == std::vector<std::string>{"01", "02", "03", "04"});
+
+        reply = client.ask(set_tx_channel_name_request(2, "Guitar L"), base);
+        REQUIRE(reply.size() >= 10);
+        CHECK(reply[9] == 0x01);
+        reply = client.ask(paged_request(0x2010, 1), base);
+        CHECK(user_names(reply) == std::vector<std::string>{"01", "Guitar L", "03", "04"});
+
+        reply = client.ask(set_name_request("renamed-tx"), base);
+        REQUIRE(reply.size() >= 10);
+        CHECK(reply[9] == 0x01);
+        CHECK(prop(service.properties(), "dante.device-name") == "renamed-tx");
+        CHECK(prop(service.properties(), "dante.control.renames") == "2");
+
+        // A bad label is refused with an error status and changes nothing.
+        reply = client.ask(set_tx_channel_name_request(1, "a@b"), base);
+        REQUIRE(reply.size() >= 10);
+        CHECK(((reply[8] << 8) | reply[9]) == 0x0022);
+
+        // CMC registration.
+        reply = client.ask(netaudio_packet(0x1001, {0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 0, 0}, 7, 0x1200),
+                           static_cast<uint16_t>(base + 1));
+        REQUIRE(reply.size() == 32);
+        CHECK(((reply[28] << 8) | reply[29]) == base + 3);  // the info port
+
+        // A flood of junk from another source: rate-limited, and the first client still answered.
+        Client flooder(2);
+        for (int i = 0; i < 3000; ++i) flooder.send(Packet(static_cast<size_t>(i % 40), 0xff), base);
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        reply = client.ask(netaudio_packet(0x1002), base);
+        REQUIRE(reply.size() > 10);
+        CHECK(std::string(reinterpret_cast<const char*>(reply.data() + 10)) == "renamed-tx");
+        const auto stats = service.stats();
+        CHECK(stats.rate_limited > 1000);
+        CHECK(stats.malformed > 0);
+        service.stop();
+    }
+
+    {
+        dante::ControlService service(config, state_file);
+        std::string error;
+        REQUIRE_MESSAGE(service.start(error), error);
+        Client client;
+        Packet reply = client.ask(netaudio_packet(0x1002), base);
+        REQUIRE(reply.size() > 10);
+        CHECK(std::string(reinterpret_cast<const char*>(reply.data() + 10)) == "renamed-tx");
+        reply = client.ask(paged_request(0x2010, 1), base);
+        CHECK(user_names(reply) == std::vector<std::string>{"01", "Guitar L", "03", "04"});
+        CHECK(prop(service.properties(), "dante.device-name") == "renamed-tx");
+    }
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("ControlService refuses an unknown interface with a message") {
+    dante::DeviceConfig config = loopback_config(0);
+    config.interface = "no-such-if0";
+    dante::ControlService service(config, "");
+    std::string error;
+    CHECK_FALSE(service.start(error));
+    CHECK(error.find("no-such-if0") != std::string::npos);
+}
