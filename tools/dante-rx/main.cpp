@@ -2,6 +2,11 @@
 //
 //   dante-rx --device NAME | --address IP[:PORT]  --channels 1,2,...  --seconds S
 //            --wav OUT.wav  --stats OUT.json  [--format S16|S24|S32] [--fpp N] [--rate HZ]
+//            [--update-after S --update-channels 2,1,...]
+//
+// --update-after/--update-channels: S seconds after the first packet, change the flow's
+// channels with 0x0102 (same number of slots); the answer goes in the stats ("update").
+// The granted flow handle is printed on stderr and written in the stats ("handle").
 //
 // Asks the transmitter for a unicast flow of the given TX channels, records S seconds of
 // it by timestamp into a WAV file, and writes packet statistics as JSON. Exit status:
@@ -27,7 +32,8 @@ void on_signal(int) { g_interrupted.store(true); }
 int usage(const std::string& message) {
     if (!message.empty()) std::cerr << "dante-rx: " << message << "\n";
     std::cerr << "usage: dante-rx --device NAME | --address IP[:PORT]  --channels 1,2,...  --seconds S\n"
-                 "                --wav OUT.wav  --stats OUT.json  [--format S16|S24|S32] [--fpp N] [--rate HZ]\n";
+                 "                --wav OUT.wav  --stats OUT.json  [--format S16|S24|S32] [--fpp N] [--rate HZ]\n"
+                 "                [--update-after S --update-channels 2,1,...]\n";
     return 2;
 }
 
@@ -83,6 +89,15 @@ int main(int argc, char** argv) {
             if (end == copy.c_str() || *end != '\0' || !(options.seconds > 0) || options.seconds > 3600)
                 return usage("--seconds wants a number of seconds in (0, 3600]");
             have_seconds = true;
+        } else if (arg == "--update-after") {
+            char* end = nullptr;
+            const std::string copy(value);
+            options.update_after = std::strtod(copy.c_str(), &end);
+            if (end == copy.c_str() || *end != '\0' || !(options.update_after >= 0) || options.update_after > 3600)
+                return usage("--update-after wants a number of seconds in [0, 3600]");
+        } else if (arg == "--update-channels") {
+            if (!parse_channels(value, options.update_channels))
+                return usage("--update-channels wants a comma-separated list of channel ids");
         } else if (arg == "--wav") {
             wav = value;
         } else if (arg == "--stats") {
@@ -113,6 +128,13 @@ int main(int argc, char** argv) {
     if (options.channels.empty()) return usage("--channels is required");
     if (!have_seconds) return usage("--seconds is required");
     if (wav.empty() || stats.empty()) return usage("--wav and --stats are required");
+    if ((options.update_after >= 0) != !options.update_channels.empty())
+        return usage("--update-after and --update-channels go together");
+    if (!options.update_channels.empty() && options.update_channels.size() != options.channels.size())
+        return usage("--update-channels needs as many channel ids as --channels");
+    options.on_granted = [](const dante::flowctl::FlowHandle& h) {
+        std::cerr << "dante-rx: flow granted, handle " << h.index << ":" << h.cookie << "\n";
+    };
     options.target = *target;
 
     struct sigaction action {};
@@ -135,6 +157,13 @@ int main(int argc, char** argv) {
     out << dante::rx::stats_json(result).dump(2) << "\n";
     if (!out) {
         std::cerr << "dante-rx: cannot write " << stats << "\n";
+        return 1;
+    }
+    if (result.update_sent && result.update_status != dante::flowctl::status::ok) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "0x%04X", result.update_status);
+        std::cerr << "dante-rx: the channel update (0x0102) was not accepted: status "
+                  << (result.update_status == 0 ? "no answer" : hex) << "\n";
         return 1;
     }
     std::cerr << "dante-rx: " << result.packets << " packets, " << result.lost << " lost, first timestamp "

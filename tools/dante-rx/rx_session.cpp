@@ -1,5 +1,6 @@
 #include "rx_session.hpp"
 
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -101,6 +102,11 @@ RxResult run_receiver(const RxOptions& o) {
         return r;
     }
     r.local = *audio->local_endpoint();
+    // A roomy receive buffer: many receivers on few cores must not lose packets to a
+    // descheduled moment (4 MiB ~ 2 s of an 8-slot flow). FORCE needs root; else best effort.
+    const int rcvbuf = 4 << 20;
+    if (setsockopt(audio->fd(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
+        setsockopt(audio->fd(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
 
     flowctl::FlowRequest request;
     request.rx_device_name = o.device_name;
@@ -126,6 +132,7 @@ RxResult run_receiver(const RxOptions& o) {
         return r;
     }
     r.handle = *response->handle;
+    if (o.on_granted) o.on_granted(r.handle);
 
     // Receive. The window is seconds x rate frames from the first packet's timestamp.
     r.frames = static_cast<uint64_t>(std::llround(o.seconds * o.rate));
@@ -142,10 +149,23 @@ RxResult run_receiver(const RxOptions& o) {
     int64_t next_keepalive = 0;
     const std::array<uint8_t, 2> keepalive{0x13, 0x37};
     bool complete = false;
+    int64_t update_at_ms = -1;
 
     while (!complete && !interrupted(o)) {
         const int64_t now = monotonic_ms();
         if (now >= end_ms) break;
+        if (update_at_ms >= 0 && now >= update_at_ms && !r.update_sent) {
+            flowctl::SlotList slots;
+            slots.assign(o.update_channels);
+            ++sequence;
+            n = flowctl::encode_update_flow(sequence, r.handle, slots, out);
+            r.update_sent = true;
+            r.update_sent_after_timestamp = max_ts;
+            const auto updated = exchange(*control, std::span<const uint8_t>(out.data(), n), sequence,
+                                          static_cast<uint16_t>(flowctl::Opcode::update_flow), o);
+            if (updated) r.update_status = flowctl::decode_response(*updated).response->header.status;
+            continue;
+        }
         if (have_first && now >= next_keepalive) {
             if (audio->send_to(keepalive, r.source) == 2) ++r.keepalives_sent;
             next_keepalive = now + 250;
@@ -180,6 +200,8 @@ RxResult run_receiver(const RxOptions& o) {
                 max_ts = ts;
                 end_ms = monotonic_ms() + static_cast<int64_t>(o.seconds * 1000) + 1000;
                 next_keepalive = 0;
+                if (o.update_after >= 0 && !o.update_channels.empty())
+                    update_at_ms = monotonic_ms() + static_cast<int64_t>(o.update_after * 1000);
             }
             if (ts < r.first_timestamp) {  // older than the window: only counted
                 ++r.reordered;
@@ -287,7 +309,7 @@ Percentiles lateness_us(const RxResult& r) {
 
 nlohmann::json stats_json(const RxResult& r) {
     const Percentiles late = lateness_us(r);
-    return nlohmann::json{
+    nlohmann::json j{
         {"packets", r.packets},
         {"lost", r.lost},
         {"duplicated", r.duplicated},
@@ -304,7 +326,15 @@ nlohmann::json stats_json(const RxResult& r) {
         {"source", to_string(r.source)},
         {"keepalives_sent", r.keepalives_sent},
         {"stop_acknowledged", r.stop_acknowledged},
+        {"handle", {{"index", r.handle.index}, {"cookie", r.handle.cookie}}},
     };
+    if (r.update_sent) {
+        char status[8];
+        std::snprintf(status, sizeof status, "0x%04X", r.update_status);
+        j["update"] = {{"status", r.update_status == 0 ? "no answer" : status},
+                       {"sent_after_timestamp", r.update_sent_after_timestamp}};
+    }
+    return j;
 }
 
 }  // namespace dante::rx

@@ -35,6 +35,12 @@ struct RxOptions {
     int reply_timeout_ms = 1000;
     int attempts = 3;
     int first_packet_timeout_ms = 3000;
+    // Optional channel change (0x0102) while receiving: update_after seconds after the
+    // first packet, to update_channels (same slot count). update_after < 0: none.
+    double update_after = -1;
+    std::vector<uint16_t> update_channels;
+    // Called once the transmitter granted the flow (e.g. to print the handle).
+    std::function<void(const flowctl::FlowHandle&)> on_granted;
 };
 
 struct RxResult {
@@ -57,6 +63,11 @@ struct RxResult {
     uint64_t keepalives_sent = 0;
     bool stop_acknowledged = false;
     std::vector<int64_t> lateness_ns;  // arrival - media time of the packet's timestamp
+    // The optional 0x0102 update: whether it was sent, the answer's status (0: none), and
+    // the highest timestamp received before it was sent.
+    bool update_sent = false;
+    uint16_t update_status = 0;
+    uint64_t update_sent_after_timestamp = 0;
 };
 
 // fpp Inferno's receiver would ask for.
