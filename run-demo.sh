@@ -45,6 +45,13 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 in_lab() { if [ -n "$netns" ]; then ip netns exec "$netns" "$@"; else "$@"; fi; }
+# Starts a daemon in the background as a direct child (ip netns exec execs it, keeping
+# the PID), so that cleanup's kill reaches the daemon itself, not a wrapping subshell.
+start_daemon() {
+  local log=$1; shift
+  if [ -n "$netns" ]; then ip netns exec "$netns" "$@" >"$log" 2>&1 & else "$@" >"$log" 2>&1 & fi
+  pids+=($!)
+}
 
 rx_netns=""
 if [ -z "$interface" ]; then
@@ -85,10 +92,10 @@ CONF
 
 in_lab dbus-daemon --session --address="$DBUS_SESSION_BUS_ADDRESS" --fork --print-pid >"$work/dbus.pid"
 pids+=("$(cat "$work/dbus.pid")")
-in_lab pipewire >"$work/pipewire.log" 2>&1 & pids+=($!)
+start_daemon "$work/pipewire.log" pipewire
 sleep 1
-in_lab wireplumber >"$work/wireplumber.log" 2>&1 & pids+=($!)
-in_lab pipewire-pulse >"$work/pipewire-pulse.log" 2>&1 & pids+=($!)
+start_daemon "$work/wireplumber.log" wireplumber
+start_daemon "$work/pipewire-pulse.log" pipewire-pulse
 
 node="dante_sink.$device"
 for _ in $(seq 50); do pactl list short sinks 2>/dev/null | grep -q "$node" && break; sleep 0.2; done
@@ -134,8 +141,9 @@ print("  %d packets of %d frames, lost %d, duplicated %d, reordered %d; first Da
       % (s["packets"], s["fpp"], s["lost"], s["duplicated"], s["reordered"], s["first_timestamp"]))
 print("  arrival after the packet's media time: p50 %.0f us, p99 %.0f us, max %.0f us" % (late["p50"], late["p99"], late["max"]))
 w = wave.open(sys.argv[2]); raw = w.readframes(w.getnframes())
-loud = sum(1 for i in range(0, len(raw), 6) if raw[i:i + 3] != b"\0\0\0")
-print("  %s: %.2f s of audio with sound in it (the 3 s tone)" % (sys.argv[2], loud / 48000))
+loud = [i // 6 for i in range(0, len(raw), 6) if raw[i:i + 3] != b"\0\0\0"]
+span = (loud[-1] - loud[0] + 1) / 48000 if loud else 0
+print("  %s: the tone spans %.3f s of the recording (3 s played)" % (sys.argv[2], span))
 PY
 fi
 python3 - "$work/tap.bin" <<'PY'
