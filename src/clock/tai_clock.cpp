@@ -5,14 +5,10 @@
 
 #include <cstdlib>
 
+#include "util/clock_now.hpp"
+
 namespace dante {
 namespace {
-
-int64_t now_ns(clockid_t id) {
-    timespec ts{};
-    clock_gettime(id, &ts);
-    return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 class SystemTaiReference final : public ReferenceClock {
 public:
@@ -22,9 +18,9 @@ public:
         Pair best{};
         int64_t best_window = INT64_MAX;
         for (int attempt = 0; attempt < 5; ++attempt) {
-            const int64_t before = now_ns(CLOCK_MONOTONIC);
-            const int64_t tai = now_ns(CLOCK_TAI);
-            const int64_t after = now_ns(CLOCK_MONOTONIC);
+            const int64_t before = clock_now_ns(CLOCK_MONOTONIC);
+            const int64_t tai = clock_now_ns(CLOCK_TAI);
+            const int64_t after = clock_now_ns(CLOCK_MONOTONIC);
             if (after - before < best_window) {
                 best_window = after - before;
                 best = {before + (after - before) / 2, tai};

@@ -16,15 +16,10 @@
 
 #include "control/device_state_store.hpp"
 #include "control/mdns_records.hpp"
+#include "util/clock_now.hpp"
 
 namespace dante {
 namespace {
-
-int64_t monotonic_now() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
 
 constexpr int kMaxPollMs = 100;
 constexpr int kDrainPerWake = 64;  // datagrams per socket per wake-up, then timers get a turn
@@ -259,12 +254,12 @@ void ControlService::persist() {
 void ControlService::control_loop() {
     pthread_setname_np(pthread_self(), "dante-control");
     std::array<uint8_t, kReceiveBuffer> buffer{};
-    send_multicasts(conmon_->start(monotonic_now()));
+    send_multicasts(conmon_->start(monotonic_now_ns()));
 
     std::array<pollfd, 3> fds{pollfd{arc_socket_.fd(), POLLIN, 0}, pollfd{cmc_socket_.fd(), POLLIN, 0},
                               pollfd{info_socket_.fd(), POLLIN, 0}};
     while (!stop_.load(std::memory_order_acquire)) {
-        int64_t now = monotonic_now();
+        int64_t now = monotonic_now_ns();
         send_multicasts(conmon_->poll(now));
         const int64_t until_beat_ms = (conmon_->next_heartbeat_ns() - now) / 1'000'000 + 1;
         const int timeout = static_cast<int>(std::clamp<int64_t>(until_beat_ms, 0, kMaxPollMs));
@@ -281,7 +276,7 @@ void ControlService::control_loop() {
                     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
                     continue;  // e.g. ICMP errors queued on the socket: consumed, go on
                 }
-                now = monotonic_now();
+                now = monotonic_now_ns();
                 if (!limiter_.allow(sender.address, now)) {
                     rate_limited_.fetch_add(1, std::memory_order_relaxed);
                     continue;

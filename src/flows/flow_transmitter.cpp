@@ -8,14 +8,10 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "util/clock_now.hpp"
+
 namespace dante {
 namespace {
-
-int64_t monotonic_now() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
 
 void sleep_until(int64_t deadline_ns) {
     timespec ts{};
@@ -84,7 +80,7 @@ void FlowTransmitter::loop() {
     while (!stop_.load(std::memory_order_acquire)) {
         const FlowTable& table = table_.acquire();
         const ClockSnapshot snapshot = clock_.snapshot();
-        const int64_t wake = core_.run(table, snapshot, monotonic_now(), io);
+        const int64_t wake = core_.run(table, snapshot, monotonic_now_ns(), io);
         sleep_until(wake);
     }
 }

@@ -7,14 +7,10 @@
 #include <cerrno>
 #include <random>
 
+#include "util/clock_now.hpp"
+
 namespace dante {
 namespace {
-
-int64_t monotonic_now() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
 
 constexpr int kPollTimeoutMs = 100;
 constexpr size_t kMaxSources = 256;
@@ -157,7 +153,7 @@ void FlowsService::control_loop() {
                 // MSG_TRUNC gives the real size: an oversized datagram is refused by the
                 // decoder as such, never parsed from its truncated head.
                 const size_t size = std::min(static_cast<size_t>(n), buffer.size());
-                handle_datagram(std::span<const uint8_t>(buffer.data(), size), sender, monotonic_now());
+                handle_datagram(std::span<const uint8_t>(buffer.data(), size), sender, monotonic_now_ns());
             }
         }
         bool changed = false;
