@@ -324,14 +324,7 @@ class PipeWireLab:
         env = self.env()
         if self.pipewire_debug is not None:
             env["PIPEWIRE_DEBUG"] = str(self.pipewire_debug)
-        # The sanitizer run loads an ASan/UBSan build of our plugin into the (uninstrumented)
-        # daemon: the runtime must then be preloaded. Leaks are checked by load_unload.
-        preload = os.environ.get("DANTE_LAB_PIPEWIRE_PRELOAD")
-        if preload:
-            env["LD_PRELOAD"] = preload
-            env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1"
-            env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1"
-        p = self._spawn("pipewire", ["pipewire"], env=env)
+        p = self._spawn("pipewire", ["pipewire"], env=self.with_sanitizer_runtime(env))
         self.procs["pipewire"] = p
         if not wait_ready:
             return p
@@ -374,10 +367,25 @@ class PipeWireLab:
             return self.run(["pactl", "info"], timeout=5, check=False).returncode == 0
         self.wait_for(ready, self.start_timeout, "pipewire-pulse (pactl info)")
 
-    def spawn(self, cmd, name=None):
-        """Start a background client (killed at stop() if still running)."""
+    @staticmethod
+    def with_sanitizer_runtime(env):
+        """The sanitizer run loads an ASan/UBSan build of our plugin into uninstrumented
+        pipewire processes: the runtimes must then be preloaded. (Leaks are checked by
+        load_unload.)"""
+        preload = os.environ.get("DANTE_LAB_PIPEWIRE_PRELOAD")
+        if preload:
+            env["LD_PRELOAD"] = preload
+            env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1"
+            env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1"
+        return env
+
+    def spawn(self, cmd, name=None, loads_module=False):
+        """Start a background client (killed at stop() if still running). loads_module:
+        the process loads our module (a `pipewire -c` process), so it gets the sanitizer
+        runtimes in the sanitizer run."""
         name = name or Path(cmd[0]).name
-        p = self._spawn(name, cmd, logname="%s-%d.log" % (name, len(self._bg)))
+        env = self.with_sanitizer_runtime(self.env()) if loads_module else None
+        p = self._spawn(name, cmd, env=env, logname="%s-%d.log" % (name, len(self._bg)))
         p.lab_log = self.logdir / ("%s-%d.log" % (name, len(self._bg)))
         self._bg.append(p)
         return p
@@ -414,18 +422,19 @@ class PipeWireLab:
             except (ProcessLookupError, PermissionError):
                 pass
         sanitizer_report = None
-        if self.tmp and (self.logdir / "pipewire.log").exists():
-            text = self._read(self.logdir / "pipewire.log")
-            for marker in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
-                if marker in text:
-                    sanitizer_report = text[text.index(marker):][:4000]
+        if self.tmp and self.logdir.exists():
+            for log_file in sorted(self.logdir.glob("*.log")):  # pipewire's and any module process's
+                text = self._read(log_file)
+                for marker in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
+                    if marker in text and sanitizer_report is None:
+                        sanitizer_report = log_file.name + ": " + text[text.index(marker):][:4000]
         if self.tmp and self.tmp.exists():
             if self.keep:
                 log("lab dir kept: %s" % self.tmp)
             else:
                 shutil.rmtree(self.tmp, ignore_errors=True)
         if sanitizer_report:
-            raise CheckFailed("the sanitizer reported an error in pipewire:\n" + sanitizer_report)
+            raise CheckFailed("the sanitizer reported an error in " + sanitizer_report)
 
     def __enter__(self):
         return self.start()

@@ -38,7 +38,7 @@ def body():
         module = render_module_conf({"dante.device-name": DEVICE, "dante.debug.ring-tap": str(tap)})
         entry = module[module.index("[\n") + 2:module.rindex("]")]
         conf.write_text(head + entry + "]\n")
-        proc = lab.spawn(["pipewire", "-c", str(conf)], name="dante-process")
+        proc = lab.spawn(["pipewire", "-c", str(conf)], name="dante-process", loads_module=True)
         lab.wait_for(lambda: lab.find_node(SINK) is not None or proc.poll() is not None, 10, "the exported sink")
         check(proc.poll() is None, "the separate process keeps running (%s)" % lab._read(proc.lab_log)[-400:])
         short = lab.run(["pactl", "list", "short", "sinks"]).stdout
