@@ -8,6 +8,8 @@ packages=(
   # a PipeWire session as users have it
   pipewire pipewire-bin pipewire-pulse wireplumber dbus pulseaudio-utils
   # tests, demo and lab
+  # the libFuzzer tree
+  clang libclang-rt-14-dev
   python3 sox iproute2 xvfb pavucontrol imagemagick tesseract-ocr tesseract-ocr-eng
   # the control plane: mDNS through Avahi, and the lab's own avahi-daemon
   libavahi-client-dev avahi-daemon avahi-utils

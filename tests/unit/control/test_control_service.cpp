@@ -131,9 +131,23 @@ TEST_CASE("ControlService answers ARC and CMC on loopback, persists renames, sur
         CHECK(((reply[28] << 8) | reply[29]) == base + 3);  // the info port
 
         // A flood of junk from another source: rate-limited, and the first client still answered.
+        // Sent in bursts of 100, each waited for until the service has seen it: a socket
+        // buffer holds only a few hundred small datagrams, and on a loaded machine (or under
+        // ASan) a blind burst of 3000 would mostly be dropped by the kernel, never reaching
+        // the limiter this test is about.
         Client flooder(2);
-        for (int i = 0; i < 3000; ++i) flooder.send(Packet(static_cast<size_t>(i % 40), 0xff), base);
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        const auto seen = [&] {
+            const auto s = service.stats();
+            return s.rate_limited + s.requests;
+        };
+        const uint64_t seen_before = seen();
+        for (int burst = 0; burst < 30; ++burst) {
+            for (int i = 0; i < 100; ++i) flooder.send(Packet(static_cast<size_t>(i % 40), 0xff), base);
+            const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+            while (seen() - seen_before < static_cast<uint64_t>(burst + 1) * 100 &&
+                   std::chrono::steady_clock::now() < give_up)
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
         reply = client.ask(netaudio_packet(0x1002), base);
         REQUIRE(reply.size() > 10);
         CHECK(std::string(reinterpret_cast<const char*>(reply.data() + 10)) == "renamed-tx");
