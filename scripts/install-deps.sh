@@ -7,9 +7,9 @@ packages=(
   meson ninja-build pkg-config g++ libpipewire-0.3-dev libspa-0.2-dev nlohmann-json3-dev doctest-dev
   # a PipeWire session as users have it
   pipewire pipewire-bin pipewire-pulse wireplumber dbus pulseaudio-utils
-  # tests, demo and lab
   # the libFuzzer tree
   clang libclang-rt-14-dev
+  # tests, demo and lab
   python3 sox iproute2 xvfb pavucontrol imagemagick tesseract-ocr tesseract-ocr-eng
   # the control plane: mDNS through Avahi, and the lab's own avahi-daemon
   libavahi-client-dev avahi-daemon avahi-utils
