@@ -6,7 +6,7 @@
 // dante.clock.media-ns) and prints, at every property update (about once a second):
 //
 //   {"node":..., "id":..., "media_ns":..., "monotonic_ns":..., "rate":..., "rate_hz":...,
-//    "generation":..., "state":..., "source":..., "lead_ns":..., "latency_ns":...,
+//    "generation":..., "state":..., "source":..., "master_id":..., "lead_ns":..., "latency_ns":...,
 //    "age_ns":...}
 //
 // age_ns = CLOCK_MONOTONIC now − monotonic_ns when the line is printed: how old the
@@ -51,6 +51,7 @@ void on_props(App& app, uint32_t id, const dante::tools::Props& props) {
         return;
     }
     auto name = props.find("node.name");
+    auto master = props.find("dante.clock.master-id");
     nlohmann::json line = {
         {"node", name != props.end() ? name->second : ""},
         {"id", id},
@@ -61,6 +62,7 @@ void on_props(App& app, uint32_t id, const dante::tools::Props& props) {
         {"generation", c->generation},
         {"state", c->state},
         {"source", c->source},
+        {"master_id", master != props.end() ? master->second : ""},
         {"lead_ns", c->lead_ns},
         {"latency_ns", c->latency_ns},
         {"age_ns", now - c->monotonic_ns},
