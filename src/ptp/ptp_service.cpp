@@ -1,0 +1,442 @@
+#include "ptp/ptp_service.hpp"
+
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "net/interface.hpp"
+#include "ptp/kernel_timestamp.hpp"
+#include "ptp/pi_servo.hpp"
+#include "util/clock_now.hpp"
+
+#ifndef IP_MULTICAST_ALL
+#define IP_MULTICAST_ALL 49
+#endif
+
+namespace dante::ptp {
+namespace {
+
+constexpr uint32_t kPtpGroup = 0xE0000181;  // 224.0.1.129
+constexpr uint16_t kEventPort = 319;
+constexpr uint16_t kGeneralPort = 320;
+constexpr int64_t kMaxWaitNs = 100'000'000;        // stop() answers within this
+constexpr int64_t kTxTimestampWaitNs = 20'000'000;  // then the user-space send time stands in
+constexpr int kDrainPerWake = 64;                    // datagrams per socket per wake-up
+// Every PTP message we understand is far smaller (v2 Announce with TLVs included); a
+// bigger datagram is dropped unread.
+constexpr size_t kReceiveBuffer = 512;
+
+std::string errno_text() { return std::strerror(errno); }
+
+int64_t to_ns(const timespec& ts) { return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec; }
+
+// REALTIME - MONOTONIC, from the tightest of three back-to-back brackets.
+ClockBracket sample_bracket() {
+    ClockBracket best;
+    for (int i = 0; i < 3; ++i) {
+        ClockBracket b;
+        b.mono_before_ns = clock_now_ns(CLOCK_MONOTONIC);
+        b.realtime_ns = clock_now_ns(CLOCK_REALTIME);
+        b.mono_after_ns = clock_now_ns(CLOCK_MONOTONIC);
+        best = i == 0 ? b : tighter(best, b);
+    }
+    return best;
+}
+
+bool set_int(int fd, int level, int name, int value) {
+    return ::setsockopt(fd, level, name, &value, sizeof value) == 0;
+}
+
+// The interface's MAC, or a locally administered stand-in built from its IPv4 address
+// when it has none (a tunnel, or loopback's all-zero address).
+MacAddress interface_mac(const InterfaceInfo& iface) {
+    MacAddress mac{};
+    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        ifreq req{};
+        std::strncpy(req.ifr_name, iface.name.c_str(), IFNAMSIZ - 1);
+        if (::ioctl(fd, SIOCGIFHWADDR, &req) == 0) std::memcpy(mac.data(), req.ifr_hwaddr.sa_data, mac.size());
+        ::close(fd);
+    }
+    if (std::all_of(mac.begin(), mac.end(), [](uint8_t b) { return b == 0; })) {
+        const uint32_t ip = iface.subnet.address;
+        mac = {0x02, 0x00, static_cast<uint8_t>(ip >> 24), static_cast<uint8_t>(ip >> 16),
+               static_cast<uint8_t>(ip >> 8), static_cast<uint8_t>(ip)};
+    }
+    return mac;
+}
+
+// One of the two PTP sockets: 0.0.0.0:port, pinned to the interface, in 224.0.1.129 there.
+std::optional<UdpSocket> open_ptp_socket(const InterfaceInfo& iface, int ifindex, uint16_t port, std::string& error) {
+    UdpSocket socket(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    const std::string what = "PTP port " + std::to_string(port) + " on " + iface.name + ": ";
+    if (!socket.is_open()) {
+        error = what + "cannot create a UDP socket: " + errno_text();
+        return std::nullopt;
+    }
+    const int fd = socket.fd();
+    set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    // Bound to 0.0.0.0 (a socket bound to the unicast address never sees multicast), so
+    // the device binding is what keeps other interfaces' PTP out. It needs CAP_NET_RAW;
+    // without it IP_MULTICAST_ALL off and the per-interface membership still hold.
+    if (::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, iface.name.c_str(), static_cast<socklen_t>(iface.name.size())) !=
+            0 &&
+        errno != EPERM) {
+        error = what + "cannot bind to the interface: " + errno_text();
+        return std::nullopt;
+    }
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_ANY);
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+        error = what + "cannot bind: " + errno_text();
+        return std::nullopt;
+    }
+    ip_mreqn mreq{};
+    mreq.imr_multiaddr.s_addr = htonl(kPtpGroup);
+    mreq.imr_address.s_addr = htonl(iface.subnet.address);
+    mreq.imr_ifindex = ifindex;
+    if (!set_int(fd, IPPROTO_IP, IP_MULTICAST_ALL, 0) ||
+        ::setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0) {
+        error = what + "cannot join 224.0.1.129: " + errno_text();
+        return std::nullopt;
+    }
+    ip_mreqn out{};
+    out.imr_address.s_addr = htonl(iface.subnet.address);
+    out.imr_ifindex = ifindex;
+    if (::setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &out, sizeof out) != 0 ||
+        !set_int(fd, IPPROTO_IP, IP_MULTICAST_TTL, 1) || !set_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 0)) {
+        error = what + "cannot set the multicast options: " + errno_text();
+        return std::nullopt;
+    }
+    return socket;
+}
+
+// Software receive (and, on the event socket, transmit) timestamps. False: the kernel
+// refused SO_TIMESTAMPING, SO_TIMESTAMPNS stands in for receive stamps.
+bool enable_timestamps(int fd, bool transmit) {
+    int flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+    if (transmit) flags |= SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+    if (set_int(fd, SOL_SOCKET, SO_TIMESTAMPING, flags)) return true;
+    set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
+    return false;
+}
+
+// The software timestamp in a received message's control data (CLOCK_REALTIME ns).
+std::optional<int64_t> realtime_stamp(msghdr& msg) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET) continue;
+        if (c->cmsg_type == SO_TIMESTAMPING && c->cmsg_len >= CMSG_LEN(sizeof(scm_timestamping))) {
+            scm_timestamping ts{};
+            std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            if (ts.ts[0].tv_sec != 0 || ts.ts[0].tv_nsec != 0) return to_ns(ts.ts[0]);
+        } else if (c->cmsg_type == SO_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(timespec))) {
+            timespec ts{};
+            std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            return to_ns(ts);
+        }
+    }
+    return std::nullopt;
+}
+
+bool is_link_failure(int err) {
+    return err == ENETDOWN || err == ENETUNREACH || err == ENODEV || err == EADDRNOTAVAIL || err == ENXIO;
+}
+
+}  // namespace
+
+PtpService::PtpService(PtpServiceOptions options)
+    : options_(std::move(options)), clock_(std::make_unique<PiServo>(), monotonic_now_ns()) {
+    status_.store(working_);
+}
+
+PtpService::~PtpService() { stop(); }
+
+bool PtpService::start(std::string& error) {
+    if (running()) return true;
+    const auto iface = lookup_interface(options_.interface, error);
+    if (!iface) return false;
+    const int ifindex = static_cast<int>(if_nametoindex(iface->name.c_str()));
+    if (ifindex == 0) {
+        error = "no network interface \"" + iface->name + "\"";
+        return false;
+    }
+    auto event = open_ptp_socket(*iface, ifindex, kEventPort, error);
+    if (!event) return false;
+    auto general = open_ptp_socket(*iface, ifindex, kGeneralPort, error);
+    if (!general) return false;
+    kernel_tx_timestamps_ = enable_timestamps(event->fd(), true);
+    enable_timestamps(general->fd(), false);
+    event_socket_ = std::move(*event);
+    general_socket_ = std::move(*general);
+
+    identity_ = clock_identity_from_mac(interface_mac(*iface), options_.version);
+    PortConfig config;
+    config.version = options_.version;
+    config.identity = {identity_, 1};
+    config.domain = options_.domain;
+    config.priority1 = options_.priority1;
+    config.v1_preferred = options_.priority1 < kV1DefaultPriority1;
+    config.slave_only = options_.slave_only;
+    node_ = std::make_unique<PtpNode>(config, clock_);
+
+    stop_.store(false, std::memory_order_release);
+    thread_ = std::thread([this] { loop(); });
+    return true;
+}
+
+void PtpService::stop() {
+    if (thread_.joinable()) {
+        stop_.store(true, std::memory_order_release);
+        thread_.join();
+    }
+    event_socket_.close();
+    general_socket_.close();
+}
+
+std::optional<int64_t> PtpService::nearest_deadline() const {
+    std::optional<int64_t> nearest;
+    for (const auto& d : deadlines_)
+        if (d && (!nearest || *d < *nearest)) nearest = d;
+    for (const PendingTx& p : pending_tx_) {
+        if (!p.active) continue;
+        const int64_t d = p.sent_mono_ns + kTxTimestampWaitNs;
+        if (!nearest || d < *nearest) nearest = d;
+    }
+    return nearest;
+}
+
+void PtpService::loop() {
+    pthread_setname_np(pthread_self(), "dante-ptp");
+    carry_out(node_->start(monotonic_now_ns()));
+    publish_status();
+
+    std::array<pollfd, 2> fds{pollfd{event_socket_.fd(), POLLIN, 0}, pollfd{general_socket_.fd(), POLLIN, 0}};
+    while (!stop_.load(std::memory_order_acquire)) {
+        int64_t now = monotonic_now_ns();
+        fire_timers(now);
+        expire_tx_timestamps(now);
+        publish_status();
+
+        const auto deadline = nearest_deadline();
+        const int64_t wait = std::clamp<int64_t>(deadline ? *deadline - now : kMaxWaitNs, 0, kMaxWaitNs);
+        const timespec timeout{static_cast<time_t>(wait / 1'000'000'000), static_cast<long>(wait % 1'000'000'000)};
+        for (pollfd& p : fds) p.revents = 0;
+        if (::ppoll(fds.data(), fds.size(), &timeout, nullptr) <= 0) continue;  // timeout or EINTR
+        if (fds[0].revents & POLLERR) drain_error_queue();
+        if (fds[0].revents & POLLIN) receive(event_socket_, Channel::event);
+        if (fds[1].revents & POLLIN) receive(general_socket_, Channel::general);
+        if (fds[1].revents & POLLERR) {
+            // Nothing asked for stamps there: only ICMP errors; read and drop them.
+            std::array<uint8_t, 64> scrap{};
+            while (::recv(general_socket_.fd(), scrap.data(), scrap.size(), MSG_ERRQUEUE | MSG_DONTWAIT) >= 0) {
+            }
+        }
+    }
+}
+
+void PtpService::fire_timers(int64_t now) {
+    for (size_t i = 0; i < deadlines_.size(); ++i) {
+        if (!deadlines_[i] || *deadlines_[i] > now) continue;
+        deadlines_[i].reset();
+        carry_out(node_->on_timer(static_cast<PortTimer>(i), now));
+    }
+}
+
+void PtpService::carry_out(const ActionList& actions) {
+    for (const Action& action : actions) {
+        if (const auto* send_message = std::get_if<SendMessage>(&action)) {
+            send(*send_message);
+        } else if (const auto* arm = std::get_if<ArmTimer>(&action)) {
+            deadlines_[static_cast<size_t>(arm->timer)] = arm->deadline_mono_ns;
+        } else if (const auto* sample = std::get_if<ClockSample>(&action)) {
+            working_.offset_ns = sample->offset_ns;
+            working_.path_delay_ns = sample->mean_path_delay_ns;
+        } else if (const auto* changed = std::get_if<StateChanged>(&action)) {
+            working_.port_state = changed->to;
+        }
+    }
+}
+
+void PtpService::send(const SendMessage& message) {
+    const bool event = message.channel == Channel::event;
+    const UdpSocket& socket = event ? event_socket_ : general_socket_;
+    const ssize_t sent = socket.send_to(message.data(), Ipv4Endpoint{kPtpGroup, event ? kEventPort : kGeneralPort});
+    const int64_t after = monotonic_now_ns();
+    if (sent < 0) {
+        ++working_.send_errors;
+        if (is_link_failure(errno)) fault(after);
+        return;
+    }
+    ++working_.sent;
+    if (!event) return;
+    // The kernel numbers every datagram sent on the event socket (OPT_ID); mirror it.
+    const uint32_t key = event_sends_++;
+    if (!message.timestamp_tag) return;
+    if (!kernel_tx_timestamps_) {
+        ++working_.tx_timestamp_fallbacks;
+        carry_out(node_->on_tx_timestamp(*message.timestamp_tag, after));
+        return;
+    }
+    // Oldest slot if all are taken (it will have expired long ago in practice).
+    PendingTx* slot = &pending_tx_[0];
+    for (PendingTx& p : pending_tx_) {
+        if (!p.active) {
+            slot = &p;
+            break;
+        }
+        if (p.sent_mono_ns < slot->sent_mono_ns) slot = &p;
+    }
+    *slot = PendingTx{key, *message.timestamp_tag, after, true};
+}
+
+void PtpService::drain_error_queue() {
+    for (int n = 0; n < kDrainPerWake; ++n) {
+        std::array<uint8_t, 256> control{};
+        std::array<uint8_t, 64> scrap{};
+        iovec iov{scrap.data(), scrap.size()};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.data();
+        msg.msg_controllen = control.size();
+        if (::recvmsg(event_socket_.fd(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
+        const ClockBracket bracket = sample_bracket();
+
+        std::optional<uint32_t> key;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+            if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) &&
+                c->cmsg_len >= CMSG_LEN(sizeof(sock_extended_err))) {
+                sock_extended_err err{};
+                std::memcpy(&err, CMSG_DATA(c), sizeof err);
+                if (err.ee_origin == SO_EE_ORIGIN_TIMESTAMPING && err.ee_info == SCM_TSTAMP_SND) key = err.ee_data;
+            }
+        }
+        const auto stamp = realtime_stamp(msg);
+        if (!key || !stamp) continue;  // an ICMP error, or a stamp of another kind
+
+        PendingTx* match = nullptr;
+        size_t active = 0;
+        PendingTx* only = nullptr;
+        for (PendingTx& p : pending_tx_) {
+            if (!p.active) continue;
+            ++active;
+            only = &p;
+            if (p.key == *key) match = &p;
+        }
+        // A send the kernel numbered but we did not see succeed would shift the keys:
+        // with one stamp awaited, take it and resynchronise.
+        if (match == nullptr && active == 1) {
+            match = only;
+            event_sends_ += *key - match->key;
+        }
+        if (match == nullptr) continue;
+        match->active = false;
+        ++working_.tx_timestamps;
+        carry_out(node_->on_tx_timestamp(match->tag, monotonic_from_realtime(*stamp, bracket)));
+    }
+}
+
+void PtpService::expire_tx_timestamps(int64_t now) {
+    for (PendingTx& p : pending_tx_) {
+        if (!p.active || now - p.sent_mono_ns < kTxTimestampWaitNs) continue;
+        p.active = false;
+        ++working_.tx_timestamp_fallbacks;
+        carry_out(node_->on_tx_timestamp(p.tag, p.sent_mono_ns));
+    }
+}
+
+void PtpService::receive(const UdpSocket& socket, Channel channel) {
+    std::array<uint8_t, kReceiveBuffer> buffer{};
+    std::array<uint8_t, 256> control{};
+    for (int n = 0; n < kDrainPerWake; ++n) {
+        iovec iov{buffer.data(), buffer.size()};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.data();
+        msg.msg_controllen = control.size();
+        const ssize_t size = ::recvmsg(socket.fd(), &msg, MSG_DONTWAIT);
+        if (size < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+            continue;  // e.g. a queued ICMP error: consumed, go on
+        }
+        if ((msg.msg_flags & MSG_TRUNC) != 0 || static_cast<size_t>(size) > buffer.size()) {
+            ++working_.oversized;
+            continue;
+        }
+        // Convert right now: the REALTIME - MONOTONIC offset is the one that held when the
+        // kernel stamped the datagram, unless the system clock was stepped in between.
+        const ClockBracket bracket = sample_bracket();
+        int64_t rx_mono = 0;
+        if (const auto stamp = realtime_stamp(msg)) {
+            rx_mono = monotonic_from_realtime(*stamp, bracket);
+        } else {
+            ++working_.rx_timestamp_fallbacks;
+            rx_mono = bracket.mono_before_ns;
+        }
+        // A stamp from the future (a clock step raced us) would confuse the servo.
+        rx_mono = std::min(rx_mono, bracket.mono_after_ns);
+        carry_out(node_->on_message(std::span<const uint8_t>(buffer.data(), static_cast<size_t>(size)), channel, rx_mono));
+    }
+}
+
+void PtpService::fault(int64_t now) {
+    ++working_.faults;
+    carry_out(node_->on_fault(now));
+}
+
+void PtpService::publish_status() {
+    const PtpPort& port = node_->port();
+    const PortCounters& c = port.counters();
+    working_.port_state = port.state();
+    working_.received = c.received;
+    working_.rejected = c.rejected;
+    working_.wrong_domain = c.wrong_domain;
+    working_.offsets = c.offsets;
+    const auto parent = port.parent();
+    working_.has_parent = parent.has_value();
+    working_.parent = parent.value_or(PortIdentity{});
+    if (const auto delay = port.mean_path_delay_ns()) working_.path_delay_ns = *delay;
+    status_.store(working_);
+}
+
+std::vector<std::pair<std::string, std::string>> PtpService::properties() const {
+    const PtpStatus s = status();
+    auto n = [](uint64_t v) { return std::to_string(v); };
+    return {
+        {"dante.ptp.version", options_.version == PtpVersion::v2 ? "2" : "1"},
+        {"dante.ptp.domain", std::to_string(options_.domain)},
+        {"dante.ptp.clock-id", to_string(identity_)},
+        {"dante.ptp.port-state", std::string(to_string(s.port_state))},
+        {"dante.ptp.offset-ns", std::to_string(s.offset_ns)},
+        {"dante.ptp.path-delay-ns", std::to_string(s.path_delay_ns)},
+        {"dante.ptp.parent-id", s.has_parent ? to_string(s.parent.clock) : std::string{}},
+        {"dante.ptp.grandmaster-id", clock_.master_id()},
+        {"dante.ptp.received", n(s.received)},
+        {"dante.ptp.rejected", n(s.rejected)},
+        {"dante.ptp.wrong-domain", n(s.wrong_domain)},
+        {"dante.ptp.offsets", n(s.offsets)},
+        {"dante.ptp.sent", n(s.sent)},
+        {"dante.ptp.send-errors", n(s.send_errors)},
+        {"dante.ptp.oversized", n(s.oversized)},
+        {"dante.ptp.tx-timestamps", n(s.tx_timestamps)},
+        {"dante.ptp.rx-timestamp-fallbacks", n(s.rx_timestamp_fallbacks)},
+        {"dante.ptp.tx-timestamp-fallbacks", n(s.tx_timestamp_fallbacks)},
+        {"dante.ptp.faults", n(s.faults)},
+    };
+}
+
+}  // namespace dante::ptp
