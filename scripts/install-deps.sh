@@ -13,6 +13,8 @@ packages=(
   python3 sox iproute2 xvfb pavucontrol imagemagick tesseract-ocr tesseract-ocr-eng
   # the control plane: mDNS through Avahi, and the lab's own avahi-daemon
   libavahi-client-dev avahi-daemon avahi-utils
+  # the PTP tests: ptp4l as a PTPv2 leader (free-running, never touching the system clock)
+  linuxptp
 )
 
 missing=()
