@@ -202,7 +202,7 @@ def device_path(a):
     log("(c) device: dante.interface set, no clock source -> ptp, master when alone")
     with NetLab("pdev") as net:
         args = lab_args(**{"dante.interface": net.tx_if})
-        del args["dante.clock.source"]
+        args.pop("dante.clock.source", None)  # the default must pick ptp
         with make_lab(a, module_args=args, netns=net.tx, with_pulse=False) as lab:
             lab.wait_node(SINK, timeout=10)
             t_start = time.monotonic()
