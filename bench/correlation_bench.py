@@ -145,7 +145,7 @@ def main():
     repo = HERE.parent
     require_module(str(repo), a.build)
     clock = Path(a.build) / "tools" / "dante-clock" / "dante-clock"
-    leader_bin = Path(a.build) / "tests" / "tools" / "ptp-test-leader"
+    leader_bin = Path(a.build) / "tests" / "tools" / "ptp-test-leader" / "ptp-test-leader"
     for tool in [clock] + ([leader_bin] if a.clock != "tai" else []):
         if not tool.exists():
             sys.exit("not built: %s" % tool)

@@ -2,13 +2,16 @@
 """Two transmitters play the same click track at the same Dante timestamp, and it arrives
 stamped there: sample-exact, on both.
 
-Three network namespaces stand in for two Dante transmitter hosts and a receiver: a bridge
-in the receiver namespace with a veth pair to each transmitter, 10.77.<n>.1 (tx1),
-.2 (tx2) and .3 (rx) on one /24 (nothing reaches a real network). Each transmitter runs
+Namespaces stand in for a PTP leader, two Dante transmitter hosts and a receiver: a
+bridge in the receiver namespace with a veth pair to each other host, one /24 (nothing
+reaches a real network). The leader is tests/tools' ptp-test-leader speaking PTPv1 (as
+Dante leaders do), its timescale starting near 1000 s and running --leader-ppm fast
+(default +50 ppm), so the transmitters agree only by following it. Each transmitter runs
 its own private PipeWire session with the Dante sink bound to its veth (device names
-lab-tx1 and lab-tx2), both on dante.clock.source = tai: every namespace shares the
-kernel's clock, so both media clocks agree, standing in for two hosts that follow one
-PTP leader. Two dante-rx in the receiver namespace subscribe to one flow each.
+lab-tx1 and lab-tx2) on the built-in PTP clock; the test waits until both are locked to
+the leader and their media clocks read its time. (--clock tai runs both on the shared
+kernel clock instead, without a leader.) Two dante-rx in the receiver namespace
+subscribe to one flow each.
 
 Each run: read the media time with dante-clock, pick S a few seconds ahead, and run
 dante-play-at --at-media-second S on both hosts with the same click track (one
@@ -44,16 +47,18 @@ def _ip(*args, check=True):
 
 
 class BridgeLab:
-    """tx1, tx2 and rx namespaces; a bridge in rx joins veth pairs to tx1 and tx2."""
+    """One namespace per host; a bridge in rx joins a veth pair to each other host."""
 
-    def __init__(self, tag="pa"):
+    def __init__(self, hosts=("tx1", "tx2"), tag="pa"):
         pid = os.getpid()
         n = pid % 200 + 20
-        self.ns = {name: "d%s-%s-%d" % (name, tag, pid) for name in ("tx1", "tx2", "rx")}
-        self.tx_if = {"tx1": "pa1t%d" % pid, "tx2": "pa2t%d" % pid}
-        self.port_if = {"tx1": "pa1r%d" % pid, "tx2": "pa2r%d" % pid}
+        self.hosts = list(hosts)
+        self.ns = {name: "d%s-%s-%d" % (name, tag, pid) for name in self.hosts + ["rx"]}
+        self.tx_if = {h: "pa%dt%d" % (i + 1, pid) for i, h in enumerate(self.hosts)}
+        self.port_if = {h: "pa%dr%d" % (i + 1, pid) for i, h in enumerate(self.hosts)}
         self.bridge = "pabr%d" % pid
-        self.addr = {"tx1": "10.77.%d.1" % n, "tx2": "10.77.%d.2" % n, "rx": "10.77.%d.3" % n}
+        self.addr = {h: "10.77.%d.%d" % (n, i + 1) for i, h in enumerate(self.hosts)}
+        self.addr["rx"] = "10.77.%d.%d" % (n, len(self.hosts) + 1)
 
     def __enter__(self):
         try:
@@ -62,17 +67,17 @@ class BridgeLab:
             rx = self.ns["rx"]
             _ip("-n", rx, "link", "add", self.bridge, "type", "bridge")
             _ip("-n", rx, "link", "set", "lo", "up")
-            for tx in ("tx1", "tx2"):
-                _ip("link", "add", self.tx_if[tx], "type", "veth", "peer", "name", self.port_if[tx])
-                _ip("link", "set", self.tx_if[tx], "netns", self.ns[tx])
-                _ip("link", "set", self.port_if[tx], "netns", rx)
-                _ip("-n", rx, "link", "set", self.port_if[tx], "master", self.bridge)
-                _ip("-n", rx, "link", "set", self.port_if[tx], "up")
-                ns = self.ns[tx]
-                _ip("-n", ns, "addr", "add", "%s/24" % self.addr[tx], "dev", self.tx_if[tx])
+            for host in self.hosts:
+                _ip("link", "add", self.tx_if[host], "type", "veth", "peer", "name", self.port_if[host])
+                _ip("link", "set", self.tx_if[host], "netns", self.ns[host])
+                _ip("link", "set", self.port_if[host], "netns", rx)
+                _ip("-n", rx, "link", "set", self.port_if[host], "master", self.bridge)
+                _ip("-n", rx, "link", "set", self.port_if[host], "up")
+                ns = self.ns[host]
+                _ip("-n", ns, "addr", "add", "%s/24" % self.addr[host], "dev", self.tx_if[host])
                 _ip("-n", ns, "link", "set", "lo", "up")
-                _ip("-n", ns, "link", "set", self.tx_if[tx], "up")
-                _ip("-n", ns, "route", "add", "224.0.0.0/4", "dev", self.tx_if[tx])
+                _ip("-n", ns, "link", "set", self.tx_if[host], "up")
+                _ip("-n", ns, "route", "add", "224.0.0.0/4", "dev", self.tx_if[host])
             _ip("-n", rx, "addr", "add", "%s/24" % self.addr["rx"], "dev", self.bridge)
             _ip("-n", rx, "link", "set", self.bridge, "up")
             _ip("-n", rx, "route", "add", "224.0.0.0/4", "dev", self.bridge)
@@ -192,29 +197,77 @@ def one_run(run, labs, net, tools, track, offsets):
     return s
 
 
+def start_leader(net, leader_bin, ppm):
+    """ptp-test-leader (PTPv1, as Dante leaders speak) in the leader namespace. Its
+    timescale starts near 1000 s, as a Dante leader's counts from its boot, and runs
+    `ppm` fast: the transmitters can only agree by following it, not the kernel clock."""
+    offset = 1000 * 10**9 - time.clock_gettime_ns(time.CLOCK_TAI)
+    p = subprocess.Popen(["ip", "netns", "exec", net.ns["leader"], str(leader_bin), "--interface",
+                          net.tx_if["leader"], "--version", "1", "--ppm", str(ppm), "--offset-ns", str(offset)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    anchor = json.loads(p.stdout.readline())
+    return p, anchor
+
+
+def leader_time(anchor, m):
+    return anchor["ptp_ns"] + (m - anchor["mono_ns"]) * (1 + anchor["ppm"] * 1e-6)
+
+
+def wait_locked(labs, anchor, tools):
+    """Both sinks locked to the one leader, and their media clocks read its time."""
+    def locked():
+        props = [lab.node_props(lab.sink) for lab in labs.values()]
+        return all(p.get("dante.clock.state") == "locked" for p in props) and \
+            len({p.get("dante.clock.master-id") for p in props}) == 1
+    t0 = time.monotonic()
+    labs["tx1"].wait_for(locked, 30, "both transmitters to lock to the PTP leader")
+    for tx, lab in labs.items():
+        out = lab.run([str(tools["clock"]), "--once", "--target", lab.sink], timeout=15)
+        c = json.loads(out.stdout.strip().splitlines()[-1])
+        m = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+        error_us = (c["media_ns"] + (m - c["monotonic_ns"]) * c["rate"] - leader_time(anchor, m)) / 1000
+        log("  %s locked to %s after %.1f s: media time - leader time = %+.1f us, rate %s" % (
+            tx, c.get("master_id", "?"), time.monotonic() - t0, error_us, c["rate"]))
+        check(abs(error_us) < 100, "%s's media clock reads the leader's time (error %.1f us)" % (tx, error_us))
+
+
 def body():
     def extra(ap):
         ap.add_argument("--runs", type=int, default=5, help="number of runs (default 5)")
+        ap.add_argument("--clock", choices=("ptp", "tai"), default="ptp",
+                        help="ptp (default): both follow a PTPv1 test leader in a third namespace; "
+                             "tai: both read the shared kernel clock")
+        ap.add_argument("--leader-ppm", type=float, default=50.0, help="the leader's rate offset")
     a = parse_args(__doc__, extra)
     build = Path(a.build) if a.build else Path(a.repo) / "build"
     tools = {"rx": build / "tools" / "dante-rx" / "dante-rx",
              "clock": build / "tools" / "dante-clock" / "dante-clock",
              "play": build / "tools" / "dante-play-at" / "dante-play-at"}
+    if a.clock == "ptp":
+        tools["leader"] = build / "tests" / "tools" / "ptp-test-leader" / "ptp-test-leader"
     for name, path in tools.items():
         check(path.exists(), "%s is built (%s)" % (path.name, path))
     started = time.monotonic()
-    with BridgeLab() as net:
+    hosts = ("tx1", "tx2", "leader") if a.clock == "ptp" else ("tx1", "tx2")
+    with BridgeLab(hosts) as net:
         labs = {}
+        leader = None
         try:
+            if a.clock == "ptp":
+                leader, anchor = start_leader(net, tools["leader"], a.leader_ppm)
+                log("PTPv1 leader on %s: %+.1f ppm, timescale at %.3f s" % (
+                    net.addr["leader"], a.leader_ppm, anchor["ptp_ns"] / 1e9))
             for tx in ("tx1", "tx2"):
                 device = "lab-" + tx
                 args = lab_args(**{"dante.device-name": device, "dante.interface": net.tx_if[tx],
-                                   "dante.clock.source": "tai"})
+                                   "dante.clock.source": a.clock})
                 lab = make_lab(a, module_args=args, netns=net.ns[tx])
                 labs[tx] = lab
                 lab.start()
                 lab.sink = "dante_sink." + device
                 lab.wait_node(lab.sink, timeout=10)
+            if leader:
+                wait_locked(labs, anchor, tools)
             track = labs["tx1"].work / "clicks.wav"
             offsets = write_click_track(track)
             log("two transmitters (%s on %s, %s on %s), receiver %s; %d runs" % (
@@ -243,6 +296,9 @@ def body():
         finally:
             for lab in reversed(list(labs.values())):
                 lab.stop()
+            if leader:
+                leader.kill()
+                leader.wait()
     log("  %d runs in %.1f s" % (a.runs, time.monotonic() - started))
 
 
