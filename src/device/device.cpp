@@ -4,7 +4,9 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "clock/posix_clock_source.hpp"
 #include "clock/tai_clock.hpp"
+#include "clock/usrvclock_clock.hpp"
 
 namespace dante {
 namespace {
@@ -13,9 +15,18 @@ std::unique_ptr<MediaClock> make_clock(const ClockSourceConfig& source, std::str
     switch (source.kind) {
         case ClockSourceKind::tai:
             return std::make_unique<TaiClock>(make_system_tai_reference());
-        case ClockSourceKind::ptp:
-        case ClockSourceKind::phc:
+        case ClockSourceKind::phc: {
+            auto phc = open_phc_reference(source.path, error);
+            if (!phc) {
+                error = "dante.clock.source = \"" + source.describe() + "\": " + error;
+                return nullptr;
+            }
+            return std::make_unique<TrackedClock>(std::move(phc), source.describe());
+        }
         case ClockSourceKind::usrvclock:
+            // The server may start after us: the clock registers (and re-registers) on its own.
+            return std::make_unique<UsrvclockClock>(source.path);
+        case ClockSourceKind::ptp:
             break;
     }
     error = "dante.clock.source = \"" + source.describe() +
