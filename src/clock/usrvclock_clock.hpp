@@ -76,6 +76,7 @@ public:
     void update() override;
     [[nodiscard]] std::string source_name() const override { return "usrvclock:" + server_path_; }
 
+    // Main-loop side only (the thread that calls update()).
     [[nodiscard]] Stats stats() const { return stats_; }
     [[nodiscard]] std::optional<usrvclock::Overlay> overlay() const { return overlay_; }
 
