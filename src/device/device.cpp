@@ -4,7 +4,9 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "clock/posix_clock_source.hpp"
 #include "clock/tai_clock.hpp"
+#include "clock/usrvclock_clock.hpp"
 #include "ptp/ptp_service.hpp"
 
 namespace dante {
@@ -34,13 +36,19 @@ std::unique_ptr<MediaClock> make_clock(const DeviceConfig& config, ptp::PtpServi
             ptp_service = service.get();
             return service;
         }
-        case ClockSourceKind::phc:
+        case ClockSourceKind::phc: {
+            auto phc = open_phc_reference(source.path, error);
+            if (!phc) {
+                error = "dante.clock.source = \"" + source.describe() + "\": " + error;
+                return nullptr;
+            }
+            return std::make_unique<TrackedClock>(std::move(phc), source.describe());
+        }
         case ClockSourceKind::usrvclock:
-            break;
+            // The server may start after us: the clock registers (and re-registers) on its own.
+            return std::make_unique<UsrvclockClock>(source.path);
     }
-    error = "dante.clock.source = \"" + source.describe() +
-            "\" is not available in this build yet; available: ptp (built-in, on dante.interface), tai (CLOCK_TAI, e.g. "
-            "disciplined by linuxptp)";
+    error = "dante.clock.source: unknown kind";  // unreachable: the config parser knows every kind
     return nullptr;
 }
 
