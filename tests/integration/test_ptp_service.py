@@ -271,6 +271,8 @@ def device_path(a):
             check(m_now - int(p2["dante.clock.monotonic-ns"]) < 3_000_000_000, "the published pair is recent")
             check(abs(media2 - media1) < 100_000, "the published clock runs at rate 1 as master (%.1f us apart)" % (
                 (media2 - media1) / 1e3))
+            log("    " + ", ".join("%s=%s" % (k[len("dante.ptp."):], v) for k, v in sorted(p2.items())
+                                  if k.startswith("dante.ptp.")))
             check(int(p2.get("dante.ptp.sent", 0)) > 0, "dante.ptp.sent = %s (Syncs go out)" % p2.get("dante.ptp.sent"))
 
 
