@@ -4,7 +4,8 @@
 (a) For PTPv1 and PTPv2: a `dante-ptp --priority1 1` leader in one namespace, a
     `dante-ptp --slave-only` follower in the other. The follower reaches state locked
     within 10 s of its start, and its estimate of the leader's time agrees with the
-    leader's own within 50 us. Both namespaces share one kernel clock, so the two
+    leader's own within 50 us. Then 4000 hostile datagrams (random, mangled v1/v2
+    headers, oversized) reach it: it survives, counts them rejected, stays locked. Both namespaces share one kernel clock, so the two
     estimates are compared at the same CLOCK_MONOTONIC instant m, each from its own
     line's correlation: media_ns + (m - monotonic_ns) * rate.
 (b) linuxptp's ptp4l as a PTPv2 leader (software timestamps, UDP/IPv4, priority1 1,
@@ -84,6 +85,29 @@ class Runner:
         return "\n".join("    [%s] %s" % (self.name, t) for t in self.text[-n:])
 
 
+# Run in the leader's namespace: hostile datagrams to both PTP ports, multicast out of the
+# given interface address: random bytes, truncated and mangled v1/v2 headers, oversized.
+GARBAGE = r"""
+import os, random, socket, struct, sys
+addr, count = sys.argv[1], int(sys.argv[2])
+rng = random.Random(1234)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(addr))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+for i in range(count):
+    kind = i % 4
+    if kind == 0:
+        data = rng.randbytes(rng.randrange(0, 200))
+    elif kind == 1:   # v2-looking: type nibble, version 2, random rest
+        data = bytes([rng.randrange(16), 0x02]) + rng.randbytes(rng.randrange(0, 120))
+    elif kind == 2:   # v1-looking
+        data = b"\x00\x01\x00\x01" + rng.randbytes(rng.randrange(0, 160))
+    else:             # oversized
+        data = rng.randbytes(rng.randrange(600, 1400))
+    s.sendto(data, ("224.0.1.129", 319 if i % 2 else 320))
+"""
+
+
 def media_at(line, m):
     return line["media_ns"] + (m - line["monotonic_ns"]) * line["rate"]
 
@@ -141,6 +165,19 @@ def leader_follower(tool, version):
             check(follower.lines[-1]["received"] > 10 and leader.lines[-1]["received"] > 3,
                   "v%d both received PTP traffic (leader %d, follower %d)" % (
                       version, leader.lines[-1]["received"], follower.lines[-1]["received"]))
+            # Hostile traffic from the leader's side: the follower survives it, refuses it
+            # (counted) and stays locked.
+            before = follower.lines[-1]
+            subprocess.run(["ip", "netns", "exec", net.tx, sys.executable, "-c", GARBAGE, net.tx_addr, "4000"],
+                           check=True, timeout=30)
+            t1 = time.monotonic_ns()
+            after = follower.wait_for(lambda l: l["mono_ns"] > t1 + 1_000_000_000, 5)
+            check(after is not None and follower.proc.poll() is None, "v%d follower survives 4000 hostile datagrams"
+                  % version)
+            check(after["rejected"] - before["rejected"] >= 1000,
+                  "v%d they are refused and counted (rejected +%d)" % (version, after["rejected"] - before["rejected"]))
+            check(after["state"] == "locked" and after["port_state"] == "slave",
+                  "v%d follower still locked to its leader (%s/%s)" % (version, after["state"], after["port_state"]))
         finally:
             leader.stop()
             if follower:
@@ -234,6 +271,8 @@ def device_path(a):
             check(m_now - int(p2["dante.clock.monotonic-ns"]) < 3_000_000_000, "the published pair is recent")
             check(abs(media2 - media1) < 100_000, "the published clock runs at rate 1 as master (%.1f us apart)" % (
                 (media2 - media1) / 1e3))
+            log("    " + ", ".join("%s=%s" % (k[len("dante.ptp."):], v) for k, v in sorted(p2.items())
+                                  if k.startswith("dante.ptp.")))
             check(int(p2.get("dante.ptp.sent", 0)) > 0, "dante.ptp.sent = %s (Syncs go out)" % p2.get("dante.ptp.sent"))
 
 
