@@ -65,7 +65,8 @@ def main():
     rng = random.Random(a.seed)
     errors, spans, print_ages, predict_ages, reads = [], [], [], [], 0
     generations, states = set(), set()
-    with PipeWireLab(str(repo), module_args=lab_args(), build=a.build, with_pulse=False) as lab:
+    args = lab_args(**{"dante.clock.source": "tai"})  # CLOCK_TAI is the ground truth here
+    with PipeWireLab(str(repo), module_args=args, build=a.build, with_pulse=False) as lab:
         lab.wait_node(SINK, timeout=10)
         end = time.monotonic() + a.seconds
         while time.monotonic() < end:

@@ -15,6 +15,8 @@ packages=(
   linuxptp
   # the control plane: mDNS through Avahi, and the lab's own avahi-daemon
   libavahi-client-dev avahi-daemon avahi-utils
+  # the PTP tests: ptp4l as a PTPv2 leader (free-running, never touching the system clock)
+  linuxptp
 )
 
 missing=()

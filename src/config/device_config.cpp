@@ -153,6 +153,7 @@ ConfigResult parse_device_config(const ConfigItems& items, std::string_view defa
     DeviceConfig cfg;
     cfg.device_name = std::string(default_device_name);
     std::optional<std::vector<std::string>> positions;
+    bool clock_source_given = false;
     auto fail = [](std::string message) { return ConfigResult{std::nullopt, std::move(message)}; };
 
     for (const auto& [key, value] : items) {
@@ -199,6 +200,7 @@ ConfigResult parse_device_config(const ConfigItems& items, std::string_view defa
             const auto source = parse_clock_source(value);
             if (!source) return fail(invalid(key, value, "tai, ptp, phc:/dev/ptpN or usrvclock:/path/to/socket"));
             cfg.clock_source = *source;
+            clock_source_given = true;
         } else if (key == "dante.ptp.version") {
             if (value == "auto") cfg.ptp_version = 0;
             else if (value == "1") cfg.ptp_version = 1;
@@ -225,6 +227,12 @@ ConfigResult parse_device_config(const ConfigItems& items, std::string_view defa
             cfg.ring_tap_path = value;
         }
     }
+    // The built-in PTP engine is the default clock, but only where it may speak: with no
+    // interface named nothing goes on the network, so the device runs on CLOCK_TAI.
+    if (!clock_source_given) cfg.clock_source.kind = cfg.interface.empty() ? ClockSourceKind::tai : ClockSourceKind::ptp;
+    if (cfg.clock_source.kind == ClockSourceKind::ptp && cfg.interface.empty())
+        return fail("dante.clock.source = ptp needs dante.interface: the PTP engine only runs on a named interface "
+                    "(name one, or use dante.clock.source = tai)");
     if (!is_valid_device_name(cfg.device_name))
         return fail("no valid dante.device-name: set one (1 to 31 letters, digits or '-')");
     if (positions) {

@@ -20,6 +20,9 @@ uint32_t bytes_per_sample(SampleFormat format);
 
 enum class ClockSourceKind : uint8_t { tai, ptp, phc, usrvclock };
 
+// dante.clock.source. Not given: ptp (the built-in engine, on dante.interface) when an
+// interface is named, tai when none is (nothing may go on the network then). ptp without
+// an interface is refused.
 struct ClockSourceConfig {
     ClockSourceKind kind = ClockSourceKind::tai;
     std::string path;  // device (phc) or socket (usrvclock)
@@ -35,7 +38,7 @@ struct DeviceConfig {
     std::vector<std::string> positions;  // one per channel
     int64_t latency_ns = 4'000'000;      // advertised to receivers
     ClockSourceConfig clock_source;
-    uint8_t ptp_version = 0;  // 0 = auto, 1 or 2
+    uint8_t ptp_version = 0;  // 0 = auto (= PTPv1, what Dante devices speak by default), 1 or 2
     uint8_t ptp_domain = 0;
     std::string state_file;
     uint16_t port_base = 0;  // 0: Dante's standard ports

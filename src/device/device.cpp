@@ -5,21 +5,42 @@
 #include <stdexcept>
 
 #include "clock/tai_clock.hpp"
+#include "ptp/ptp_service.hpp"
 
 namespace dante {
 namespace {
 
-std::unique_ptr<MediaClock> make_clock(const ClockSourceConfig& source, std::string& error) {
+// The clock, and the PTP service when the clock is one (for dante.ptp.*).
+std::unique_ptr<MediaClock> make_clock(const DeviceConfig& config, ptp::PtpService*& ptp_service, std::string& error) {
+    const ClockSourceConfig& source = config.clock_source;
     switch (source.kind) {
         case ClockSourceKind::tai:
             return std::make_unique<TaiClock>(make_system_tai_reference());
-        case ClockSourceKind::ptp:
+        case ClockSourceKind::ptp: {
+            if (config.interface.empty()) {
+                error = "dante.clock.source = ptp needs dante.interface: the PTP engine only runs on a named interface";
+                return nullptr;
+            }
+            ptp::PtpServiceOptions options;
+            options.interface = config.interface;
+            options.version = ptp::ptp_version_from_config(config.ptp_version);
+            options.domain = config.ptp_domain;
+            auto service = std::make_unique<ptp::PtpService>(options);
+            std::string why;
+            if (!service->start(why)) {
+                error = "dante.clock.source = ptp: " + why;
+                return nullptr;
+            }
+            ptp_service = service.get();
+            return service;
+        }
         case ClockSourceKind::phc:
         case ClockSourceKind::usrvclock:
             break;
     }
     error = "dante.clock.source = \"" + source.describe() +
-            "\" is not available in this build yet; available: tai (CLOCK_TAI, e.g. disciplined by linuxptp)";
+            "\" is not available in this build yet; available: ptp (built-in, on dante.interface), tai (CLOCK_TAI, e.g. "
+            "disciplined by linuxptp)";
     return nullptr;
 }
 
@@ -32,9 +53,11 @@ std::string format_rate(double rate) {
 }  // namespace
 
 std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error) {
-    auto clock = make_clock(config.clock_source, error);
+    ptp::PtpService* ptp_service = nullptr;
+    auto clock = make_clock(config, ptp_service, error);
     if (!clock) return nullptr;
     std::unique_ptr<Device> device(new Device(std::move(config), std::move(clock)));
+    device->ptp_ = ptp_service;
     if (!device->config_.ring_tap_path.empty()) {
         try {
             device->tap_ = std::make_unique<RingTap>(device->rings_, device->config_.ring_tap_path);
@@ -77,6 +100,10 @@ ConfigItems Device::properties() const {
         {"dante.tx.discontinuities", std::to_string(stats_.discontinuities.load(std::memory_order_relaxed))},
         {"dante.tx.extra-buffers", std::to_string(stats_.extra_buffers.load(std::memory_order_relaxed))},
     };
+    if (ptp_ != nullptr) {
+        const ConfigItems ptp_props = ptp_->properties();
+        props.insert(props.end(), ptp_props.begin(), ptp_props.end());
+    }
     if (flows_) {
         const ConfigItems flow_props = flows_->properties();
         props.insert(props.end(), flow_props.begin(), flow_props.end());

@@ -15,6 +15,7 @@
 #include "config/device_config.hpp"
 #include "control/control_service.hpp"
 #include "flows/flows_service.hpp"
+#include "ptp/ptp_service.hpp"
 #include "tx/ring_tap.hpp"
 #include "tx/tx_rings.hpp"
 
@@ -55,7 +56,8 @@ private:
     Device(DeviceConfig config, std::unique_ptr<MediaClock> clock);
 
     DeviceConfig config_;
-    std::unique_ptr<MediaClock> clock_;
+    std::unique_ptr<MediaClock> clock_;  // with dante.clock.source = ptp, the PtpService
+    ptp::PtpService* ptp_ = nullptr;     // that same clock, for dante.ptp.*; null otherwise
     TxRings rings_;
     std::unique_ptr<RingTap> tap_;
     std::unique_ptr<FlowsService> flows_;  // stopped before the rings and clock it reads

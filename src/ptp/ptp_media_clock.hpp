@@ -52,6 +52,12 @@ public:
     // We lead: continue our overlay as the network's timescale (a fresh one, = monotonic,
     // if we never had one).
     void become_master(const ClockIdentity& ourselves, int64_t now_mono_ns);
+    // Move the published anchor to now, on the same line (no discontinuity): readers get a
+    // recent (media, monotonic) pair even while nothing is measured (master, holdover).
+    void refresh(int64_t now_mono_ns) {
+        reanchor(now_mono_ns, current_.rate);
+        publish();
+    }
     // Sample interval, for the servo's gains.
     void set_sample_interval(double seconds) { servo_->set_interval(seconds); }
 

@@ -32,6 +32,7 @@ constexpr uint16_t kEventPort = 319;
 constexpr uint16_t kGeneralPort = 320;
 constexpr int64_t kMaxWaitNs = 100'000'000;        // stop() answers within this
 constexpr int64_t kTxTimestampWaitNs = 20'000'000;  // then the user-space send time stands in
+constexpr int64_t kRefreshNs = 1'000'000'000;       // re-anchor the published clock this often
 constexpr int kDrainPerWake = 64;                    // datagrams per socket per wake-up
 // Every PTP message we understand is far smaller (v2 Announce with TLVs included); a
 // bigger datagram is dropped unread.
@@ -224,9 +225,14 @@ void PtpService::loop() {
     publish_status();
 
     std::array<pollfd, 2> fds{pollfd{event_socket_.fd(), POLLIN, 0}, pollfd{general_socket_.fd(), POLLIN, 0}};
+    int64_t refreshed = monotonic_now_ns();
     while (!stop_.load(std::memory_order_acquire)) {
-        int64_t now = monotonic_now_ns();
+        const int64_t now = monotonic_now_ns();
         fire_timers(now);
+        if (now - refreshed >= kRefreshNs) {
+            clock_.refresh(now);
+            refreshed = now;
+        }
         expire_tx_timestamps(now);
         publish_status();
 

@@ -20,7 +20,8 @@
 // stepped or slewed: the media clock is an overlay on CLOCK_MONOTONIC.
 //
 // The thread blocks only in ppoll(), with the nearest port timer as its timeout (at most
-// 100 ms, so stop() is prompt). Datagrams larger than any PTP message are dropped unread
+// 100 ms, so stop() is prompt). Once a second it re-anchors the published snapshot at
+// "now" on the same line, so readers always see a recent (media, monotonic) pair. Datagrams larger than any PTP message are dropped unread
 // (counted); the parsers bound everything else.
 //
 // Version: PtpServiceOptions::version, v1 or v2 (config ptp_version 0 = auto means v1,

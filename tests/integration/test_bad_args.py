@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A bad module argument makes the Dante module refuse to load, loudly.
 
-For each case (audio.rate = 12345, dante.bogus = 1, audio.format = "F64"):
+For each case (audio.rate = 12345, dante.bogus = 1, audio.format = "F64",
+dante.clock.source = ptp without dante.interface):
 start only pipewire (no wireplumber / pipewire-pulse) with the module in
 context.modules; pipewire must exit non-zero (or at least not create the
 dante_sink.lab-tx node), and its log must name the offending arg.
@@ -19,6 +20,8 @@ CASES = [
     ("audio.rate", {"audio.rate": 12345}),
     ("dante.bogus", {"dante.bogus": 1}),
     ("audio.format", {"audio.format": "F64"}),
+    # The built-in PTP engine only runs on a named interface.
+    ("dante.interface", {"dante.clock.source": "ptp"}),
 ]
 
 

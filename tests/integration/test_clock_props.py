@@ -42,7 +42,7 @@ def tai_minus_mono():
 
 def body():
     a = parse_args(__doc__)
-    with make_lab(a, module_args=lab_args(), with_pulse=False) as lab:
+    with make_lab(a, module_args=lab_args(**{"dante.clock.source": "tai"}), with_pulse=False) as lab:
         lab.wait_node(SINK, timeout=10)
         deadline = time.monotonic() + 5
         while True:

@@ -61,7 +61,9 @@ def body():
     dante_rx = build / "tools" / "dante-rx" / "dante-rx"
     check(dante_rx.exists(), "dante-rx is built (%s)" % dante_rx)
     with NetLab("rx") as net:
-        args = lab_args(**{"dante.interface": net.tx_if, "dante.debug.ring-tap": "@LABDIR@/tap.bin"})
+        # tai: the lateness below is CLOCK_TAI arrival - media time.
+        args = lab_args(**{"dante.interface": net.tx_if, "dante.debug.ring-tap": "@LABDIR@/tap.bin",
+                           "dante.clock.source": "tai"})
         with make_lab(a, module_args=args, netns=net.tx) as lab:
             lab.wait_node(SINK, timeout=10)
             props = lab.node_props(SINK)

@@ -125,7 +125,8 @@ def body():
         played = wav_data(sig_wav)[:seconds * 48000 * FRAME_BYTES]
         log("signal: %d s of 2-channel S24 white noise (sox)" % seconds)
         with NetLab("long") as net:
-            with make_lab(a, module_args=lab_args(**{"dante.interface": net.tx_if, "dante.debug.ring-tap": "@LABDIR@/tap.bin"}),
+            with make_lab(a, module_args=lab_args(**{"dante.interface": net.tx_if, "dante.debug.ring-tap": "@LABDIR@/tap.bin",
+                                                  "dante.clock.source": "tai"}),
                           netns=net.tx) as lab:
                 lab.wait_node(SINK, timeout=10)
                 rx = lab.spawn(rx_cmd(net, dante_rx, "1,2", seconds + 20, w / "rx.wav", w / "rx.json"),

@@ -208,7 +208,8 @@ def body():
         try:
             for tx in ("tx1", "tx2"):
                 device = "lab-" + tx
-                args = lab_args(**{"dante.device-name": device, "dante.interface": net.tx_if[tx]})
+                args = lab_args(**{"dante.device-name": device, "dante.interface": net.tx_if[tx],
+                                   "dante.clock.source": "tai"})
                 lab = make_lab(a, module_args=args, netns=net.ns[tx])
                 labs[tx] = lab
                 lab.start()

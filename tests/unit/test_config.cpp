@@ -61,6 +61,19 @@ TEST_CASE("every documented arg is parsed and stored") {
     CHECK(c.max_flows == 8);
 }
 
+TEST_CASE("the clock source defaults to ptp on a named interface and to tai without one") {
+    CHECK(parse({}).config->clock_source.kind == ClockSourceKind::tai);
+    CHECK(parse({{"dante.interface", "eth0"}}).config->clock_source.kind == ClockSourceKind::ptp);
+    CHECK(parse({{"dante.interface", "eth0"}, {"dante.clock.source", "tai"}}).config->clock_source.kind ==
+          ClockSourceKind::tai);
+    CHECK(parse({{"dante.clock.source", "tai"}}).config->clock_source.kind == ClockSourceKind::tai);
+    CHECK(parse({{"dante.interface", "eth0"}, {"dante.clock.source", "ptp"}}).config->clock_source.kind ==
+          ClockSourceKind::ptp);
+    // Nothing may go on the network without a named interface: ptp alone is refused.
+    CHECK(error_names({{"dante.clock.source", "ptp"}}, "needs dante.interface"));
+    CHECK(parse({{"dante.ptp.version", "auto"}}).config->ptp_version == 0);
+}
+
 TEST_CASE("more than two channels default to AUX positions") {
     const auto r = parse({{"audio.channels", "3"}});
     REQUIRE(r.config);

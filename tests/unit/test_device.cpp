@@ -45,12 +45,22 @@ TEST_CASE("a device publishes the timing-contract properties") {
 }
 
 TEST_CASE("clock sources this build lacks are refused with what is available") {
-    for (const char* source : {"ptp", "phc:/dev/ptp0", "usrvclock:/run/usrvclock"}) {
+    for (const char* source : {"phc:/dev/ptp0", "usrvclock:/run/usrvclock"}) {
         auto cfg = parse_device_config({{"dante.clock.source", source}}, "x").config.value();
         std::string error;
         CHECK(Device::create(cfg, error) == nullptr);
-        CHECK(error.find("available: tai") != std::string::npos);
+        CHECK(error.find("available: ptp") != std::string::npos);
+        CHECK(error.find("tai") != std::string::npos);
     }
+}
+
+TEST_CASE("the ptp clock on a missing interface refuses the device, naming the interface") {
+    auto cfg = parse_device_config({{"dante.interface", "nosuch-if0"}}, "x").config.value();
+    CHECK(cfg.clock_source.kind == ClockSourceKind::ptp);
+    std::string error;
+    CHECK(Device::create(cfg, error) == nullptr);
+    CHECK(error.find("dante.clock.source = ptp") != std::string::npos);
+    CHECK(error.find("nosuch-if0") != std::string::npos);
 }
 
 TEST_CASE("the ring tap writes back, by position, what the cycle put in the rings") {

@@ -130,12 +130,12 @@ int main(int argc, char** argv) {
     int64_t next = start + interval;
     while (!g_stop) {
         const int64_t now = dante::monotonic_now_ns();
-        if (now >= end) break;
-        if (now >= next) {
+        if (now >= next) {  // also at the very end, when it falls on an interval
             print_line(service);
             next += interval;
             if (next <= now) next = now + interval;
         }
+        if (now >= end) break;
         // Short sleeps, so a signal or the end is noticed promptly.
         const int64_t wake = std::min<int64_t>({next, end, now + int64_t{50'000'000}});
         const timespec ts{static_cast<time_t>(wake / 1'000'000'000), static_cast<long>(wake % 1'000'000'000)};
