@@ -11,11 +11,9 @@ packages=(
   clang libclang-rt-14-dev
   # tests, demo and lab
   python3 sox iproute2 xvfb pavucontrol imagemagick tesseract-ocr tesseract-ocr-eng
-  # the PTP lab: linuxptp's ptp4l as an independent leader and follower (always free_running)
-  linuxptp
   # the control plane: mDNS through Avahi, and the lab's own avahi-daemon
   libavahi-client-dev avahi-daemon avahi-utils
-  # the PTP tests: ptp4l as a PTPv2 leader (free-running, never touching the system clock)
+  # the PTP tests: ptp4l as a PTPv2 leader and follower (free-running, never touching the system clock)
   linuxptp
 )
 

@@ -187,8 +187,15 @@ private:
     void print_anchor() const {
         std::printf("{\"event\":\"anchor\",\"mono_ns\":%lld,\"ptp_ns\":%lld,\"ppm\":%.9g,\"paused\":%s,\"clock_id\":\"%s\"}\n",
                     static_cast<long long>(timeline_.mono_a), static_cast<long long>(timeline_.ptp_a), timeline_.ppm,
-                    paused_ ? "true" : "false", ptp::to_string(config_.identity).c_str());
+                    paused_ ? "true" : "false", clock_id().c_str());
         std::fflush(stdout);
+    }
+
+    // v2: the EUI-64. v1 carries the MAC as its UUID; named the way the engine maps a UUID
+    // to an identity (zero-padded), so it compares equal to what a follower reports.
+    [[nodiscard]] std::string clock_id() const {
+        return ptp::to_string(config_.version == ptp::PtpVersion::v1 ? ptp::identity_from_uuid(config_.uuid)
+                                                                     : config_.identity);
     }
 
     void print_stats() const {

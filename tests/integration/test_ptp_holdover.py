@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""dante-ptp through a leader's silence, its return, and a step of the leader's time.
+
+A SwitchLab with a ptp-test-leader (v2, +100 ppm, so holdover must keep a non-unit rate)
+and `dante-ptp --slave-only --interval-ms 100`. T(m) is known from the leader's anchors.
+  1. lock (<= 10 s), settle 5 s.
+  2. `pause` for 10 s: state becomes holdover within 8 s; the published rate stays the
+     last locked one (within 0.01 ppm) and the estimate keeps running: its drift against
+     T over the pause (error at the end minus error before) is reported and must stay
+     within 20 us + 25 ppm * pause (a fall-back to rate 1 would be 100 ppm).
+  3. `resume`: locked again within 10 s, with a newer generation than before the pause;
+     the media time never jumps (estimate of one sample vs the next, at the same instant)
+     by more than the error measured at the end of holdover + 20 us; after re-lock, the
+     error p99 over 3 s is <= 20 us.
+  4. `step 5000000` (+5 ms): detected (generation increments, the engine leaves "locked"
+     or steps), locked again within 10 s, error p99 over 3 s afterwards <= 20 us.
+"""
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pwlab import parse_args, main_wrapper, check, log  # noqa: E402
+from netlab import SwitchLab  # noqa: E402
+import ptp_lab  # noqa: E402
+
+PPM = 100.0
+PAUSE_S = 10
+STEP_NS = 5_000_000
+
+
+def err(leader, s):
+    return ptp_lab.DantePtp.estimate(s, s["mono_ns"]) - leader.true_ptp(s["mono_ns"])
+
+
+def p99_abs(leader, samples):
+    return ptp_lab.percentile([abs(e) for e in ptp_lab.errors_against(leader, samples)], 99)
+
+
+def max_jump(samples):
+    """Largest change of the estimate between consecutive samples, at the same instant."""
+    worst = 0
+    for a, b in zip(samples, samples[1:]):
+        m = b["mono_ns"]
+        worst = max(worst, abs(ptp_lab.DantePtp.estimate(b, m) - ptp_lab.DantePtp.estimate(a, m)))
+    return worst
+
+
+def body():
+    a = parse_args(__doc__)
+    build = Path(a.build) if a.build else Path(a.repo) / "build"
+    leader_bin = ptp_lab.find_binary(build, "ptp-test-leader")
+    ptp_bin = ptp_lab.find_binary(build, "dante-ptp")
+    check(leader_bin is not None and ptp_bin is not None, "ptp-test-leader and dante-ptp are built")
+    with tempfile.TemporaryDirectory(prefix="ptp-hold-") as wd, SwitchLab(hosts=["leader", "f"], tag="ph") as lab:
+        leader = ptp_lab.Leader(lab, "leader", leader_bin, 2, ppm=PPM, stderr_path=Path(wd) / "leader.err")
+        f = ptp_lab.DantePtp(lab, "f", ptp_bin, version=2, interval_ms=100, slave_only=True,
+                             stderr_path=Path(wd) / "dante-ptp.err")
+        check(f.wait_state("locked", 10) is not None, "locked within 10 s")
+        f.collect(5)
+
+        # 2. holdover
+        before = f.samples[-1]
+        check(before["state"] == "locked", "locked just before the pause")
+        err_before = err(leader, before)
+        n_pause = len(f.samples)
+        t_pause = ptp_lab.mono_ns()  # (pause and resume keep the anchor: T does not change)
+        pause_anchor = leader.command("pause")
+        check(pause_anchor["paused"], "leader paused")
+        hold = f.wait_state("holdover", 8)
+        check(hold is not None, "holdover within 8 s of the pause (after %.1f s)"
+              % ((hold["mono_ns"] - t_pause) / 1e9 if hold else -1))
+        log("holdover entered %.2f s after the pause" % ((hold["mono_ns"] - t_pause) / 1e9))
+        time.sleep(max(0.0, PAUSE_S - (ptp_lab.mono_ns() - t_pause) / 1e9))
+        during = [s for s in f.samples[n_pause:] if s["state"] == "holdover"]
+        last = f.samples[-1]
+        check(last["state"] == "holdover", "still in holdover at the end of the pause (%s)" % last["state"])
+        # The last published locked snapshot: after the pause no Sync arrives, so its rate is
+        # the one the engine had when it declared the leader lost.
+        last_locked = [s for s in f.samples[:f.samples.index(hold)] if s["state"] == "locked"][-1]
+        rates = [s["rate"] for s in during]
+        rate_dev_ppm = max(abs(r - last_locked["rate"]) for r in rates) * 1e6
+        check(rate_dev_ppm <= 0.01, "holdover keeps the last locked rate (%.6f = %+.2f ppm; leader %+g ppm; "
+              "max deviation %.4f ppm)" % (last_locked["rate"], (last_locked["rate"] - 1) * 1e6, PPM, rate_dev_ppm))
+        err_end = err(leader, last)
+        pause_s = (last["mono_ns"] - before["mono_ns"]) / 1e9
+        drift = err_end - err_before
+        # The engine holds its instantaneous PI output, whose rate noise the bench measured at
+        # up to ~20 ppm (bench/RESULTS.md §6): bound at 25 ppm, which still fails a holdover
+        # that falls back to rate 1 (100 ppm off here).
+        bound = 20_000 + 25e-6 * pause_s * 1e9
+        log("holdover drift over %.1f s: %+.1f us (error %+.1f -> %+.1f us; bound %.0f us)"
+            % (pause_s, drift / 1e3, err_before / 1e3, err_end / 1e3, bound / 1e3))
+        check(abs(drift) <= bound, "holdover drift %.1f us <= %.0f us" % (drift / 1e3, bound / 1e3))
+        jumps_in_hold = max_jump(f.samples[n_pause:])
+        check(jumps_in_hold <= 1_000, "no media-time jump during holdover (max %d ns)" % jumps_in_hold)
+
+        # 3. resume and re-lock
+        n_resume = len(f.samples)
+        t_resume = ptp_lab.mono_ns()
+        leader.command("resume")
+        relock = f.wait_state("locked", 10)
+        check(relock is not None, "locked again within 10 s of resume")
+        log("re-locked %.2f s after resume, generation %d -> %d"
+            % ((relock["mono_ns"] - t_resume) / 1e9, before["generation"], relock["generation"]))
+        check(relock["generation"] > before["generation"], "re-lock has a newer generation")
+        after = f.collect(3)
+        jump = max_jump(f.samples[n_resume - 1:])
+        check(jump <= abs(err_end) + 20_000, "largest media-time jump across re-lock %.1f us <= holdover error %.1f us "
+              "+ 20 us" % (jump / 1e3, abs(err_end) / 1e3))
+        p99 = p99_abs(leader, after)
+        check(all(s["state"] == "locked" for s in after) and p99 <= 20_000,
+              "locked after resume, error p99 %.1f us <= 20 us" % (p99 / 1e3))
+
+        # 4. a step of the leader's time
+        gen_before_step = f.samples[-1]["generation"]
+        n_step = len(f.samples)
+        step_anchor = leader.command("step %d" % STEP_NS)  # re-anchors at the step
+        deadline = time.monotonic() + 10
+        relocked = None
+        while time.monotonic() < deadline and relocked is None:
+            time.sleep(0.1)
+            seen = f.samples[n_step:]
+            changed = [s for s in seen if s["generation"] > gen_before_step]
+            if changed:
+                ok = [s for s in seen[seen.index(changed[0]):] if s["state"] == "locked"
+                      and abs(err(leader, s)) <= 20_000]
+                relocked = ok[0] if ok else None
+        states = sorted(set(s["state"] for s in f.samples[n_step:]))
+        check(relocked is not None, "step of %d ns detected (generation moved) and re-locked within 10 s (states %s)"
+              % (STEP_NS, states))
+        log("step: re-locked with error <= 20 us %.2f s after it; generation %d -> %d; states seen %s"
+            % ((relocked["mono_ns"] - step_anchor["mono_ns"]) / 1e9, gen_before_step, relocked["generation"], states))
+        after = f.collect(3)
+        p99 = p99_abs(leader, after)
+        check(all(s["state"] == "locked" for s in after) and p99 <= 20_000,
+              "locked after the step, error p99 %.1f us <= 20 us" % (p99 / 1e3))
+        f.stop()
+        leader.quit()
+
+
+if __name__ == "__main__":
+    sys.exit(main_wrapper(body))
