@@ -55,9 +55,13 @@ ServoState PtpMediaClock::on_offset(int64_t offset_ns, int64_t sample_mono_ns, i
 }
 
 void PtpMediaClock::leader_lost(int64_t now_mono_ns) {
+    // Hold the servo's frequency estimate, not the last applied rate: that one carries the
+    // last sample's proportional correction, with software timestamps several ppm of
+    // noise that holdover would integrate into a drift for as long as it lasts.
+    const double held_rate = servo_state_ == ServoState::locked ? servo_->rate() : current_.rate;
     servo_->reset();
     servo_state_ = ServoState::unlocked;
-    reanchor(now_mono_ns, current_.rate);
+    reanchor(now_mono_ns, held_rate);
     if (current_.state == ClockState::locked) enter(ClockState::holdover);
     publish();
 }
