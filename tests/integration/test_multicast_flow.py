@@ -5,15 +5,17 @@ pw-cat plays, bit-exact, to a receiver that only joins the group.
 Two network namespaces joined by a veth pair (nothing reaches a real network): the
 transmitter namespace runs our PipeWire session with the Dante sink on its veth and
 dante.max-flows = 2; the receiver namespace runs mcast_client.py, a small controller +
-receiver. Checks:
+receiver. Two sessions: audio.format S24 and S32 (a multicast flow carries the device's
+own encoding; the played signal is 24-bit, so on an S32 wire each sample is it << 8).
+Checks, in each:
   * ARC 0x2201 refusals: unknown channel, fpp 1, a unicast flow type (status 0x0022);
   * the flow (channels 2,1) is created; one more fits, the next is refused with 0x0315;
     the extra one is deleted (0x2202), a second delete of it is refused;
   * 0x2200 lists our flow: multicast type, 48000 Hz, 24 bits, fpp 32, channels [2, 1], and
     its group: 239.255.x.y derived from the device's address and the slot, port 4321;
   * the receiver joins the group on its veth: packets come from the device's address with
-    IP TTL 1, each 9 + 32 x 2 x 3 bytes, timestamps advancing by 32 per packet;
-  * pw-cat's S24 signal arrives bit-exact and contiguous, slot 1 = channel 2, slot 2 = 1;
+    IP TTL 1, each 9 + 32 x 2 x (3 or 4) bytes, timestamps advancing by 32 per packet;
+  * pw-cat's signal arrives bit-exact and contiguous, slot 1 = channel 2, slot 2 = 1;
   * the node reports the flow (dante.flows); after 0x2202 the list is empty, no more
     packets arrive and dante.flows goes back to 0.
 """
@@ -60,15 +62,22 @@ def read_packets(path):
     return packets
 
 
-def s24(b, at):
-    return int.from_bytes(b[at:at + 3], "big", signed=True)
+def sample(b, at, width):
+    return int.from_bytes(b[at:at + width], "big", signed=True)
 
 
 def body():
     a = parse_args(__doc__)
+    for fmt in ("S24", "S32"):
+        session(a, fmt)
+
+
+def session(a, fmt):
+    log("---- audio.format %s" % fmt)
+    width = 3 if fmt == "S24" else 4
     client = Path(__file__).resolve().parent / "mcast_client.py"
     with NetLab("mc") as net:
-        args = lab_args(**{"dante.interface": net.tx_if, "dante.max-flows": 2, "audio.format": "S24"})
+        args = lab_args(**{"dante.interface": net.tx_if, "dante.max-flows": 2, "audio.format": fmt})
         with make_lab(a, module_args=args, netns=net.tx) as lab:
             lab.wait_node(SINK, timeout=10)
             flows = lambda: str(lab.node_props(SINK).get("dante.flows"))  # noqa: E731
@@ -88,7 +97,9 @@ def body():
             r = state()
             check("ready" in r, "the client created the flow and joined its group: %s" %
                   (json.dumps(r) if r else lab._read(rx.lab_log)[-800:]))
-            check(flows() == "1", "the node reports one flow (dante.flows = %s)" % flows())
+            # Node properties are republished about once a second.
+            lab.wait_for(lambda: flows() == "1", 5, "the node to report the flow")
+            check(True, "the node reports one flow (dante.flows = 1)")
             play = lab.run(["timeout", "20", "pw-cat", "--playback", "--target", SINK,
                             str(wav_in)], timeout=30, check=False)
             check(play.returncode == 0, "pw-cat played the signal (rc %s)" % play.returncode)
@@ -116,7 +127,8 @@ def body():
     group = expected_group(net.tx_addr, SLOT)
     log("    flow: %s" % json.dumps(f))
     check(f["number"] == SLOT and f["record_number"] == SLOT and f["type"] == 2, "flow %d, multicast type" % SLOT)
-    check(f["rate"] == 48000 and f["encoding"] == 24 and f["fpp"] == FPP, "48000 Hz, 24 bits, fpp %d" % FPP)
+    check(f["rate"] == 48000 and f["encoding"] == 8 * width and f["fpp"] == FPP,
+          "48000 Hz, %d bits, fpp %d" % (8 * width, FPP))
     check(f["channels"] == [2, 1], "channels as asked: %s" % f["channels"])
     check(f["tag"] == 0x0802 and f["address"] == group and f["port"] == 4321,
           "the group is the derived %s:4321 (listed %s:%d)" % (group, f["address"], f["port"]))
@@ -124,7 +136,7 @@ def body():
     check(r["sources"] == [net.tx_addr], "packets come from the device's address only (%s)" % r["sources"])
     check(r["ttls"] == [1], "IP TTL 1 (%s)" % r["ttls"])
     check(len(packets) > (RECORD_SECONDS - 1) * 48000 // FPP, "packets arrived all along (%d)" % len(packets))
-    size = 9 + FPP * 2 * 3
+    size = 9 + FPP * 2 * width
     check(all(len(p) == size and p[0] == 0x02 for p in packets), "every packet: marker 0x02, %d bytes" % size)
     stamps = [struct.unpack(">II", p[1:9]) for p in packets]
     ts = [s * 48000 + sub for s, sub in stamps]
@@ -133,10 +145,15 @@ def body():
     check(all(sub < 48000 for _s, sub in stamps), "subsecond field below the rate")
 
     slot1, slot2 = [], []
+    shift = 8 * (width - 3)  # the 24-bit signal sits in the top bits of an S32 sample
+    low_bits = 0
     for p in packets:
         for k in range(FPP):
-            slot1.append(s24(p, 9 + k * 6))
-            slot2.append(s24(p, 9 + k * 6 + 3))
+            v1, v2 = sample(p, 9 + k * 2 * width, width), sample(p, 9 + k * 2 * width + width, width)
+            low_bits |= (v1 | v2) & ((1 << shift) - 1)
+            slot1.append(v1 >> shift)
+            slot2.append(v2 >> shift)
+    check(low_bits == 0, "the bits below the 24-bit signal are zero on the wire")
     start = find(slot2, sig[0])
     check(start >= 0, "slot 2 carries channel 1: all %d played samples bit-exact and contiguous" % FRAMES)
     check(slot1[start:start + FRAMES] == sig[1], "slot 1 carries channel 2, bit-exact at the same frames")
