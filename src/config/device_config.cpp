@@ -18,7 +18,7 @@ constexpr std::array kKnownKeys{
     "dante.device-name", "dante.interface",  "audio.channels",      "audio.rate",
     "audio.format",      "audio.position",   "dante.latency-ns",    "dante.clock.source",
     "dante.ptp.version", "dante.ptp.domain", "dante.state-file",    "dante.port-base",
-    "dante.max-flows",   "dante.debug.ring-tap",
+    "dante.max-flows",   "dante.debug.ring-tap", "dante.multicast-ttl",
 };
 
 constexpr std::array kPassthroughPrefixes{"node.",   "media.",  "priority.", "object.",
@@ -222,6 +222,10 @@ ConfigResult parse_device_config(const ConfigItems& items, std::string_view defa
             const auto n = parse_int<uint32_t>(value, 1, kMaxFlows);
             if (!n) return fail(invalid(key, value, "an integer from 1 to " + std::to_string(kMaxFlows)));
             cfg.max_flows = *n;
+        } else if (key == "dante.multicast-ttl") {
+            const auto n = parse_int<uint32_t>(value, 1, 255);
+            if (!n) return fail(invalid(key, value, "an integer from 1 to 255"));
+            cfg.multicast_ttl = static_cast<uint8_t>(*n);
         } else if (key == "dante.debug.ring-tap") {
             if (value.empty() || value.front() != '/') return fail(invalid(key, value, "an absolute path"));
             cfg.ring_tap_path = value;

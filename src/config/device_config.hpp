@@ -43,6 +43,7 @@ struct DeviceConfig {
     std::string state_file;
     uint16_t port_base = 0;  // 0: Dante's standard ports
     uint32_t max_flows = 32;
+    uint8_t multicast_ttl = 1;  // IP TTL of multicast flows: 1 keeps them on the link
     std::string ring_tap_path;  // test hook: dump what the graph wrote to the rings
 };
 

@@ -198,9 +198,13 @@ Response rx_channels(const ControlHeader& request, const DeviceState& state) {
 // 0x2200 TX flows (netaudio services/arc.py query_tx_flows; Inferno dev has only a stub,
 // so this is the netaudio reading, unconfirmed against a device). Request body `00 00`.
 // Body: u8 max flow slots, u8 n, n × (u16 flow number, u16 absolute record offset), records.
-// Record: +0 u16 flow number, +2 u16 type (0x0002 multicast; 0x0001 for unicast is OUR
-// choice, the value real devices use is UNCONFIRMED), +4 u32 rate, +8 u16 encoding bits,
-// +10 u16 frames per packet, +12..22 zeros, +22 u16 channel count, +24 u16 channels...
+// Record (offsets from its start):
+//   +0 u16 flow number | +2 u16 type (0x0002 multicast; 0x0001 unicast is OUR choice, the
+//   value real devices use is UNCONFIRMED) | +4 u32 rate | +8 u16 encoding bits
+//   +10 u16 frames per packet | +12 u16 0x0802, +14 u16 port, +16 u32 IPv4: the destination
+//   (the group for multicast), laid out as flow control's IPv4 descriptor; netaudio skips
+//   +12..22, where a real device puts it is UNCONFIRMED | +20 u16 0
+//   +22 u16 channel count | +24 u16 channels...
 // netaudio decodes channels for multicast flows only; we list them for every flow.
 // Not paged: flows that would push the reply past kMaxArcResponseSize are left out.
 Response tx_flows(const ControlHeader& request, const DeviceState& state) {
@@ -227,15 +231,62 @@ Response tx_flows(const ControlHeader& request, const DeviceState& state) {
         const TxFlowSummary& flow = state.tx_flows[i];
         const size_t channels = std::min<size_t>(flow.channels.size(), 64);
         out.u16(flow.flow_number);
-        out.u16(flow.multicast ? 0x0002 : 0x0001);
+        out.u16(flow.multicast ? kFlowTypeMulticast : kFlowTypeUnicast);
         out.u32(flow.rate);
         out.u16(flow.encoding_bits);
         out.u16(flow.frames_per_packet);
-        out.zeros(10);
+        out.u16(0x0802);
+        out.u16(flow.port);
+        out.u32(flow.address);
+        out.u16(0);
         out.u16(static_cast<uint16_t>(channels));
         for (size_t c = 0; c < channels; ++c) out.u16(flow.channels[c]);
     }
     return std::move(out).finish();
+}
+
+// 0x2201 create a multicast TX flow, body as netaudio builds it (services/arc.py
+// _build_create_flow_body; Dante Controller's own bytes are UNCONFIRMED):
+//   0 u16 0x0101 | 2 u16 0x0010 (0x0001 from 0x2809 controllers) | 4 u16 0 | 6 u16 flow slot
+//   8 u16 flow type 0x0002 | 10..20 zeros | 20 u16 N | 22 N × u16 TX channel (1-based)
+//   22+2N u16 P: absolute offset of a sub-record | 24+2N u16 0x0002
+//   [P] u16 0x0A00 | P+2..P+16 zeros | then 00 01 00 00
+// We read: the slot, the type (must be multicast), N (1..64) and the channels. Frames per
+// packet: no source names a field; by analogy with flow control 0x0100, whose sub-record
+// is 0x0A00, 0x0002, fpp, we read a u16 at P+4 (UNCONFIRMED): netaudio sends 0 there, read
+// as "the device's default". The first four bytes vary between protocols and are ignored.
+// Every read is bounds-checked: a short or inconsistent body is refused with kStatusError.
+std::optional<MulticastFlowRequest> parse_create_tx_flow(Bytes raw) {
+    const Bytes body = body_of(raw);
+    const auto slot = read_u16(body, 6);
+    const auto type = read_u16(body, 8);
+    const auto count = read_u16(body, 20);
+    if (!slot || !type || !count || *type != kFlowTypeMulticast) return std::nullopt;
+    if (*count == 0 || *count > kMaxCreateFlowChannels) return std::nullopt;
+    MulticastFlowRequest request;
+    request.flow_number = *slot;
+    for (size_t i = 0; i < *count; ++i) {
+        const auto channel = read_u16(body, 22 + 2 * i);
+        if (!channel) return std::nullopt;
+        request.channels.push_back(*channel);
+    }
+    const auto pointer = read_u16(body, 22 + 2 * size_t{*count});
+    if (pointer && *pointer != 0) {
+        // The sub-record must lie in the body; a pointer into the header or past the end is
+        // a malformed request, not something to read around.
+        if (*pointer < kHeaderSize) return std::nullopt;
+        const auto fpp = read_u16(raw, size_t{*pointer} + 4);
+        if (!fpp) return std::nullopt;
+        request.fpp = *fpp;
+    }
+    return request;
+}
+
+// 0x2202 delete a TX flow (netaudio delete_tx_flow): body u16 1, u16 0, u16 flow slot.
+std::optional<uint16_t> parse_delete_tx_flow(Bytes raw) {
+    const auto slot = read_u16(body_of(raw), 4);
+    if (!slot || *slot == 0) return std::nullopt;
+    return slot;
 }
 
 // 0x1001 set device name (netaudio command_set_name): body = name + NUL, i.e. the name at
@@ -310,6 +361,10 @@ ArcResult set_tx_channel_names(const ControlHeader& request, Bytes raw, const De
 
 }  // namespace
 
+std::optional<std::vector<uint8_t>> tx_flow_change_reply(const ControlHeader& request, uint16_t status) {
+    return reply(request, status);
+}
+
 ArcResult handle_arc_request(Bytes request, const DeviceState& state, const ArcOptions& options) {
     ArcResult result;
     const auto header = parse_control_header(request);
@@ -328,6 +383,16 @@ ArcResult handle_arc_request(Bytes request, const DeviceState& state, const ArcO
         case kArcTxChannelNames: result.response = tx_channel_names(*header, request, state, options); break;
         case kArcSetTxChannelName: return set_tx_channel_names(*header, request, state);
         case kArcTxFlows: result.response = tx_flows(*header, state); break;
+        case kArcCreateTxFlow:
+            result.create_multicast = parse_create_tx_flow(request);
+            if (!result.create_multicast) result.response = reply(*header, kStatusError);
+            result.request_header = *header;
+            break;
+        case kArcDeleteTxFlow:
+            result.delete_flow = parse_delete_tx_flow(request);
+            if (!result.delete_flow) result.response = reply(*header, kStatusError);
+            result.request_header = *header;
+            break;
         case kArcRxChannels: result.response = rx_channels(*header, state); break;
         case kArc3200: result.response = zeros_reply(*header, 6); break;
         case kArc3300: result.response = zeros_reply(*header, 8); break;

@@ -9,6 +9,9 @@
 //   0x1003 names (host/factory/board)   0x1100, 0x1102 settings (zeros, as Inferno)
 //   0x2000 TX channels (factory names + format, paged)   0x2010 TX user names (paged)
 //   0x2013 set TX channel name    0x2200 TX flows    0x3000 RX channels (none: a TX device)
+//   0x2201 create a multicast TX flow, 0x2202 delete one: parsed here into an effect
+//          (create_multicast / delete_flow) with no response; the shell asks the flows
+//          side and answers with tx_flow_change_reply()
 //   0x3200, 0x3300 (zeros, as Inferno)
 // Anything else gets status 0x0022 (kStatusError) and an empty body: a controller learns the
 // device is alive but does not know the command, rather than timing out.
@@ -36,6 +39,16 @@ inline constexpr uint16_t kArcTxChannels = 0x2000;
 inline constexpr uint16_t kArcTxChannelNames = 0x2010;
 inline constexpr uint16_t kArcSetTxChannelName = 0x2013;
 inline constexpr uint16_t kArcTxFlows = 0x2200;
+inline constexpr uint16_t kArcCreateTxFlow = 0x2201;
+inline constexpr uint16_t kArcDeleteTxFlow = 0x2202;
+// Dante's status for "too many TX flows" (flow-control 0x0315); other refusals of
+// 0x2201/0x2202 get kStatusError.
+inline constexpr uint16_t kStatusTooManyFlows = 0x0315;
+// Flow type of a 0x2200 record / 0x2201 request (netaudio FLOW_TYPE_MULTICAST).
+inline constexpr uint16_t kFlowTypeUnicast = 0x0001;  // our choice, UNCONFIRMED
+inline constexpr uint16_t kFlowTypeMulticast = 0x0002;
+// Channels one 0x2201 request may name (more is refused, never truncated).
+inline constexpr size_t kMaxCreateFlowChannels = 64;
 inline constexpr uint16_t kArcRxChannels = 0x3000;
 inline constexpr uint16_t kArc3200 = 0x3200;
 inline constexpr uint16_t kArc3300 = 0x3300;
@@ -60,11 +73,27 @@ struct ChannelRename {
     std::string new_user_name;    // the factory name when the rename is a reset
 };
 
+// A parsed 0x2201: what the controller asked for. Never an address: the group is ours.
+struct MulticastFlowRequest {
+    uint16_t flow_number = 0;        // 1-based slot the controller picked (0: any)
+    std::vector<uint16_t> channels;  // 1-based TX channels, 1..kMaxCreateFlowChannels of them
+    uint16_t fpp = 0;                // 0: the device's default
+};
+
 struct ArcResult {
     std::optional<std::vector<uint8_t>> response;
+    // 0x2201 / 0x2202: the shell applies these and answers with tx_flow_change_reply().
+    std::optional<MulticastFlowRequest> create_multicast;
+    std::optional<uint16_t> delete_flow;  // 1-based flow number
+    ControlHeader request_header;         // set with either effect
     std::optional<std::string> device_rename;  // set only when the name really changes
     std::vector<ChannelRename> channel_renames;  // only channels whose label really changes
 };
+
+// The answer to a 0x2201/0x2202 once applied: `status` (kStatusOk, kStatusTooManyFlows or
+// kStatusError) and an empty body (what real devices put there is UNCONFIRMED; netaudio
+// reads only the status).
+std::optional<std::vector<uint8_t>> tx_flow_change_reply(const ControlHeader& request, uint16_t status);
 
 ArcResult handle_arc_request(Bytes request, const DeviceState& state, const ArcOptions& options = {});
 

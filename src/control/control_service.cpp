@@ -188,7 +188,16 @@ void ControlService::handle_arc(std::span<const uint8_t> datagram, const Ipv4End
     // Only 0x2200 needs the flows; asking for them on every request would be wasted work.
     const auto opcode = control::read_u16(datagram, 6);
     if (opcode && *opcode == control::kArcTxFlows && options_.tx_flows) state_.tx_flows = options_.tx_flows();
-    const control::ArcResult result = control::handle_arc_request(datagram, state_);
+    control::ArcResult result = control::handle_arc_request(datagram, state_);
+    if (result.create_multicast) {
+        const uint16_t status = options_.create_multicast_flow ? options_.create_multicast_flow(*result.create_multicast)
+                                                               : control::kStatusError;
+        result.response = control::tx_flow_change_reply(result.request_header, status);
+    } else if (result.delete_flow) {
+        const uint16_t status =
+            options_.delete_tx_flow ? options_.delete_tx_flow(*result.delete_flow) : control::kStatusError;
+        result.response = control::tx_flow_change_reply(result.request_header, status);
+    }
     if (!result.response) {
         malformed_.fetch_add(1, std::memory_order_relaxed);
         return;

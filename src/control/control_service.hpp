@@ -52,6 +52,10 @@ struct ControlServiceOptions {
     // The device's TX flows for ARC 0x2200, called on the control thread per request.
     // Unset: no flows are listed.
     std::function<std::vector<control::TxFlowSummary>()> tx_flows;
+    // ARC 0x2201 / 0x2202, called on the control thread; each returns the ARC status to
+    // answer (kStatusOk, kStatusTooManyFlows, kStatusError). Unset: refused (kStatusError).
+    std::function<uint16_t(const control::MulticastFlowRequest&)> create_multicast_flow;
+    std::function<uint16_t(uint16_t flow_number)> delete_tx_flow;
 };
 
 // Plain copies of the counters, for node properties.

@@ -25,6 +25,8 @@ struct TxFlowSummary {
     uint16_t encoding_bits = 0;
     uint16_t frames_per_packet = 0;
     std::vector<uint16_t> channels;  // 1-based TX channel numbers, 0 = empty slot
+    uint32_t address = 0;  // host order: the receiver (unicast) or the group (multicast)
+    uint16_t port = 0;
 };
 
 struct DeviceState {

@@ -7,6 +7,7 @@
 #include "clock/posix_clock_source.hpp"
 #include "clock/tai_clock.hpp"
 #include "clock/usrvclock_clock.hpp"
+#include "device/tx_flows_bridge.hpp"
 #include "ptp/ptp_service.hpp"
 
 namespace dante {
@@ -79,7 +80,11 @@ std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error) 
         // transmitter sends silence, so they never see the device vanish.
         device->flows_ = std::make_unique<FlowsService>(device->config_, device->rings_, *device->clock_);
         if (!device->flows_->start(error)) return nullptr;
-        device->control_ = std::make_unique<ControlService>(device->config_, device->config_.state_file);
+        // ARC lists the live flows (0x2200) and creates/deletes multicast ones (0x2201/0x2202).
+        ControlServiceOptions control_options;
+        wire_tx_flows(control_options, *device->flows_, device->config_.rate);
+        device->control_ = std::make_unique<ControlService>(device->config_, device->config_.state_file,
+                                                            std::move(control_options));
         if (!device->control_->start(error)) return nullptr;
     }
     return device;

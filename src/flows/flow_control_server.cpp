@@ -1,5 +1,6 @@
 #include "flows/flow_control_server.hpp"
 
+#include "flows/multicast_group.hpp"
 #include "flows/packet_writer.hpp"
 
 namespace dante {
@@ -51,6 +52,55 @@ FlowSpec* FlowControlServer::find(const FlowHandle& handle) {
     if (handle.index >= flows_.size() || !flows_[handle.index]) return nullptr;
     FlowSpec& spec = *flows_[handle.index];
     return spec.handle == handle ? &spec : nullptr;
+}
+
+MulticastAdd FlowControlServer::add_multicast(uint32_t slot, const flowctl::SlotList& slots, uint32_t fpp) {
+    MulticastAdd out;
+    const auto fail = [&](MulticastError error) {
+        out.error = error;
+        return out;
+    };
+    if (slots.count == 0 || slots.count > kMaxMulticastChannels) return fail(MulticastError::bad_channels);
+    for (uint16_t id : slots.span())
+        if (id == 0 || id > policy_.channels) return fail(MulticastError::bad_channels);
+    if (fpp == 0) fpp = kDefaultMulticastFramesPerPacket;
+    const uint32_t bytes = policy_.multicast_bytes_per_sample;
+    if (fpp < kMinFramesPerPacket || fpp > kMaxRequestFramesPerPacket ||
+        audio_packet_bytes(fpp, slots.count, bytes) > policy_.max_audio_packet_bytes)
+        return fail(MulticastError::bad_fpp);
+
+    uint32_t index = 0;
+    if (slot != 0) {
+        if (slot > flows_.size() || slot - 1 > kMaxMulticastFlowIndex) return fail(MulticastError::bad_slot);
+        index = slot - 1;
+        if (flows_[index]) return fail(count_ == flows_.size() ? MulticastError::too_many_flows : MulticastError::bad_slot);
+    } else {
+        const auto free = free_index();
+        if (!free) return fail(MulticastError::too_many_flows);
+        index = *free;
+    }
+    if (index > kMaxMulticastFlowIndex) return fail(MulticastError::too_many_flows);
+
+    FlowSpec spec;
+    spec.handle = FlowHandle{index, next_cookie()};
+    spec.destination = Ipv4Endpoint{multicast_group_for(policy_.subnet.address, index), kMulticastAudioPort};
+    spec.fpp = fpp;
+    spec.bytes_per_sample = bytes;
+    spec.slots = slots;
+    spec.version = next_version_++;
+    spec.multicast = true;
+    flows_[index] = spec;
+    ++count_;
+    out.spec = spec;
+    return out;
+}
+
+std::optional<FlowSpec> FlowControlServer::remove_multicast(uint32_t slot) {
+    if (slot == 0 || slot > flows_.size() || !flows_[slot - 1] || !flows_[slot - 1]->multicast) return std::nullopt;
+    FlowSpec spec = *flows_[slot - 1];
+    flows_[slot - 1].reset();
+    --count_;
+    return spec;
 }
 
 FlowSpec* FlowControlServer::find(const Ipv4Endpoint& destination) {
@@ -139,7 +189,7 @@ FlowServerOutput FlowControlServer::handle(std::span<const uint8_t> datagram, co
         }
         case Opcode::stop_flow: {
             FlowSpec* spec = find(request.handle);
-            if (spec == nullptr) return answer(status::flow_not_found);
+            if (spec == nullptr || spec->multicast) return answer(status::flow_not_found);
             out.action.kind = FlowActionKind::stop;
             out.action.spec = *spec;
             remove(request.handle);
@@ -147,7 +197,7 @@ FlowServerOutput FlowControlServer::handle(std::span<const uint8_t> datagram, co
         }
         case Opcode::update_flow: {
             FlowSpec* spec = find(request.handle);
-            if (spec == nullptr) return answer(status::flow_not_found);
+            if (spec == nullptr || spec->multicast) return answer(status::flow_not_found);
             if (auto bad = check_slots(request.slots, spec->fpp, spec->bytes_per_sample)) return answer(*bad);
             spec->slots = request.slots;
             spec->version = next_version_++;

@@ -15,7 +15,12 @@
 //     returns its handle (Inferno does the same: a receiver that lost our answer asks
 //     again, and must not get a second stream to the same socket);
 //   - 0x0315 when all max_flows slots are taken.
-// Stop and update name a flow by handle; an unknown or expired one gets 0x0103.
+// Stop and update name a flow by handle; an unknown or expired one gets 0x0103, and so does
+// a multicast flow (those are created and deleted only over ARC, never by a receiver).
+//
+// Multicast flows (add_multicast/remove_multicast, driven by ARC 0x2201/0x2202) live in the
+// same registry: they share the max_flows slots with unicast flows, and their destination
+// is always multicast_group_for(our address, slot index):4321, never anything a request says.
 // Malformed datagrams are ignored (no answer), as Inferno does.
 
 #include <cstddef>
@@ -38,6 +43,26 @@ struct FlowServerPolicy {
     bool allow_loopback = false;  // tests on `lo` only
     // Ethernet MTU 1500 - IPv4 header 20 - UDP header 8: audio packets must not fragment.
     size_t max_audio_packet_bytes = 1472;
+    // Multicast flows carry the device's own encoding (audio.format).
+    uint32_t multicast_bytes_per_sample = 3;
+};
+
+// Multicast flows: at most this many channels (Dante's usual per-flow limit, and what
+// fits one packet at fpp 32 in S32), and this fpp when the request names none.
+inline constexpr uint16_t kMaxMulticastChannels = 8;
+inline constexpr uint32_t kDefaultMulticastFramesPerPacket = 32;
+
+enum class MulticastError : uint8_t {
+    none,
+    bad_channels,   // no channels, too many, or an id that is 0 or above our channel count
+    bad_fpp,        // outside 2..256, or the packet would not fit the MTU
+    bad_slot,       // a requested slot outside 1..max_flows, or already in use
+    too_many_flows, // every slot is taken
+};
+
+struct MulticastAdd {
+    MulticastError error = MulticastError::none;
+    FlowSpec spec;  // the new flow when error == none
 };
 
 inline constexpr uint32_t kMinFramesPerPacket = 2;
@@ -72,6 +97,13 @@ public:
     // should hold at least 64 bytes.
     FlowServerOutput handle(std::span<const uint8_t> datagram, const Ipv4Endpoint& sender,
                             std::span<uint8_t> response_out);
+
+    // A multicast flow of `slots` (1-based TX channel ids) at `fpp` (0: the default), in
+    // slot `slot` (1-based flow number; 0: any free one).
+    MulticastAdd add_multicast(uint32_t slot, const flowctl::SlotList& slots, uint32_t fpp);
+    // The multicast flow in 1-based slot `slot`, removed; nullopt if there is none (a
+    // unicast flow there is left alone).
+    std::optional<FlowSpec> remove_multicast(uint32_t slot);
 
     // Forget a flow (it expired, or its socket could not be opened). False if unknown.
     bool remove(const flowctl::FlowHandle& handle);

@@ -17,6 +17,9 @@ struct FlowSpec {
     // Bumped whenever the control side changes this flow (new channels, new fpp, a request
     // that re-asks for it): the transmitter notices and refreshes its keepalive clock.
     uint32_t version = 0;
+    // A multicast flow (ARC 0x2201): destination is our derived group, no receiver sends
+    // keepalives, and it lives until deleted over ARC or the device stops.
+    bool multicast = false;
 };
 
 }  // namespace dante

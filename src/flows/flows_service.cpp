@@ -56,6 +56,7 @@ bool FlowsService::start(std::string& error) {
     policy.max_flows = config_.max_flows;
     policy.subnet = interface_->subnet;
     policy.allow_loopback = options_.allow_loopback;
+    policy.multicast_bytes_per_sample = bytes_per_sample(config_.format);
     uint64_t seed = options_.cookie_seed;
     if (seed == 0) seed = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
     server_ = std::make_unique<FlowControlServer>(policy, seed);
@@ -69,6 +70,8 @@ bool FlowsService::start(std::string& error) {
 
     stop_.store(false, std::memory_order_release);
     control_thread_ = std::thread([this] { control_loop(); });
+    std::lock_guard lock(mutex_);
+    accepting_ = true;
     return true;
 }
 
@@ -80,6 +83,8 @@ void FlowsService::stop() {
     if (transmitter_) transmitter_->stop();
     // The transmitter is joined: drop every flow, publish an empty table and free all the
     // old ones, which closes every flow socket now.
+    std::lock_guard lock(mutex_);
+    accepting_ = false;
     if (server_) {
         for (const FlowSpec& spec : server_->flows()) server_->remove(spec.handle);
         flow_sockets_.assign(flow_sockets_.size(), nullptr);
@@ -103,6 +108,7 @@ void FlowsService::handle_datagram(std::span<const uint8_t> datagram, const Ipv4
         return;
     }
     std::array<uint8_t, 64> response{};
+    std::unique_lock lock(mutex_);
     FlowServerOutput out = server_->handle(datagram, sender, response);
     if (out.response_bytes == 0) {
         malformed_.fetch_add(1, std::memory_order_relaxed);
@@ -135,6 +141,7 @@ void FlowsService::handle_datagram(std::span<const uint8_t> datagram, const Ipv4
             break;
     }
     if (changed) publish();
+    lock.unlock();
     requests_.fetch_add(1, std::memory_order_relaxed);
     if (out.status != flowctl::status::ok) rejected_.fetch_add(1, std::memory_order_relaxed);
     control_socket_.send_to(std::span<const uint8_t>(response.data(), out.response_bytes), sender);
@@ -156,6 +163,7 @@ void FlowsService::control_loop() {
                 handle_datagram(std::span<const uint8_t>(buffer.data(), size), sender, monotonic_now_ns());
             }
         }
+        std::lock_guard lock(mutex_);
         bool changed = false;
         while (auto handle = transmitter_->pop_expired()) {
             if (server_->remove(*handle)) {
@@ -166,6 +174,52 @@ void FlowsService::control_loop() {
         if (changed) publish();
         table_.reclaim();
     }
+}
+
+std::vector<FlowSpec> FlowsService::flows() const {
+    std::lock_guard lock(mutex_);
+    return server_ ? server_->flows() : std::vector<FlowSpec>{};
+}
+
+MulticastCreate FlowsService::create_multicast(uint32_t slot, std::span<const uint16_t> channels, uint32_t fpp) {
+    MulticastCreate out;
+    flowctl::SlotList slots;
+    if (!slots.assign(channels)) {
+        out.error = MulticastError::bad_channels;
+        return out;
+    }
+    std::lock_guard lock(mutex_);
+    if (!server_ || !accepting_) {
+        out.unavailable = true;
+        out.message = "the flows service is not running";
+        return out;
+    }
+    const MulticastAdd added = server_->add_multicast(slot, slots, fpp);
+    if (added.error != MulticastError::none) {
+        out.error = added.error;
+        return out;
+    }
+    // The group comes from the registry (derived from our address), never from the request.
+    auto socket = open_multicast_sender(*interface_, added.spec.destination, config_.multicast_ttl, out.message);
+    if (!socket) {
+        server_->remove(added.spec.handle);
+        out.unavailable = true;
+        return out;
+    }
+    flow_sockets_[added.spec.handle.index] = std::make_shared<const UdpSocket>(std::move(*socket));
+    publish();
+    out.spec = added.spec;
+    return out;
+}
+
+bool FlowsService::delete_multicast(uint32_t slot) {
+    std::lock_guard lock(mutex_);
+    if (!server_) return false;
+    const auto removed = server_->remove_multicast(slot);
+    if (!removed) return false;
+    flow_sockets_[removed->handle.index].reset();
+    publish();
+    return true;
 }
 
 FlowsStats FlowsService::stats() const {

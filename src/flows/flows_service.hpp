@@ -12,10 +12,18 @@
 //   - transmitter: FlowTransmitter (SCHED_FIFO if allowed).
 // stop() (and the destructor) joins both and closes every socket. The rings and clock
 // must outlive the service.
+//
+// Multicast flows (ARC 0x2201/0x2202) are created and deleted from another thread, the
+// control service's: the flow registry, the flow sockets and the table writer are guarded
+// by one mutex that only these two control threads take (the real-time transmitter never
+// does: it reads the published table lock-free). The same mutex gives that thread a
+// consistent list of the live flows for ARC 0x2200.
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -60,6 +68,14 @@ struct FlowsStats {
     bool realtime = false;
 };
 
+struct MulticastCreate {
+    MulticastError error = MulticastError::none;
+    bool unavailable = false;  // the interface cannot send multicast, or no socket
+    std::string message;       // why, for the log
+    FlowSpec spec;             // the new flow when it worked
+    [[nodiscard]] bool ok() const { return error == MulticastError::none && !unavailable; }
+};
+
 // The flow-control port for a port base (0: Dante's 4455).
 uint16_t flow_control_port(uint16_t port_base);
 
@@ -78,13 +94,21 @@ public:
     [[nodiscard]] uint16_t control_port() const { return bound_port_; }
     [[nodiscard]] size_t active_flows() const { return table_.published_size(); }
     [[nodiscard]] FlowsStats stats() const;
+
+    // Any thread (not the transmitter's). The live flows, ordered by slot.
+    [[nodiscard]] std::vector<FlowSpec> flows() const;
+    // A multicast flow of TX channels `channels` at `fpp` (0: default) in 1-based `slot`
+    // (0: any free one), sent to our derived group on the configured interface.
+    MulticastCreate create_multicast(uint32_t slot, std::span<const uint16_t> channels, uint32_t fpp);
+    // Delete the multicast flow in 1-based `slot`; false if there is none.
+    bool delete_multicast(uint32_t slot);
     // dante.flows, dante.tx.packets, ... formatted for the node's properties.
     [[nodiscard]] ConfigItems properties() const;
 
 private:
     void control_loop();
     void handle_datagram(std::span<const uint8_t> datagram, const Ipv4Endpoint& sender, int64_t now_ns);
-    void publish();
+    void publish();  // with mutex_ held
 
     DeviceConfig config_;
     const TxRings& rings_;
@@ -94,7 +118,11 @@ private:
     std::optional<InterfaceInfo> interface_;
     UdpSocket control_socket_;
     uint16_t bound_port_ = 0;
+    // Guards server_, flow_sockets_ and the writer side of table_ once started; taken by
+    // the flows control thread and by callers of flows()/create_multicast()/delete_multicast().
+    mutable std::mutex mutex_;
     std::unique_ptr<FlowControlServer> server_;
+    bool accepting_ = false;  // multicast requests are taken between start() and stop()
     std::vector<std::shared_ptr<const UdpSocket>> flow_sockets_;  // by handle.index
     RateLimiter limiter_;
     FlowTablePublisher table_;

@@ -71,17 +71,20 @@ int64_t TransmitterCore::run(const FlowTable& table, const ClockSnapshot& clock,
             if (!rt.reported) rt.reported = expired_.try_push(spec.handle);
             continue;
         }
-        if (now_ns - rt.last_poll_ns >= settings_.keepalive_poll_ns) {
-            rt.last_poll_ns = now_ns;
-            if (io.poll_keepalive(entry)) rt.last_heard_ns = now_ns;
-            if (now_ns - rt.last_heard_ns > settings_.keepalive_timeout_ns) {
-                rt.expired = true;
-                counters_.expired.fetch_add(1, std::memory_order_relaxed);
-                rt.reported = expired_.try_push(spec.handle);
-                continue;
+        // A multicast flow has no receiver of its own to hear from: it never expires.
+        if (!spec.multicast) {
+            if (now_ns - rt.last_poll_ns >= settings_.keepalive_poll_ns) {
+                rt.last_poll_ns = now_ns;
+                if (io.poll_keepalive(entry)) rt.last_heard_ns = now_ns;
+                if (now_ns - rt.last_heard_ns > settings_.keepalive_timeout_ns) {
+                    rt.expired = true;
+                    counters_.expired.fetch_add(1, std::memory_order_relaxed);
+                    rt.reported = expired_.try_push(spec.handle);
+                    continue;
+                }
             }
+            wake = std::min(wake, rt.last_poll_ns + settings_.keepalive_poll_ns);
         }
-        wake = std::min(wake, rt.last_poll_ns + settings_.keepalive_poll_ns);
         if (!clock_ok) continue;
         ++active;
 

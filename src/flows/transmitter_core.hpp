@@ -18,7 +18,8 @@
 //
 // Keepalives: a receiver sends something back to the flow's socket about every 250 ms;
 // a flow with nothing heard for keepalive_timeout stops sending and is reported once on
-// the `expired` queue, for the control thread to remove it.
+// the `expired` queue, for the control thread to remove it. Multicast flows are never
+// polled and never expire.
 //
 // Real-time safe: run() allocates nothing and takes no locks (the runtime array is sized
 // at construction).

@@ -5,6 +5,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -129,6 +130,45 @@ bool connect_udp(const UdpSocket& socket, const Ipv4Endpoint& peer, std::string&
         return false;
     }
     return true;
+}
+
+std::optional<UdpSocket> open_multicast_sender(const InterfaceInfo& iface, const Ipv4Endpoint& group, int ttl,
+                                               std::string& error) {
+    if (!is_multicast(group.address) || group.port == 0) {
+        error = to_string(group) + " is not a multicast destination";
+        return std::nullopt;
+    }
+    auto socket = open_udp_on_interface(iface, BindOptions{}, error);
+    if (!socket) return std::nullopt;
+
+    ifreq request{};
+    if (iface.name.size() >= sizeof request.ifr_name) {
+        error = "interface name " + iface.name + " is too long";
+        return std::nullopt;
+    }
+    std::memcpy(request.ifr_name, iface.name.c_str(), iface.name.size());
+    if (::ioctl(socket->fd(), SIOCGIFFLAGS, &request) != 0) {
+        error = "cannot read the flags of interface " + iface.name + ": " + errno_text(errno);
+        return std::nullopt;
+    }
+    if (!(request.ifr_flags & IFF_UP) || !(request.ifr_flags & IFF_MULTICAST) || (request.ifr_flags & IFF_LOOPBACK)) {
+        error = "interface " + iface.name + " cannot send multicast (down, loopback or no MULTICAST flag)";
+        return std::nullopt;
+    }
+
+    ip_mreqn mreq{};
+    mreq.imr_address.s_addr = htonl(iface.subnet.address);
+    mreq.imr_ifindex = static_cast<int>(if_nametoindex(iface.name.c_str()));
+    const int loop = 0;
+    if (mreq.imr_ifindex == 0 ||
+        ::setsockopt(socket->fd(), IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof mreq) != 0 ||
+        ::setsockopt(socket->fd(), IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) != 0 ||
+        ::setsockopt(socket->fd(), IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) != 0) {
+        error = "cannot set the multicast interface/TTL/loop on " + iface.name + ": " + errno_text(errno);
+        return std::nullopt;
+    }
+    if (!connect_udp(*socket, group, error)) return std::nullopt;
+    return socket;
 }
 
 }  // namespace dante

@@ -64,6 +64,14 @@ std::optional<UdpSocket> open_udp_on_interface(const InterfaceInfo& iface, const
 // A non-blocking UDP socket bound to `local` (address may be 0 = any), no device binding.
 std::optional<UdpSocket> open_udp(const Ipv4Endpoint& local, std::string& error);
 
+// A socket that sends multicast out of `iface` only: bound to the interface (as above),
+// IP_MULTICAST_IF set to it (index and address), IP_MULTICAST_TTL = ttl, IP_MULTICAST_LOOP
+// off (our own host must not hear it back), then connect()ed to `group`. Refused (nullopt
+// and a sentence) if `group` is not multicast, or the interface is down or has no
+// IFF_MULTICAST (e.g. `lo`), so nothing ever leaves by some other route.
+std::optional<UdpSocket> open_multicast_sender(const InterfaceInfo& iface, const Ipv4Endpoint& group, int ttl,
+                                               std::string& error);
+
 // connect() a UDP socket: fixes its peer, so send() needs no address and the kernel
 // drops datagrams from anybody else.
 bool connect_udp(const UdpSocket& socket, const Ipv4Endpoint& peer, std::string& error);

@@ -34,8 +34,8 @@ const DeviceState& fuzz_state() {
             const std::string name = (i < 10 ? "0" : "") + std::to_string(i);
             s.tx_channels.push_back({name, i % 3 == 0 ? "label " + name : name});
         }
-        s.tx_flows.push_back({1, false, 48000, 24, 32, {1, 2, 3, 4}});
-        s.tx_flows.push_back({2, true, 48000, 24, 32, {5, 0, 7}});
+        s.tx_flows.push_back({1, false, 48000, 24, 32, {1, 2, 3, 4}, 0x0A000002u, 40000});
+        s.tx_flows.push_back({2, true, 48000, 24, 32, {5, 0, 7}, 0xEFFF0081u, 4321});
         return s;
     }();
     return state;
@@ -47,6 +47,25 @@ void check_arc(std::span<const uint8_t> request, const ArcOptions& options) {
     const auto request_header = parse_control_header(request);
     if (!request_header || request_header->status != 0) {
         require(!result.response && !result.device_rename && result.channel_renames.empty());
+        return;
+    }
+    if (result.create_multicast || result.delete_flow) {
+        // An effect for the shell to apply, never with a response of its own; the parsed
+        // request stays inside what the parser promises.
+        require(!result.response && !(result.create_multicast && result.delete_flow));
+        require(request_header->opcode == kArcCreateTxFlow || request_header->opcode == kArcDeleteTxFlow);
+        if (result.create_multicast) {
+            require(!result.create_multicast->channels.empty());
+            require(result.create_multicast->channels.size() <= kMaxCreateFlowChannels);
+        }
+        if (result.delete_flow) require(*result.delete_flow != 0);
+        for (uint16_t status : {kStatusOk, kStatusTooManyFlows, kStatusError}) {
+            const auto reply = tx_flow_change_reply(result.request_header, status);
+            require(reply.has_value());
+            const auto header = parse_control_header(*reply);
+            require(header && header->sequence == request_header->sequence && header->status == status &&
+                    header->opcode == request_header->opcode);
+        }
         return;
     }
     require(result.response.has_value());

@@ -41,6 +41,7 @@ TEST_CASE("every documented arg is parsed and stored") {
                           {"dante.state-file", "/var/lib/dante/state.json"},
                           {"dante.port-base", "14440"},
                           {"dante.max-flows", "8"},
+                          {"dante.multicast-ttl", "4"},
                           {"node.description", "passes through"},
                           {"priority.session", "2000"}});
     REQUIRE(r.config);
@@ -59,6 +60,7 @@ TEST_CASE("every documented arg is parsed and stored") {
     CHECK(c.state_file == "/var/lib/dante/state.json");
     CHECK(c.port_base == 14440);
     CHECK(c.max_flows == 8);
+    CHECK(c.multicast_ttl == 4);
 }
 
 TEST_CASE("the clock source defaults to ptp on a named interface and to tai without one") {
@@ -106,6 +108,8 @@ TEST_CASE("bad values are refused with a message naming the arg and what is acce
     CHECK(error_names({{"dante.port-base", "65535"}}, "dante.port-base"));
     CHECK(error_names({{"dante.max-flows", "0"}}, "dante.max-flows"));
     CHECK(error_names({{"dante.max-flows", "100000"}}, "dante.max-flows"));
+    CHECK(error_names({{"dante.multicast-ttl", "0"}}, "dante.multicast-ttl"));
+    CHECK(error_names({{"dante.multicast-ttl", "256"}}, "dante.multicast-ttl"));
 }
 
 TEST_CASE("unknown args are refused in module args and tolerated in factory info") {

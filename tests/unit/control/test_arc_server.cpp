@@ -158,12 +158,14 @@ TEST_CASE("arc 0x3000: a transmitter has no RX channels: n = 0 and the descripto
 
 TEST_CASE("arc 0x2200: TX flows as netaudio parses them, start code echoed (0x2729 probe)") {
     DeviceState state = two_channel_state();
-    state.tx_flows.push_back({1, false, 48000, 24, 32, {1, 2}});
-    state.tx_flows.push_back({3, true, 48000, 24, 32, {2}});
+    state.tx_flows.push_back({1, false, 48000, 24, 32, {1, 2}, 0x0A000002u, 40000});
+    state.tx_flows.push_back({3, true, 48000, 24, 32, {2}, 0xEFFF0082u, 4321});
     const auto result = handle_arc_request(netaudio_packet(0x2200, {0, 0, 0, 0}, 5, 0x2729), state);
+    // Records: number, type, rate, bits, fpp, then our destination descriptor (0x0802, port,
+    // IPv4, 0) where netaudio skips 10 bytes, then the channels.
     CHECK(response_hex(result) == to_hex(hex("2729 004a 0005 2200 0001 2002 0001 0014 0003 0030"
-                                             "0001 0001 0000 bb80 0018 0020 0000 0000 0000 0000 0000 0002 0001 0002"
-                                             "0003 0002 0000 bb80 0018 0020 0000 0000 0000 0000 0000 0001 0002")));
+                                             "0001 0001 0000 bb80 0018 0020 0802 9c40 0a00 0002 0000 0002 0001 0002"
+                                             "0003 0002 0000 bb80 0018 0020 0802 10e1 efff 0082 0000 0001 0002")));
     // No flows: max slots and a zero count.
     CHECK(response_hex(handle_arc_request(netaudio_packet(0x2200, {0, 0, 0, 0}, 6, 0x2729), two_channel_state())) ==
           to_hex(hex("2729 000c 0006 2200 0001 2000")));
@@ -429,4 +431,108 @@ TEST_CASE("arc: no reply to responses, short datagrams or inconsistent lengths")
     const auto result = handle_arc_request(rename, state);
     CHECK_FALSE(result.response);
     CHECK_FALSE(result.device_rename);
+}
+
+// netaudio's create_tx_flow body (services/arc.py _build_create_flow_body), built here from
+// its description: 0x0101, variant, 0, slot, type 2, 10 zeros, N, channels, pointer P (to
+// the sub-record right after `00 02`), 00 02, [P] 0a 00, 14 zeros (fpp read at P+4), 00 01 00 00.
+Packet create_flow_request(uint16_t slot, std::vector<uint16_t> channels, uint16_t fpp = 0, uint16_t sequence = 9,
+                           uint16_t type = 2, uint16_t variant = 0x0010) {
+    Packet body;
+    put_u16(body, 0x0101);
+    put_u16(body, variant);
+    put_u16(body, 0);
+    put_u16(body, slot);
+    put_u16(body, type);
+    body.insert(body.end(), 10, 0);
+    put_u16(body, static_cast<uint16_t>(channels.size()));
+    for (uint16_t c : channels) put_u16(body, c);
+    put_u16(body, static_cast<uint16_t>(10 + body.size() + 4));
+    put_u16(body, 0x0002);
+    put_u16(body, 0x0a00);
+    put_u16(body, 0);
+    put_u16(body, fpp);
+    body.insert(body.end(), 10, 0);
+    body.insert(body.end(), {0, 1, 0, 0});
+    Packet p;
+    put_u16(p, 0x2729);
+    put_u16(p, static_cast<uint16_t>(10 + body.size()));
+    put_u16(p, sequence);
+    put_u16(p, 0x2201);
+    put_u16(p, 0);
+    p.insert(p.end(), body.begin(), body.end());
+    return p;
+}
+
+TEST_CASE("arc 0x2201: netaudio's create request becomes an effect, answered by the shell") {
+    const DeviceState state = two_channel_state();
+    const Packet request = create_flow_request(17, {1, 2});
+    // The exact bytes netaudio sends for slot 17, channels 1 and 2.
+    CHECK(to_hex(request) == to_hex(hex("2729 003c 0009 2201 0000 0101 0010 0000 0011 0002 0000 0000 0000 0000 0000"
+                                        "0002 0001 0002 0028 0002 0a00 0000 0000 0000 0000 0000 0000 0000 0001 0000")));
+    const ArcResult result = handle_arc_request(request, state);
+    CHECK_FALSE(result.response);
+    REQUIRE(result.create_multicast);
+    CHECK(result.create_multicast->flow_number == 17);
+    CHECK(result.create_multicast->channels == std::vector<uint16_t>{1, 2});
+    CHECK(result.create_multicast->fpp == 0);
+    CHECK(result.request_header.sequence == 9);
+    CHECK(to_hex(*tx_flow_change_reply(result.request_header, kStatusOk)) == to_hex(hex("2729 000a 0009 2201 0001")));
+    CHECK(to_hex(*tx_flow_change_reply(result.request_header, kStatusTooManyFlows)) ==
+          to_hex(hex("2729 000a 0009 2201 0315")));
+
+    // The 0x2809 variant of the body, and an fpp in the sub-record.
+    const ArcResult other = handle_arc_request(create_flow_request(0, {2, 1, 2}, 16, 10, 2, 0x0001), state);
+    REQUIRE(other.create_multicast);
+    CHECK(other.create_multicast->flow_number == 0);
+    CHECK(other.create_multicast->channels == std::vector<uint16_t>{2, 1, 2});
+    CHECK(other.create_multicast->fpp == 16);
+}
+
+TEST_CASE("arc 0x2201: malformed requests are refused with 0x0022, bounds-checked") {
+    const DeviceState state = two_channel_state();
+    const auto refused = [&](const Packet& p) {
+        const ArcResult r = handle_arc_request(p, state);
+        return !r.create_multicast && r.response && read_u16(*r.response, 8) == kStatusError;
+    };
+    CHECK(refused(create_flow_request(1, {1}, 0, 1, 1)));  // not a multicast flow type
+    CHECK(refused(create_flow_request(1, {})));            // no channels
+    CHECK(refused(create_flow_request(1, std::vector<uint16_t>(65, 1))));  // more than 64
+    // Truncated anywhere before the pointer: refused, never read past the end.
+    const Packet full = create_flow_request(1, {1, 2});
+    for (size_t size = 10; size < 10 + 26; ++size) {
+        Packet cut(full.begin(), full.begin() + static_cast<long>(size));
+        cut[2] = static_cast<uint8_t>(size >> 8);
+        cut[3] = static_cast<uint8_t>(size);
+        CHECK(refused(cut));
+    }
+    // A pointer into the header, or whose fpp field lies past the end.
+    Packet bad_pointer = full;
+    bad_pointer[10 + 26] = 0;
+    bad_pointer[10 + 27] = 4;
+    CHECK(refused(bad_pointer));
+    bad_pointer[10 + 26] = 0x01;
+    bad_pointer[10 + 27] = 0x00;
+    CHECK(refused(bad_pointer));
+    // Pointer 0: no sub-record, default fpp.
+    Packet no_sub = full;
+    no_sub[10 + 26] = 0;
+    no_sub[10 + 27] = 0;
+    const ArcResult r = handle_arc_request(no_sub, state);
+    REQUIRE(r.create_multicast);
+    CHECK(r.create_multicast->fpp == 0);
+}
+
+TEST_CASE("arc 0x2202: delete by slot (netaudio delete_tx_flow), malformed refused") {
+    const DeviceState state = two_channel_state();
+    const ArcResult result = handle_arc_request(hex("2729 0010 0003 2202 0000 0001 0000 0011"), state);
+    CHECK_FALSE(result.response);
+    REQUIRE(result.delete_flow);
+    CHECK(*result.delete_flow == 17);
+    for (const char* bad : {"2729 000e 0003 2202 0000 0001 0000", "2729 0010 0003 2202 0000 0001 0000 0000"}) {
+        const ArcResult r = handle_arc_request(hex(bad), state);
+        CHECK_FALSE(r.delete_flow);
+        REQUIRE(r.response);
+        CHECK(read_u16(*r.response, 8) == kStatusError);
+    }
 }

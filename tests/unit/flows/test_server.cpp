@@ -1,9 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
 #include "flows/flow_control_server.hpp"
+#include "flows/multicast_group.hpp"
 
 using namespace dante;
 using namespace dante::flowctl;
@@ -269,4 +271,101 @@ TEST_CASE("stop and update by handle; unknown handles get 0x0103") {
     CHECK(server.flow_count() == 0);
     // Stopped (or expired) flows are gone: 0x0103.
     CHECK(status_of(send(server, std::span<const uint8_t>(buf.data(), n))) == status::flow_not_found);
+}
+
+// ---- multicast flows (ARC 0x2201/0x2202 through the flows service)
+
+namespace {
+SlotList slot_list(std::initializer_list<uint16_t> ids) {
+    SlotList s;
+    const std::vector<uint16_t> v(ids);
+    s.assign(v);
+    return s;
+}
+}  // namespace
+
+TEST_CASE("multicast groups: 239.255/16, unique per device of a /23 and per flow, never SSDP/SLP") {
+    CHECK(multicast_group_for(ipv4(10, 77, 0, 1), 0) == ipv4(239, 255, 0, 128));
+    CHECK(multicast_group_for(ipv4(10, 77, 0, 1), 5) == ipv4(239, 255, 0, 133));
+    CHECK(multicast_group_for(ipv4(10, 77, 1, 253), 127) == ipv4(239, 255, 254, 255));  // the highest group
+    std::vector<uint32_t> seen;
+    for (uint32_t host = 0; host < 512; ++host) {
+        // Every host of 10.1.0.0/23 (0 and 511 are its network and broadcast addresses).
+        if (host == 0 || host == 511) continue;
+        for (uint32_t flow : {0u, 1u, 64u, 127u}) {
+            const uint32_t g = multicast_group_for(ipv4(10, 1, 0, 0) + host, flow);
+            CHECK(is_multicast(g));
+            CHECK((g >> 16) == 0xEFFFu);
+            CHECK(is_derived_multicast_group(g));
+            CHECK(g != ipv4(239, 255, 255, 250));
+            CHECK(g != ipv4(239, 255, 255, 253));
+            seen.push_back(g);
+        }
+    }
+    std::sort(seen.begin(), seen.end());
+    CHECK(std::adjacent_find(seen.begin(), seen.end()) == seen.end());
+}
+
+TEST_CASE("a multicast flow: our derived group, port 4321, device encoding, counts toward max_flows") {
+    FlowServerPolicy p = policy(3);
+    p.multicast_bytes_per_sample = 4;
+    FlowControlServer server(p, 7);
+    const MulticastAdd a = server.add_multicast(2, slot_list({3, 4}), 0);
+    REQUIRE(a.error == MulticastError::none);
+    CHECK(a.spec.multicast);
+    CHECK(a.spec.handle.index == 1);
+    CHECK(a.spec.destination == Ipv4Endpoint{multicast_group_for(kIface, 1), 4321});
+    CHECK(a.spec.fpp == kDefaultMulticastFramesPerPacket);
+    CHECK(a.spec.bytes_per_sample == 4);
+    CHECK(a.spec.slots == slot_list({3, 4}));
+    CHECK(server.flow_count() == 1);
+
+    // Slot taken, then any slot: the next free one; then a unicast flow takes the last.
+    CHECK(server.add_multicast(2, slot_list({1}), 0).error == MulticastError::bad_slot);
+    const MulticastAdd b = server.add_multicast(0, slot_list({1}), 16);
+    REQUIRE(b.error == MulticastError::none);
+    CHECK(b.spec.fpp == 16);
+    CHECK(b.spec.handle.index != 1);
+    const auto bytes = encode(request(6000));
+    CHECK(send(server, bytes).out.status == status::ok);
+    CHECK(server.flow_count() == 3);
+    CHECK(server.add_multicast(0, slot_list({1}), 0).error == MulticastError::too_many_flows);
+    CHECK(server.add_multicast(3, slot_list({1}), 0).error == MulticastError::too_many_flows);
+    // And a unicast request now finds no slot either.
+    CHECK(send(server, encode(request(6001))).out.status == status::too_many_flows);
+
+    // A receiver cannot stop or re-channel a multicast flow by its handle.
+    std::array<uint8_t, 64> buffer{};
+    const size_t n = encode_stop_flow(9, a.spec.handle, buffer);
+    CHECK(send(server, std::span<const uint8_t>(buffer.data(), n)).out.status == status::flow_not_found);
+    const size_t m = encode_update_flow(10, a.spec.handle, slot_list({1}), buffer);
+    CHECK(send(server, std::span<const uint8_t>(buffer.data(), m)).out.status == status::flow_not_found);
+
+    // Delete by slot: only multicast flows; the unicast one's slot is refused.
+    CHECK(server.remove_multicast(2).has_value());
+    CHECK_FALSE(server.remove_multicast(2).has_value());
+    uint32_t unicast_slot = 0;
+    for (const FlowSpec& f : server.flows())
+        if (!f.multicast) unicast_slot = f.handle.index + 1;
+    REQUIRE(unicast_slot != 0);
+    CHECK_FALSE(server.remove_multicast(unicast_slot).has_value());
+    CHECK_FALSE(server.remove_multicast(0).has_value());
+    CHECK_FALSE(server.remove_multicast(99).has_value());
+    CHECK(server.flow_count() == 2);
+}
+
+TEST_CASE("multicast refusals: unknown channels, bad fpp, bad slot") {
+    FlowControlServer server(policy(4), 7);
+    CHECK(server.add_multicast(0, slot_list({}), 0).error == MulticastError::bad_channels);
+    CHECK(server.add_multicast(0, slot_list({9}), 0).error == MulticastError::bad_channels);  // 8 channels
+    CHECK(server.add_multicast(0, slot_list({0, 1}), 0).error == MulticastError::bad_channels);
+    CHECK(server.add_multicast(0, slot_list({1, 2, 3, 4, 5, 6, 7, 8, 1}), 0).error == MulticastError::bad_channels);
+    CHECK(server.add_multicast(0, slot_list({1}), 1).error == MulticastError::bad_fpp);
+    CHECK(server.add_multicast(0, slot_list({1}), 257).error == MulticastError::bad_fpp);
+    // 8 channels x 3 bytes x 64 frames = 1545 bytes: over the MTU.
+    CHECK(server.add_multicast(0, slot_list({1, 2, 3, 4, 5, 6, 7, 8}), 64).error == MulticastError::bad_fpp);
+    CHECK(server.add_multicast(5, slot_list({1}), 0).error == MulticastError::bad_slot);
+    CHECK(server.flow_count() == 0);
+    CHECK(server.add_multicast(0, slot_list({1, 2, 3, 4, 5, 6, 7, 8}), 2).error == MulticastError::none);
+    CHECK(server.add_multicast(4, slot_list({8}), 256).error == MulticastError::none);  // 9 + 256 x 3 bytes fits
 }

@@ -246,3 +246,66 @@ TEST_CASE("wake-ups never exceed max_wait, and honour keepalive polling") {
     Rig rig(std::vector<FlowEntry>{});
     CHECK(rig.run(kMono0) == kMono0 + rig.settings.max_wait_ns);
 }
+
+TEST_CASE("a multicast flow: packets as asked, continuous timestamps, no keepalive polling, never expires") {
+    FlowEntry m;
+    m.spec.handle = flowctl::FlowHandle{2, 77};
+    m.spec.fpp = 16;
+    m.spec.bytes_per_sample = 3;
+    const uint16_t ids[] = {2, 1, 2};  // channels as asked, in the asked order, repeats allowed
+    m.spec.slots.assign(ids);
+    m.spec.version = 1;
+    m.spec.multicast = true;
+    Rig rig({m});
+    rig.io.keepalives = false;  // nobody answers a multicast flow
+
+    // A known signal in the rings: left = 0x010000 * k, right = -0x020000 * k (24-bit exact).
+    const uint32_t frames = 48000 * 6;
+    std::vector<int32_t> left(frames), right(frames);
+    for (uint32_t k = 0; k < frames; ++k) {
+        left[k] = static_cast<int32_t>((k % 1000) << 8) * 256;
+        right[k] = -static_cast<int32_t>((k % 777) << 8) * 256;
+    }
+    // Fed ahead of the transmitter in chunks, as the graph does (the ring holds ~1.4 s).
+    uint64_t written = 0;
+    auto feed_until = [&](int64_t mono) {
+        const uint64_t due = static_cast<uint64_t>(mono - kMono0) * kRate / 1'000'000'000 + 9600;
+        while (written < due && written + 4800 <= frames) {
+            const int32_t* planes[] = {left.data() + written, right.data() + written};
+            rig.rings.write(kSample0 + written, planes, 4800);
+            written += 4800;
+        }
+    };
+
+    // Five and a half seconds of media time: past the 4 s keepalive timeout of unicast flows.
+    feed_until(kMono0);
+    int64_t wake = rig.run(kMono0);
+    while (wake < kMono0 + 5'500'000'000) {
+        feed_until(wake);
+        wake = rig.run(wake);
+    }
+    CHECK(rig.io.polls == 0);
+    CHECK(rig.counters.expired == 0);
+    CHECK(rig.expired.try_pop() == std::nullopt);
+    REQUIRE(rig.io.sent.size() > 5 * 48000 / 16);
+    for (size_t i = 0; i < rig.io.sent.size(); ++i) {
+        const auto& p = rig.io.sent[i];
+        CHECK(p.index == 2);
+        REQUIRE(p.bytes.size() == 9 + 16 * 3 * 3);
+        CHECK(p.bytes[0] == 0x02);
+        CHECK(p.timestamp == kSample0 + 16 * (i + 1));
+        if (i % 97 != 0) continue;  // spot-check the samples of some packets
+        for (uint32_t f = 0; f < 16; ++f) {
+            const uint64_t k = p.timestamp + f - kSample0;
+            auto s24 = [&](size_t slot) {
+                const size_t at = 9 + (f * 3 + slot) * 3;
+                return static_cast<int32_t>((uint32_t{p.bytes[at]} << 24) | (uint32_t{p.bytes[at + 1]} << 16) |
+                                            (uint32_t{p.bytes[at + 2]} << 8));
+            };
+            CHECK(s24(0) == right[k]);
+            CHECK(s24(1) == left[k]);
+            CHECK(s24(2) == right[k]);
+        }
+    }
+    CHECK(rig.counters.underruns == 0);
+}
