@@ -18,7 +18,7 @@ Checks:
     arrived (not silence);
   * the arrival lateness under the flood stays within bounds set by the baseline of the
     same run: p99 <= P99_RATIO x baseline p99 (with P99_FLOOR_US of slack for the small
-    numbers of an idle machine), max <= MAX_RATIO x baseline max (same kind of floor),
+    numbers of an idle machine), max <= MAX_RATIO x baseline max (MAX_FLOOR_US floor),
     and max under MAX_SHARE_OF_LATENCY of the advertised latency (dante.tx.latency-ns);
   * the rate limiters and parsers counted the flood: dante.control.rate-limited and
     dante.control.malformed, dante.flow-control.rate-limited and
@@ -47,11 +47,16 @@ MIN_FLOOD_RATE = 9500        # what the flooder must have reached, per second
 # Lateness bounds, from the baseline of the same run. Arrival is the kernel's receive time
 # (dante-rx: SO_TIMESTAMPNS), so the flooder's CPU use on the receiving host does not count
 # as the transmitter's lateness. Measured on the 2-core lab machine while other builds ran
-# (load ~9): p99 ~60-70 us with and without the flood; max 12 ms in both (other processes'
-# real-time threads and a saturated machine, not the flood: the transmitter's own
-# histogram showed the same >= 5 ms tail in both phases).
+# (load ~9): p99 ~60-70 us with and without the flood; max 4-30 ms in both (a saturated
+# machine, not the flood: the transmitter's own histogram showed the same >= 5 ms tail in
+# both phases). Quiet: p99 55 vs 58 us, max 0.5 vs 1.7 ms.
 P99_RATIO, P99_FLOOR_US = 3.0, 300.0   # flood p99 <= max(3 x baseline, baseline + 300 us)
-MAX_RATIO, MAX_FLOOR_US = 3.0, 1000.0  # flood max <= max(3 x baseline, baseline + 1 ms)
+# flood max <= max(3 x baseline, baseline + 2 ms). The max is one packet: on a quiet
+# machine (baseline max 0.5 ms) the flood made a few sends 1-2 ms late (the transmitter's
+# own histogram agrees): on one host the flood's datagrams are processed in softirqs that
+# can hold the transmitter's CPU (net.core.netdev_budget_usecs, 2 ms by default, per run).
+# The absolute ceiling below (half the latency) is what binds on a quiet machine.
+MAX_RATIO, MAX_FLOOR_US = 3.0, 2000.0
 P99_SHARE_OF_LATENCY = 0.25  # absolute ceilings, of dante.tx.latency-ns (4 ms: 1 ms)
 MAX_SHARE_OF_LATENCY = 0.5   # (4 ms: 2 ms); see the overload note at the check
 TONE_HZ = 997
