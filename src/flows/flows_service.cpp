@@ -262,6 +262,8 @@ ConfigItems FlowsService::properties() const {
         {"dante.flow-control.port", std::to_string(bound_port_)},
         {"dante.flow-control.requests", std::to_string(s.requests)},
         {"dante.flow-control.rejected", std::to_string(s.rejected)},
+        {"dante.flow-control.malformed", std::to_string(s.malformed)},
+        {"dante.flow-control.rate-limited", std::to_string(s.rate_limited)},
     };
 }
 

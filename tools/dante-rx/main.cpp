@@ -2,7 +2,14 @@
 //
 //   dante-rx --device NAME | --address IP[:PORT]  --channels 1,2,...  --seconds S
 //            --wav OUT.wav  --stats OUT.json  [--format S16|S24|S32] [--fpp N] [--rate HZ]
-//            [--update-after S --update-channels 2,1,...]
+//            [--update-after S --update-channels 2,1,...] [--resolve-timeout S]
+//
+// --device NAME: find the transmitter over mDNS through the local avahi-daemon, as a Dante
+// receiver does (mdns_resolve.hpp): its address from `_netaudio-arc._udp` NAME, the
+// flow-control port from a `_netaudio-chan._udp` `<channel>@NAME` SRV record, and
+// --format/--rate, when not given, from that record's TXT (enc, rate). The flow then goes
+// through the interface the answer came from only. Gives up after --resolve-timeout
+// seconds (default 10). The resolution goes in the stats ("device").
 //
 // --update-after/--update-channels: S seconds after the first packet, change the flow's
 // channels with 0x0102 (same number of slots); the answer goes in the stats ("update").
@@ -17,10 +24,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "flows/flow_control_codec.hpp"
+#include "mdns_resolve.hpp"
 #include "rx_session.hpp"
 
 namespace {
@@ -33,7 +42,8 @@ int usage(const std::string& message) {
     if (!message.empty()) std::cerr << "dante-rx: " << message << "\n";
     std::cerr << "usage: dante-rx --device NAME | --address IP[:PORT]  --channels 1,2,...  --seconds S\n"
                  "                --wav OUT.wav  --stats OUT.json  [--format S16|S24|S32] [--fpp N] [--rate HZ]\n"
-                 "                [--update-after S --update-channels 2,1,...]\n";
+                 "                [--update-after S --update-channels 2,1,...] [--resolve-timeout S]\n"
+                 "  --device NAME finds the transmitter over mDNS (avahi-daemon); --address skips that.\n";
     return 2;
 }
 
@@ -65,7 +75,8 @@ bool parse_channels(std::string_view text, std::vector<uint16_t>& out) {
 int main(int argc, char** argv) {
     dante::rx::RxOptions options;
     std::string device, address, wav, stats;
-    bool have_seconds = false;
+    bool have_seconds = false, have_format = false, have_rate = false;
+    double resolve_timeout = 10.0;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         if (arg == "--help" || arg == "-h") {
@@ -102,7 +113,14 @@ int main(int argc, char** argv) {
             wav = value;
         } else if (arg == "--stats") {
             stats = value;
+        } else if (arg == "--resolve-timeout") {
+            char* end = nullptr;
+            const std::string copy(value);
+            resolve_timeout = std::strtod(copy.c_str(), &end);
+            if (end == copy.c_str() || *end != '\0' || !(resolve_timeout > 0) || resolve_timeout > 600)
+                return usage("--resolve-timeout wants a number of seconds in (0, 600]");
         } else if (arg == "--format") {
+            have_format = true;
             if (value == "S16") options.bits = 16;
             else if (value == "S24") options.bits = 24;
             else if (value == "S32") options.bits = 32;
@@ -113,18 +131,18 @@ int main(int argc, char** argv) {
         } else if (arg == "--rate") {
             if (!parse_uint(value, 384000, number) || number < 8000) return usage("--rate wants 8000..384000");
             options.rate = static_cast<uint32_t>(number);
+            have_rate = true;
         } else {
             return usage("unknown option " + std::string(arg));
         }
     }
     if (!device.empty() && !address.empty()) return usage("give --device or --address, not both");
-    if (!device.empty()) {
-        std::cerr << "dante-rx: mDNS resolution not available yet, use --address\n";
-        return 2;
+    if (device.empty() && address.empty()) return usage("--device or --address is required");
+    std::optional<dante::Ipv4Endpoint> target;
+    if (!address.empty()) {
+        target = dante::parse_ipv4_endpoint(address, dante::flowctl::kDefaultPort);
+        if (!target) return usage("--address wants IPv4[:PORT], e.g. 10.77.0.1 or 10.77.0.1:4455");
     }
-    if (address.empty()) return usage("--address is required");
-    const auto target = dante::parse_ipv4_endpoint(address, dante::flowctl::kDefaultPort);
-    if (!target) return usage("--address wants IPv4[:PORT], e.g. 10.77.0.1 or 10.77.0.1:4455");
     if (options.channels.empty()) return usage("--channels is required");
     if (!have_seconds) return usage("--seconds is required");
     if (wav.empty() || stats.empty()) return usage("--wav and --stats are required");
@@ -135,6 +153,38 @@ int main(int argc, char** argv) {
     options.on_granted = [](const dante::flowctl::FlowHandle& h) {
         std::cerr << "dante-rx: flow granted, handle " << h.index << ":" << h.cookie << "\n";
     };
+
+    nlohmann::json resolved_json;
+    if (!device.empty()) {
+        const auto resolved = dante::rx::resolve_device(device, static_cast<int>(resolve_timeout * 1000));
+        if (!resolved.device) {
+            std::cerr << "dante-rx: " << resolved.error << "\n";
+            return 1;
+        }
+        const dante::rx::ResolvedDevice& d = *resolved.device;
+        target = dante::Ipv4Endpoint{d.address, d.flow_control_port};
+        options.interface = d.interface;
+        // A receiver asks for the format the transmitter advertises, unless told otherwise.
+        if (!have_format && (d.encoding_bits == 16 || d.encoding_bits == 24 || d.encoding_bits == 32))
+            options.bits = d.encoding_bits;
+        if (!have_rate && d.rate >= 8000 && d.rate <= 384000) options.rate = d.rate;
+        std::cerr << "dante-rx: " << d.name << " is " << dante::ipv4_to_string(d.address) << " (" << d.host_name
+                  << ") on " << d.interface << ": ARC port " << d.arc_port << ", flow control port "
+                  << d.flow_control_port
+                  << (d.channel_instance.empty() ? " (derived from the ARC port: no channel advertised)"
+                                                 : " (from " + d.channel_instance + ")")
+                  << "\n";
+        resolved_json = {{"name", d.name},
+                         {"interface", d.interface},
+                         {"address", dante::ipv4_to_string(d.address)},
+                         {"host_name", d.host_name},
+                         {"arc_port", d.arc_port},
+                         {"flow_control_port", d.flow_control_port},
+                         {"channel_instance", d.channel_instance},
+                         {"rate", d.rate},
+                         {"encoding_bits", d.encoding_bits},
+                         {"latency_ns", d.latency_ns}};
+    }
     options.target = *target;
 
     struct sigaction action {};
@@ -154,7 +204,9 @@ int main(int argc, char** argv) {
         return 1;
     }
     std::ofstream out(stats);
-    out << dante::rx::stats_json(result).dump(2) << "\n";
+    nlohmann::json stats_out = dante::rx::stats_json(result);
+    if (!resolved_json.is_null()) stats_out["device"] = resolved_json;
+    out << stats_out.dump(2) << "\n";
     if (!out) {
         std::cerr << "dante-rx: cannot write " << stats << "\n";
         return 1;

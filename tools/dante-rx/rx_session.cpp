@@ -1,5 +1,6 @@
 #include "rx_session.hpp"
 
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 #include "clock/media_time.hpp"
@@ -60,6 +62,34 @@ std::optional<std::vector<uint8_t>> exchange(const UdpSocket& control, std::span
     return std::nullopt;
 }
 
+// One datagram with the kernel's receive time (SO_TIMESTAMPNS, CLOCK_REALTIME), when the
+// kernel gave one: taken as the packet came off the link, so the receiver's own scheduling
+// (a busy host) does not count as the transmitter's lateness. MSG_TRUNC: the real size.
+ssize_t recv_stamped(const UdpSocket& socket, std::span<uint8_t> buffer, Ipv4Endpoint& from,
+                     std::optional<int64_t>& kernel_realtime_ns) {
+    sockaddr_in addr{};
+    iovec iov{buffer.data(), buffer.size()};
+    alignas(cmsghdr) std::array<uint8_t, CMSG_SPACE(sizeof(timespec))> control{};
+    msghdr msg{};
+    msg.msg_name = &addr;
+    msg.msg_namelen = sizeof addr;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    const ssize_t n = ::recvmsg(socket.fd(), &msg, MSG_DONTWAIT | MSG_TRUNC);
+    if (n < 0) return n;
+    from = Ipv4Endpoint{ntohl(addr.sin_addr.s_addr), ntohs(addr.sin_port)};
+    kernel_realtime_ns.reset();
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_TIMESTAMPNS) continue;
+        timespec ts{};
+        std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        kernel_realtime_ns = int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+    }
+    return n;
+}
+
 int32_t load_sample(const uint8_t* p, uint32_t bytes) {
     uint32_t u = 0;
     for (uint32_t i = 0; i < bytes; ++i) u = (u << 8) | p[i];
@@ -88,15 +118,23 @@ RxResult run_receiver(const RxOptions& o) {
         return r;
     }
 
-    // Our own IPv4: the local address the kernel picks for talking to the target.
+    // Our own IPv4: the named interface's, or the local address the kernel picks for
+    // talking to the target.
     std::string error;
-    auto control = open_udp(Ipv4Endpoint{}, error);
+    std::optional<InterfaceInfo> iface;
+    if (!o.interface.empty() && !(iface = lookup_interface(o.interface, error))) {
+        r.error = error;
+        return r;
+    }
+    auto control = iface ? open_udp_on_interface(*iface, BindOptions{}, error) : open_udp(Ipv4Endpoint{}, error);
     if (!control || !connect_udp(*control, o.target, error)) {
         r.error = error;
         return r;
     }
     const auto own = control->local_endpoint();
-    auto audio = own ? open_udp(Ipv4Endpoint{own->address, 0}, error) : std::nullopt;
+    auto audio = !own    ? std::nullopt
+                 : iface ? open_udp_on_interface(*iface, BindOptions{}, error)
+                         : open_udp(Ipv4Endpoint{own->address, 0}, error);
     if (!audio) {
         r.error = own ? error : "cannot read the local address";
         return r;
@@ -107,6 +145,13 @@ RxResult run_receiver(const RxOptions& o) {
     const int rcvbuf = 4 << 20;
     if (setsockopt(audio->fd(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
         setsockopt(audio->fd(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    // Arrival = the kernel's receive time, unless a caller brings its own arrival clock.
+    const int one = 1;
+    const bool kernel_stamps =
+        !o.arrival_clock && setsockopt(audio->fd(), SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) == 0;
+    // CLOCK_TAI - CLOCK_REALTIME: whole seconds (the kernel's TAI offset, often 0 or 37).
+    const int64_t tai_minus_realtime =
+        std::llround(static_cast<double>(clock_ns(CLOCK_TAI) - clock_ns(CLOCK_REALTIME)) / 1e9) * 1'000'000'000;
 
     flowctl::FlowRequest request;
     request.rx_device_name = o.device_name;
@@ -175,9 +220,11 @@ RxResult run_receiver(const RxOptions& o) {
         if (!audio->wait_readable(static_cast<int>(std::clamp<int64_t>(wait, 0, 50)))) continue;
         for (;;) {
             Ipv4Endpoint from;
-            const ssize_t got = audio->recv_from(packet, &from);
+            std::optional<int64_t> kernel_ns;
+            const ssize_t got = recv_stamped(*audio, packet, from, kernel_ns);
             if (got < 0) break;
-            const int64_t arrived = arrival();
+            const int64_t arrived = kernel_stamps && kernel_ns ? *kernel_ns + tai_minus_realtime : arrival();
+            if (kernel_stamps && kernel_ns) ++r.kernel_stamped;
             const auto size = static_cast<size_t>(got);
             if (from.address != o.target.address) continue;  // not our transmitter
             ++r.packets;
@@ -324,7 +371,10 @@ nlohmann::json stats_json(const RxResult& r) {
         {"fpp", r.fpp},
         {"format", r.bits == 16 ? "S16" : r.bits == 32 ? "S32" : "S24"},
         {"source", to_string(r.source)},
+        {"local", to_string(r.local)},
         {"keepalives_sent", r.keepalives_sent},
+        // Packets whose arrival is the kernel's receive time (the rest: when we read them).
+        {"lateness_kernel_stamped", r.kernel_stamped},
         {"stop_acknowledged", r.stop_acknowledged},
         {"handle", {{"index", r.handle.index}, {"cookie", r.handle.cookie}}},
     };

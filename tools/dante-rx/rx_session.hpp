@@ -22,14 +22,19 @@ namespace dante::rx {
 
 struct RxOptions {
     Ipv4Endpoint target;                  // the transmitter's flow-control endpoint
+    // Talk to it through this interface only (its IPv4 address, SO_BINDTODEVICE when
+    // allowed), e.g. the one its mDNS answer came from. Empty: wherever the kernel routes.
+    std::string interface;
     std::vector<uint16_t> channels;       // 1-based TX channel ids, one per slot (0 = empty slot)
     double seconds = 1.0;                 // audio to record, from the first packet's timestamp
     uint32_t bits = 24;                   // 16, 24 or 32
     uint32_t fpp = 0;                     // 0: as Inferno's receiver, min(32, 1400 / (slots x bytes))
     uint32_t rate = 48000;
     std::string device_name = "dante-rx";  // the RX device name in the request
-    // Arrival time in the media clock's time base (ns). Default: CLOCK_TAI, which is the
-    // media clock when the sink runs with dante.clock.source = tai on the same kernel.
+    // Arrival time in the media clock's time base (ns). Default: the kernel's receive time
+    // (SO_TIMESTAMPNS) moved to CLOCK_TAI, which is the media clock when the sink runs with
+    // dante.clock.source = tai on the same kernel; CLOCK_TAI when read, if the kernel gives
+    // no stamp. Set: this clock, read when the packet is read.
     std::function<int64_t()> arrival_clock;
     const std::atomic<bool>* interrupted = nullptr;  // set (e.g. by SIGINT) to stop early
     int reply_timeout_ms = 1000;
@@ -63,6 +68,7 @@ struct RxResult {
     uint64_t keepalives_sent = 0;
     bool stop_acknowledged = false;
     std::vector<int64_t> lateness_ns;  // arrival - media time of the packet's timestamp
+    uint64_t kernel_stamped = 0;        // packets whose arrival is the kernel's receive time
     // The optional 0x0102 update: whether it was sent, the answer's status (0: none), and
     // the highest timestamp received before it was sent.
     bool update_sent = false;

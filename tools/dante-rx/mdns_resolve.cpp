@@ -1,0 +1,264 @@
+#include "mdns_resolve.hpp"
+
+#include <arpa/inet.h>
+#include <avahi-client/client.h>
+#include <avahi-client/lookup.h>
+#include <avahi-common/error.h>
+#include <avahi-common/malloc.h>
+#include <avahi-common/simple-watch.h>
+#include <net/if.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "control/control_ports.hpp"
+#include "control/mdns_records.hpp"
+#include "net/ipv4.hpp"
+
+namespace dante::rx {
+namespace {
+
+int64_t monotonic_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+// A resolved service instance, IPv4.
+struct Found {
+    AvahiIfIndex interface = AVAHI_IF_UNSPEC;
+    std::string instance;
+    std::string host_name;
+    uint32_t address = 0;
+    uint16_t port = 0;
+    uint32_t rate = 0, encoding_bits = 0;
+    uint64_t latency_ns = 0;
+};
+
+struct Lookup;
+
+// One resolver we started: which kind, and whether it has answered (or failed) yet.
+struct Pending {
+    Lookup* lookup = nullptr;
+    bool arc = false;
+    bool answered = false;
+    AvahiServiceResolver* resolver = nullptr;
+};
+
+struct Lookup {
+    std::string name;
+    AvahiClient* client = nullptr;
+    std::vector<std::unique_ptr<Pending>> pending;
+    std::vector<Found> arcs, channels;
+    bool channels_all_for_now = false;
+    std::string failure;  // the daemon went away or refused something
+};
+
+uint64_t txt_number(AvahiStringList* txt, const char* key) {
+    AvahiStringList* item = avahi_string_list_find(txt, key);
+    if (item == nullptr) return 0;
+    char* k = nullptr;
+    char* v = nullptr;
+    if (avahi_string_list_get_pair(item, &k, &v, nullptr) != 0) return 0;
+    uint64_t value = 0;
+    if (v != nullptr) {
+        char* end = nullptr;
+        value = std::strtoull(v, &end, 0);  // base 0: TXT values may be decimal or 0x-hex
+        if (end == v || *end != '\0') value = 0;
+    }
+    avahi_free(k);
+    avahi_free(v);
+    return value;
+}
+
+void on_resolved(AvahiServiceResolver*, AvahiIfIndex interface, AvahiProtocol, AvahiResolverEvent event,
+                 const char* name, const char*, const char*, const char* host_name, const AvahiAddress* address,
+                 uint16_t port, AvahiStringList* txt, AvahiLookupResultFlags, void* userdata) {
+    auto* pending = static_cast<Pending*>(userdata);
+    pending->answered = true;
+    if (event != AVAHI_RESOLVER_FOUND || address == nullptr || address->proto != AVAHI_PROTO_INET) return;
+    Found found;
+    found.interface = interface;
+    found.instance = name != nullptr ? name : "";
+    found.host_name = host_name != nullptr ? host_name : "";
+    found.address = ntohl(address->data.ipv4.address);
+    found.port = port;
+    if (pending->arc) {
+        pending->lookup->arcs.push_back(found);
+        return;
+    }
+    found.rate = static_cast<uint32_t>(txt_number(txt, "rate"));
+    found.encoding_bits = static_cast<uint32_t>(txt_number(txt, "enc"));
+    if (found.encoding_bits == 0) found.encoding_bits = static_cast<uint32_t>(txt_number(txt, "en"));
+    found.latency_ns = txt_number(txt, "latency_ns");
+    pending->lookup->channels.push_back(found);
+}
+
+void resolve(Lookup& lookup, bool arc, AvahiIfIndex interface, AvahiProtocol protocol, const char* name,
+             const char* type, const char* domain) {
+    auto pending = std::make_unique<Pending>();
+    pending->lookup = &lookup;
+    pending->arc = arc;
+    pending->resolver = avahi_service_resolver_new(lookup.client, interface, protocol, name, type, domain,
+                                                   AVAHI_PROTO_INET, static_cast<AvahiLookupFlags>(0), on_resolved,
+                                                   pending.get());
+    if (pending->resolver == nullptr) {
+        lookup.failure = std::string("avahi-daemon refused to resolve ") + name + ": " +
+                         avahi_strerror(avahi_client_errno(lookup.client));
+        return;
+    }
+    lookup.pending.push_back(std::move(pending));
+}
+
+void on_arc_browse(AvahiServiceBrowser*, AvahiIfIndex interface, AvahiProtocol protocol, AvahiBrowserEvent event,
+                   const char* name, const char* type, const char* domain, AvahiLookupResultFlags, void* userdata) {
+    auto& lookup = *static_cast<Lookup*>(userdata);
+    if (event == AVAHI_BROWSER_FAILURE) {
+        lookup.failure = std::string("browsing failed: ") + avahi_strerror(avahi_client_errno(lookup.client));
+        return;
+    }
+    if (event != AVAHI_BROWSER_NEW || protocol != AVAHI_PROTO_INET || name == nullptr) return;
+    if (dns_name_equal(name, lookup.name)) resolve(lookup, true, interface, protocol, name, type, domain);
+}
+
+void on_channel_browse(AvahiServiceBrowser*, AvahiIfIndex interface, AvahiProtocol protocol, AvahiBrowserEvent event,
+                       const char* name, const char* type, const char* domain, AvahiLookupResultFlags,
+                       void* userdata) {
+    auto& lookup = *static_cast<Lookup*>(userdata);
+    if (event == AVAHI_BROWSER_FAILURE) {
+        lookup.failure = std::string("browsing failed: ") + avahi_strerror(avahi_client_errno(lookup.client));
+        return;
+    }
+    if (event == AVAHI_BROWSER_ALL_FOR_NOW) lookup.channels_all_for_now = true;
+    if (event != AVAHI_BROWSER_NEW || protocol != AVAHI_PROTO_INET || name == nullptr) return;
+    if (is_channel_of(name, lookup.name)) resolve(lookup, false, interface, protocol, name, type, domain);
+}
+
+void on_client_state(AvahiClient* client, AvahiClientState state, void* userdata) {
+    if (state != AVAHI_CLIENT_FAILURE || userdata == nullptr) return;
+    static_cast<Lookup*>(userdata)->failure =
+        std::string("lost the connection to avahi-daemon: ") + avahi_strerror(avahi_client_errno(client));
+}
+
+// The answer, once there is one: the first ARC instance resolved, and a channel instance
+// on its interface and address; or, when the channel browse has said "all for now" and
+// every channel resolver has answered without one, the ARC alone (derived port).
+std::optional<ResolvedDevice> answer(const Lookup& lookup, bool give_up_waiting_for_channels) {
+    if (lookup.arcs.empty()) return std::nullopt;
+    const Found& arc = lookup.arcs.front();
+    ResolvedDevice device;
+    device.name = arc.instance;
+    char ifname[IF_NAMESIZE] = {};
+    if (if_indextoname(static_cast<unsigned>(arc.interface), ifname) != nullptr) device.interface = ifname;
+    device.address = arc.address;
+    device.host_name = arc.host_name;
+    device.arc_port = arc.port;
+    for (const Found& channel : lookup.channels) {
+        if (channel.interface != arc.interface || channel.address != arc.address) continue;
+        device.flow_control_port = channel.port;
+        device.channel_instance = channel.instance;
+        device.rate = channel.rate;
+        device.encoding_bits = channel.encoding_bits;
+        device.latency_ns = channel.latency_ns;
+        return device;
+    }
+    const bool channels_pending = std::any_of(lookup.pending.begin(), lookup.pending.end(),
+                                              [](const auto& p) { return !p->arc && !p->answered; });
+    if (!give_up_waiting_for_channels && (!lookup.channels_all_for_now || channels_pending)) return std::nullopt;
+    device.flow_control_port = flow_control_port_for_arc_port(arc.port);
+    return device;
+}
+
+std::string seconds_text(int timeout_ms) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g s", timeout_ms / 1000.0);
+    return text;
+}
+
+}  // namespace
+
+bool dns_name_equal(const std::string& a, const std::string& b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+bool is_channel_of(const std::string& instance, const std::string& device) {
+    // Channel names cannot hold '@' (names.cpp), device names neither: the last '@' splits.
+    const size_t at = instance.rfind('@');
+    return at != std::string::npos && at > 0 && dns_name_equal(instance.substr(at + 1), device);
+}
+
+uint16_t flow_control_port_for_arc_port(uint16_t arc_port) {
+    constexpr control::ControlPorts standard{};
+    if (arc_port == standard.arc) return standard.flow_control;
+    const auto ports = control::control_ports_for(arc_port);
+    return ports ? ports->flow_control : standard.flow_control;
+}
+
+ResolveResult resolve_device(const std::string& name, int timeout_ms) {
+    ResolveResult result;
+    const std::string who = "device '" + name + "'";
+    std::unique_ptr<AvahiSimplePoll, decltype(&avahi_simple_poll_free)> poll(avahi_simple_poll_new(),
+                                                                            avahi_simple_poll_free);
+    if (!poll) {
+        result.error = "cannot look up " + who + ": out of memory";
+        return result;
+    }
+    Lookup lookup;
+    lookup.name = name;
+    int error = 0;
+    // Without AVAHI_CLIENT_NO_FAIL this fails at once when no daemon is reachable.
+    lookup.client = avahi_client_new(avahi_simple_poll_get(poll.get()), static_cast<AvahiClientFlags>(0),
+                                     on_client_state, &lookup, &error);
+    if (lookup.client == nullptr) {
+        result.error = "cannot look up " + who + " over mDNS: no avahi-daemon reachable (" +
+                       avahi_strerror(error) + ")";
+        return result;
+    }
+    AvahiServiceBrowser* arc_browser =
+        avahi_service_browser_new(lookup.client, AVAHI_IF_UNSPEC, AVAHI_PROTO_INET, control::kArcServiceType, nullptr,
+                                  static_cast<AvahiLookupFlags>(0), on_arc_browse, &lookup);
+    AvahiServiceBrowser* channel_browser =
+        avahi_service_browser_new(lookup.client, AVAHI_IF_UNSPEC, AVAHI_PROTO_INET, control::kChannelServiceType,
+                                  nullptr, static_cast<AvahiLookupFlags>(0), on_channel_browse, &lookup);
+    if (arc_browser == nullptr || channel_browser == nullptr)
+        lookup.failure = std::string("avahi-daemon refused to browse: ") +
+                         avahi_strerror(avahi_client_errno(lookup.client));
+
+    const int64_t deadline = monotonic_ms() + timeout_ms;
+    for (;;) {
+        if (!lookup.failure.empty()) break;
+        const int64_t left = deadline - monotonic_ms();
+        result.device = answer(lookup, left <= 0);
+        if (result.device || left <= 0) break;
+        if (avahi_simple_poll_iterate(poll.get(), static_cast<int>(std::min<int64_t>(left, 100))) != 0) {
+            lookup.failure = "the avahi event loop failed";
+            break;
+        }
+    }
+
+    for (auto& pending : lookup.pending) avahi_service_resolver_free(pending->resolver);
+    if (channel_browser != nullptr) avahi_service_browser_free(channel_browser);
+    if (arc_browser != nullptr) avahi_service_browser_free(arc_browser);
+    avahi_client_free(lookup.client);
+
+    if (result.device) return result;
+    if (!lookup.failure.empty()) {
+        result.error = "cannot look up " + who + " over mDNS: " + lookup.failure;
+    } else {
+        result.error = who + " not found over mDNS within " + seconds_text(timeout_ms) + " (no " +
+                       control::kArcServiceType + " instance of that name answered over IPv4";
+        if (!lookup.channels.empty())
+            result.error += ", though " + lookup.channels.front().instance + " did";
+        result.error += ")";
+    }
+    return result;
+}
+
+}  // namespace dante::rx

@@ -1,0 +1,54 @@
+#pragma once
+// Finding a Dante transmitter by its device name over mDNS / DNS-SD, through the local
+// avahi-daemon (libavahi-client), the way a Dante receiver finds one:
+//
+//   * `_netaudio-arc._udp` instance NAME gives the device's IPv4 address (the A record of
+//     its SRV target) and the interface the answer came from;
+//   * every `_netaudio-chan._udp` instance `<channel>@NAME` carries the flow-control port
+//     in its SRV record (PROTOCOL-NOTES §1.3: "receivers use the SRV port"), and the
+//     flow format in its TXT (rate, enc, latency_ns, fpp, nchan). We take the first such
+//     instance resolved on the same interface with the same address.
+//   * A device without any channel instance still has a flow-control port: we derive it
+//     from the ARC port as our device derives both from dante.port-base
+//     (control_ports_for: ARC 4440 -> Dante's 4455; base P -> ARC P, flow control P+2).
+//     That is a guess when a device was given port base 4440 (ARC 4440, flow control
+//     4442), which is why the channel SRV comes first.
+//
+// IPv4 only; only the interface the ARC answer came from. Blocks up to `timeout_ms`.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace dante::rx {
+
+struct ResolvedDevice {
+    std::string name;             // as the ARC instance spells it
+    std::string interface;        // where the answer came from, e.g. "eth0"
+    uint32_t address = 0;         // IPv4, host byte order
+    std::string host_name;        // SRV target, e.g. "studio-pc.local"
+    uint16_t arc_port = 0;
+    uint16_t flow_control_port = 0;
+    std::string channel_instance;  // the `_netaudio-chan._udp` instance used; empty: derived port
+    // From that channel instance's TXT; 0 when absent.
+    uint32_t rate = 0;
+    uint32_t encoding_bits = 0;
+    uint64_t latency_ns = 0;
+};
+
+struct ResolveResult {
+    std::optional<ResolvedDevice> device;
+    std::string error;  // one sentence naming the device, when `device` is empty
+};
+
+ResolveResult resolve_device(const std::string& name, int timeout_ms);
+
+// The flow-control port our device uses next to a given ARC port (see above).
+uint16_t flow_control_port_for_arc_port(uint16_t arc_port);
+
+// Case-insensitive (ASCII) comparison, as DNS names compare.
+bool dns_name_equal(const std::string& a, const std::string& b);
+// Whether `instance` is `<something>@<device>` (a channel instance of that device).
+bool is_channel_of(const std::string& instance, const std::string& device);
+
+}  // namespace dante::rx
