@@ -95,7 +95,8 @@ TEST_CASE("simulation: holdover when the leader goes silent, re-lock when it ret
     net.run_until(30 * kSecond + 3'500'000'000);
     CHECK(follower.state() == PortState::listening);
     CHECK(follower.clock_state() == ClockState::holdover);
-    CHECK(follower.clock->snapshot().rate == doctest::Approx(before.rate).epsilon(1e-9));
+    // (the servo's frequency estimate: within 0.1 ppm of the locked rate on a clean network)
+    CHECK(follower.clock->snapshot().rate == doctest::Approx(before.rate).epsilon(1e-7));
     CHECK(follower.clock->snapshot().generation == before.generation);  // holdover is no discontinuity
     CHECK(std::llabs(follower.media_at_true(net.now()) - leader.media_at_true(net.now())) < 1'000);
 
