@@ -49,6 +49,11 @@ ServoOutput PiServo::sample(int64_t offset_ns, int64_t local_ns) {
                 out.rate = rate_from(last_ppb_);
                 return out;
             }
+            if (static_cast<double>(local_ns - first_local_ns_) < config_.min_estimate_span_s * 1e9) {
+                out.rate = rate_from(last_ppb_);  // keep the first sample: the baseline is too short yet
+                out.state = ServoState::unlocked;
+                return out;
+            }
             // How fast the offset grew at the rate we ran is how far our rate is off.
             const double growth = static_cast<double>(offset_ns - first_offset_ns_) /
                                   static_cast<double>(local_ns - first_local_ns_);

@@ -16,6 +16,10 @@ struct PiServoConfig {
     double ki_scale = 0.3;
     double kp_norm_max = 1.0;
     double ki_norm_max = 2.0;
+    // The first frequency estimate spans at least this long: two Syncs 125 ms apart with a
+    // few µs of software-timestamp noise would misjudge the rate by tens of ppm (linuxptp's
+    // two-sample estimate assumes its default 1 s sync interval).
+    double min_estimate_span_s = 1.0;
     // Step at lock time when the offset exceeds this (linuxptp first_step_threshold).
     int64_t first_step_threshold_ns = 20'000;
     // Once locked, offsets beyond this for kOutlierRun samples in a row unlock the servo,

@@ -36,14 +36,17 @@ struct Loop {
 TEST_CASE("PI servo: estimates the frequency, steps once, then holds the offset near zero") {
     constexpr double kInterval = 125'000'000;
     Loop loop(+100.0, 5'000'000.0, kInterval / 1e9);  // 5 ms off, master 100 ppm fast
-    CHECK(loop.step(0, kInterval).state == ServoState::unlocked);
-    const ServoOutput second = loop.step(static_cast<int64_t>(kInterval), kInterval);
+    // The first estimate waits for a 1 s baseline (min_estimate_span_s): 8 intervals.
+    for (int i = 0; i < 8; ++i)
+        CHECK(loop.step(static_cast<int64_t>(i * kInterval), kInterval).state == ServoState::unlocked);
+    const ServoOutput second = loop.step(static_cast<int64_t>(8 * kInterval), kInterval);
     CHECK(second.state == ServoState::jump);
     REQUIRE(second.step_ns.has_value());
-    // The frequency estimate from two samples is already right to well under a ppm.
+    // The frequency estimate from the first and the 1-s-later sample is already right to
+    // well under a ppm.
     CHECK(std::abs(second.rate - 1.0001) < 1e-7);
     int steps = 0;
-    for (int i = 2; i < 200; ++i) {
+    for (int i = 9; i < 200; ++i) {
         const ServoOutput out = loop.step(static_cast<int64_t>(i * kInterval), kInterval);
         CHECK(out.state == ServoState::locked);
         steps += out.step_ns ? 1 : 0;
@@ -68,7 +71,9 @@ TEST_CASE("PI servo: small initial offsets are slewed, not stepped; gains follow
 }
 
 TEST_CASE("PI servo: one outlier is ignored, a persistent jump re-acquires with a step") {
-    PiServo servo({}, 0.125);
+    PiServoConfig config;
+    config.min_estimate_span_s = 0;  // two samples suffice here: the outlier logic is under test
+    PiServo servo(config, 0.125);
     servo.sample(0, 0);
     servo.sample(0, 125'000'000);
     const double locked_rate = servo.sample(10, 250'000'000).rate;
