@@ -106,7 +106,8 @@ def body():
     work = Path(tempfile.mkdtemp(prefix="flood-lab-"))
     try:
         with NetLab("fl") as net, avahi.AvahiHost(net.tx, net.tx_if, work, "tx") as tx_host:
-            args = lab_args(**{"dante.interface": net.tx_if})
+            # dante-rx measures lateness against CLOCK_TAI: the device runs on it too.
+            args = lab_args(**{"dante.interface": net.tx_if, "dante.clock.source": "tai"})
             with make_lab(a, module_args=args, with_pulse=False, cmd_prefix=tx_host.prefix()) as lab:
                 lab.wait_node(SINK, timeout=10)
 
