@@ -85,7 +85,7 @@ cat > "$XDG_CONFIG_HOME/pipewire/pipewire.conf.d/50-dante-sink.conf" <<CONF
 context.modules = [
   { name = libpipewire-module-dante-sink
     args = { dante.device-name = "$device" dante.interface = "$interface"
-             audio.channels = 2 audio.rate = 48000 dante.clock.source = tai
+             audio.channels = 2 audio.rate = 48000
              dante.debug.ring-tap = "$work/tap.bin" } }
 ]
 CONF
@@ -107,7 +107,7 @@ import json, sys
 for o in json.load(sys.stdin):
     p = o.get("info", {}).get("props", {})
     if p.get("node.name") == sys.argv[1]:
-        keys = ["dante.clock.state", "dante.clock.media-ns", "dante.clock.monotonic-ns", "dante.clock.rate",
+        keys = ["dante.clock.source", "dante.clock.state", "dante.clock.master-id", "dante.clock.media-ns", "dante.clock.monotonic-ns", "dante.clock.rate",
                 "dante.clock.generation", "dante.tx.lead-ns", "dante.tx.latency-ns", "dante.flows"]
         print("node %s  " % o["id"] + "  ".join("%s=%s" % (k[6:], p.get(k)) for k in keys), flush=True)
 ' "$node"
@@ -120,11 +120,16 @@ echo
 show_props
 sox -n -r 48000 -c 2 -b 24 "$work/tone.wav" synth 3 sine 1000 gain -12 pad 0 0.25 2>/dev/null
 if [ -n "$rx_netns" ]; then
-  echo "receiver: dante-rx in $rx_netns subscribes to channels 1,2 for 6 s..."
+  # The sink runs on the built-in PTP clock (the default with an interface): alone in the
+  # lab it becomes the PTP leader. dante-rx follows it as a Dante receiver would, and
+  # measures each packet's arrival on that PTP time.
+  echo "receiver: dante-rx in $rx_netns follows the sink's PTP clock, subscribes to channels 1,2 for 6 s..."
   ip netns exec "$rx_netns" build/tools/dante-rx/dante-rx --address 10.77.0.1 --channels 1,2 --seconds 6 \
-    --format S24 --wav "$work/received.wav" --stats "$work/received.json" >"$work/dante-rx.log" 2>&1 & rx_pid=$!
+    --format S24 --clock ptp --interface "drx$$" \
+    --wav "$work/received.wav" --stats "$work/received.json" >"$work/dante-rx.log" 2>&1 & rx_pid=$!
   pids+=("$rx_pid")
-  sleep 1
+  for _ in $(seq 100); do grep -q "flow granted" "$work/dante-rx.log" && break; sleep 0.2; done
+  sed 's/^/  /' "$work/dante-rx.log"
 fi
 echo "playing a 3 s 1 kHz test tone into the sink..."
 timeout 20 pw-cat --playback --target "$node" "$work/tone.wav"
@@ -132,14 +137,15 @@ sleep 0.5
 show_props
 if [ -n "$rx_netns" ]; then
   wait "$rx_pid" || true
-  echo "received over the network (dante-rx): $(cat "$work/dante-rx.log")"
+  echo "received over the network: $(tail -1 "$work/dante-rx.log")"
   python3 - "$work/received.json" "$work/received.wav" <<'PY'
 import json, sys, wave
 s = json.load(open(sys.argv[1]))
 late = s["lateness_us"]
 print("  %d packets of %d frames, lost %d, duplicated %d, reordered %d; first Dante timestamp %d"
       % (s["packets"], s["fpp"], s["lost"], s["duplicated"], s["reordered"], s["first_timestamp"]))
-print("  arrival after the packet's media time: p50 %.0f us, p99 %.0f us, max %.0f us" % (late["p50"], late["p99"], late["max"]))
+print("  arrival after the packet's media time (on the PTP time dante-rx follows): p50 %.0f us, p99 %.0f us, max %.0f us"
+      % (late["p50"], late["p99"], late["max"]))
 w = wave.open(sys.argv[2]); raw = w.readframes(w.getnframes())
 loud = [i // 6 for i in range(0, len(raw), 6) if raw[i:i + 3] != b"\0\0\0"]
 span = (loud[-1] - loud[0] + 1) / 48000 if loud else 0

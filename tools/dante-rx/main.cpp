@@ -3,6 +3,13 @@
 //   dante-rx --device NAME | --address IP[:PORT]  --channels 1,2,...  --seconds S
 //            --wav OUT.wav  --stats OUT.json  [--format S16|S24|S32] [--fpp N] [--rate HZ]
 //            [--update-after S --update-channels 2,1,...] [--resolve-timeout S]
+//            [--clock tai|ptp [--interface IF] [--ptp-version 1|2]]
+//
+// --clock: the time base lateness_us is measured on. tai (default): CLOCK_TAI, the media
+// clock of a sink on dante.clock.source = tai on this kernel. ptp: dante-rx follows the
+// network's PTP leader itself (the built-in engine, slave-only, on --interface or the one
+// --device resolved through), as a Dante receiver does; it waits up to 15 s for lock
+// before asking for the flow. Use it against a sink on the built-in PTP clock.
 //
 // --device NAME: find the transmitter over mDNS through the local avahi-daemon, as a Dante
 // receiver does (mdns_resolve.hpp): its address from `_netaudio-arc._udp` NAME, the
@@ -28,8 +35,13 @@
 #include <string>
 #include <string_view>
 
+#include <chrono>
+#include <memory>
+#include <thread>
+
 #include "flows/flow_control_codec.hpp"
 #include "mdns_resolve.hpp"
+#include "ptp/ptp_service.hpp"
 #include "rx_session.hpp"
 
 namespace {
@@ -43,6 +55,7 @@ int usage(const std::string& message) {
     std::cerr << "usage: dante-rx --device NAME | --address IP[:PORT]  --channels 1,2,...  --seconds S\n"
                  "                --wav OUT.wav  --stats OUT.json  [--format S16|S24|S32] [--fpp N] [--rate HZ]\n"
                  "                [--update-after S --update-channels 2,1,...] [--resolve-timeout S]\n"
+                 "                [--clock tai|ptp [--interface IF] [--ptp-version 1|2]]\n"
                  "  --device NAME finds the transmitter over mDNS (avahi-daemon); --address skips that.\n";
     return 2;
 }
@@ -77,6 +90,9 @@ int main(int argc, char** argv) {
     std::string device, address, wav, stats;
     bool have_seconds = false, have_format = false, have_rate = false;
     double resolve_timeout = 10.0;
+    bool ptp_clock = false;
+    std::string interface;
+    dante::ptp::PtpVersion ptp_version = dante::ptp::PtpVersion::v1;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         if (arg == "--help" || arg == "-h") {
@@ -128,6 +144,15 @@ int main(int argc, char** argv) {
         } else if (arg == "--fpp") {
             if (!parse_uint(value, 256, number) || number < 2) return usage("--fpp wants 2..256");
             options.fpp = static_cast<uint32_t>(number);
+        } else if (arg == "--clock") {
+            if (value == "ptp") ptp_clock = true;
+            else if (value != "tai") return usage("--clock wants tai or ptp");
+        } else if (arg == "--interface") {
+            interface = value;
+        } else if (arg == "--ptp-version") {
+            if (value == "1") ptp_version = dante::ptp::PtpVersion::v1;
+            else if (value == "2") ptp_version = dante::ptp::PtpVersion::v2;
+            else return usage("--ptp-version wants 1 or 2");
         } else if (arg == "--rate") {
             if (!parse_uint(value, 384000, number) || number < 8000) return usage("--rate wants 8000..384000");
             options.rate = static_cast<uint32_t>(number);
@@ -186,6 +211,39 @@ int main(int argc, char** argv) {
                          {"latency_ns", d.latency_ns}};
     }
     options.target = *target;
+    if (!interface.empty()) {
+        if (!options.interface.empty() && options.interface != interface)
+            return usage("--interface " + interface + " differs from the one the device resolved on (" +
+                         options.interface + ")");
+        options.interface = interface;
+    }
+
+    // --clock ptp: follow the network's leader ourselves, and judge arrivals on its time.
+    std::unique_ptr<dante::ptp::PtpService> ptp;
+    if (ptp_clock) {
+        if (options.interface.empty()) return usage("--clock ptp needs --interface (or --device)");
+        dante::ptp::PtpServiceOptions ptp_options;
+        ptp_options.interface = options.interface;
+        ptp_options.version = ptp_version;
+        ptp_options.slave_only = true;
+        ptp = std::make_unique<dante::ptp::PtpService>(ptp_options);
+        std::string error;
+        if (!ptp->start(error)) {
+            std::cerr << "dante-rx: --clock ptp: " << error << "\n";
+            return 1;
+        }
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+        while (ptp->snapshot().state != dante::ClockState::locked && !g_interrupted.load()) {
+            if (std::chrono::steady_clock::now() > give_up) {
+                std::cerr << "dante-rx: --clock ptp: no PTP leader locked on " << options.interface
+                          << " within 15 s\n";
+                return 1;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        std::cerr << "dante-rx: following PTP leader " << ptp->master_id() << " on " << options.interface << "\n";
+        options.media_clock = ptp.get();
+    }
 
     struct sigaction action {};
     action.sa_handler = on_signal;

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 #include "clock/media_time.hpp"
 #include "flows/packet_writer.hpp"
@@ -26,6 +27,19 @@ int64_t clock_ns(clockid_t id) {
 }
 
 int64_t monotonic_ms() { return clock_ns(CLOCK_MONOTONIC) / 1'000'000; }
+
+// A packet's arrival in media time (ns). The kernel stamp is CLOCK_REALTIME: for TAI it is
+// shifted by the whole-second TAI offset; for a media clock it is moved to CLOCK_MONOTONIC
+// by the REALTIME - MONOTONIC offset read now (the two run at one rate between steps).
+int64_t arrival_in_media_time(const dante::rx::RxOptions& o, std::optional<int64_t> kernel_realtime_ns,
+                              int64_t tai_minus_realtime, const std::function<int64_t()>& fallback) {
+    if (o.media_clock) {
+        int64_t mono = clock_ns(CLOCK_MONOTONIC);
+        if (kernel_realtime_ns) mono = *kernel_realtime_ns - (clock_ns(CLOCK_REALTIME) - mono);
+        return o.media_clock->snapshot().media_ns_at(mono);
+    }
+    return kernel_realtime_ns ? *kernel_realtime_ns + tai_minus_realtime : fallback();
+}
 
 bool interrupted(const RxOptions& o) { return o.interrupted != nullptr && o.interrupted->load(); }
 
@@ -223,7 +237,8 @@ RxResult run_receiver(const RxOptions& o) {
             std::optional<int64_t> kernel_ns;
             const ssize_t got = recv_stamped(*audio, packet, from, kernel_ns);
             if (got < 0) break;
-            const int64_t arrived = kernel_stamps && kernel_ns ? *kernel_ns + tai_minus_realtime : arrival();
+            const int64_t arrived = arrival_in_media_time(o, kernel_stamps ? kernel_ns : std::nullopt,
+                                                          tai_minus_realtime, arrival);
             if (kernel_stamps && kernel_ns) ++r.kernel_stamped;
             const auto size = static_cast<size_t>(got);
             if (from.address != o.target.address) continue;  // not our transmitter

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "clock/media_clock.hpp"
 #include "flows/flow_control_codec.hpp"
 #include "net/ipv4.hpp"
 
@@ -36,6 +37,10 @@ struct RxOptions {
     // dante.clock.source = tai on the same kernel; CLOCK_TAI when read, if the kernel gives
     // no stamp. Set: this clock, read when the packet is read.
     std::function<int64_t()> arrival_clock;
+    // Or the network's media clock (dante-rx --clock ptp: its own PTP follower): the kernel's
+    // receive stamp is moved to CLOCK_MONOTONIC and read on this clock's correlation. A real
+    // receiver judges arrival on the PTP time it follows, not on any system clock.
+    const MediaClock* media_clock = nullptr;
     const std::atomic<bool>* interrupted = nullptr;  // set (e.g. by SIGINT) to stop early
     int reply_timeout_ms = 1000;
     int attempts = 3;
