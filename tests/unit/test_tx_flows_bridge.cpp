@@ -21,6 +21,7 @@
 #include "device/tx_flows_bridge.hpp"
 #include "flows/flow_control_codec.hpp"
 #include "flows/flows_service.hpp"
+#include "locked_test_clock.hpp"
 
 using namespace dante;
 
@@ -28,28 +29,6 @@ namespace {
 
 using Packet = std::vector<uint8_t>;
 
-int64_t mono_now() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-class StubClock final : public MediaClock {
-public:
-    StubClock() {
-        snap_.monotonic_ns = mono_now();
-        snap_.media_ns = 1'000'000'000'000;
-        snap_.rate = 1.0;
-        snap_.generation = 1;
-        snap_.state = ClockState::locked;
-    }
-    [[nodiscard]] ClockSnapshot snapshot() const override { return snap_; }
-    void update() override {}
-    [[nodiscard]] std::string source_name() const override { return "stub"; }
-
-private:
-    ClockSnapshot snap_;
-};
 
 struct Client {
     int fd = -1;
@@ -73,8 +52,8 @@ struct Client {
         sendto(fd, p.data(), p.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
         // Skip audio packets of the flow (they come to this socket too): wait for a reply
         // that echoes the request's opcode.
-        const int64_t deadline = mono_now() + 2'000'000'000;
-        while (mono_now() < deadline) {
+        const int64_t deadline = monotonic_now_ns() + 2'000'000'000;
+        while (monotonic_now_ns() < deadline) {
             pollfd pfd{fd, POLLIN, 0};
             if (poll(&pfd, 1, 200) <= 0) continue;
             Packet out(2048);
@@ -117,7 +96,7 @@ TEST_CASE("ARC 0x2200 lists the flows FlowsService serves; 0x2201/0x2202 reach i
     config.channels = 4;
     config.max_flows = 4;
     config.port_base = static_cast<uint16_t>(33000 + (getpid() % 2000) * 4);
-    StubClock clock;
+    test::LockedTestClock clock;
     TxRings rings(config.channels, 1u << 16);
 
     FlowsServiceOptions flow_options;

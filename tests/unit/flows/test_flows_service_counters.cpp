@@ -14,33 +14,12 @@
 
 #include "flows/flows_service.hpp"
 #include "net/udp_socket.hpp"
+#include "../locked_test_clock.hpp"
 
 using namespace dante;
 
 namespace {
 
-int64_t monotonic_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-class FixedClock final : public MediaClock {
-public:
-    FixedClock() {
-        snap_.monotonic_ns = monotonic_ns();
-        snap_.media_ns = 1'000'000'000'000;
-        snap_.rate = 1.0;
-        snap_.generation = 1;
-        snap_.state = ClockState::locked;
-    }
-    [[nodiscard]] ClockSnapshot snapshot() const override { return snap_; }
-    void update() override {}
-    [[nodiscard]] std::string source_name() const override { return "fixed"; }
-
-private:
-    ClockSnapshot snap_;
-};
 
 std::string property(const ConfigItems& items, const std::string& key) {
     for (const auto& [k, v] : items)
@@ -51,7 +30,7 @@ std::string property(const ConfigItems& items, const std::string& key) {
 }  // namespace
 
 TEST_CASE("flow control: a garbage flood is rate-limited and counted, and the counters are properties") {
-    FixedClock clock;
+    test::LockedTestClock clock;
     TxRings rings(2, 1024);
     DeviceConfig config;
     config.device_name = "counters";
@@ -86,7 +65,7 @@ TEST_CASE("flow control: a garbage flood is rate-limited and counted, and the co
         const FlowsStats s = service.stats();
         return s.rate_limited + s.malformed;
     };
-    const int64_t started = monotonic_ns();
+    const int64_t started = monotonic_now_ns();
     for (int b = 0; b < kBursts; ++b) {
         for (int i = 0; i < kBurst; ++i) {
             const int kind = i % 3;
@@ -97,7 +76,7 @@ TEST_CASE("flow control: a garbage flood is rate-limited and counted, and the co
         for (int wait = 0; wait < 500 && seen() < static_cast<uint64_t>((b + 1) * kBurst); ++wait)
             std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
-    const double elapsed_s = static_cast<double>(monotonic_ns() - started) / 1e9;
+    const double elapsed_s = static_cast<double>(monotonic_now_ns() - started) / 1e9;
     const FlowsStats s = service.stats();
     CHECK(s.rate_limited + s.malformed == kSent);
     // The burst allowance passed and was refused; then about 20 per second.

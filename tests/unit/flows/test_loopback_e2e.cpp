@@ -12,6 +12,7 @@
 #include "clock/media_time.hpp"
 #include "flows/flows_service.hpp"
 #include "rx_session.hpp"
+#include "../locked_test_clock.hpp"
 
 using namespace dante;
 
@@ -19,30 +20,6 @@ namespace {
 
 constexpr uint32_t kRate = 48000;
 
-int64_t mono_now() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-// A media clock locked at rate 1 to CLOCK_MONOTONIC, 1000 s ahead of it at construction.
-class StubClock final : public MediaClock {
-public:
-    StubClock() {
-        snap_.monotonic_ns = mono_now();
-        snap_.media_ns = 1'000'000'000'000;
-        snap_.rate = 1.0;
-        snap_.generation = 1;
-        snap_.state = ClockState::locked;
-    }
-    [[nodiscard]] ClockSnapshot snapshot() const override { return snap_; }
-    void update() override {}
-    [[nodiscard]] std::string source_name() const override { return "stub"; }
-    [[nodiscard]] int64_t media_now() const { return snap_.media_ns_at(mono_now()); }
-
-private:
-    ClockSnapshot snap_;
-};
 
 int32_t signal(uint32_t channel, uint64_t pos) {
     return static_cast<int32_t>(static_cast<uint32_t>(pos) * 2654435761u + channel * 0x01010101u);
@@ -77,7 +54,7 @@ FlowsServiceOptions test_options() {
     return options;
 }
 
-rx::RxOptions receiver(const FlowsService& service, const StubClock& clock, std::vector<uint16_t> channels,
+rx::RxOptions receiver(const FlowsService& service, const test::LockedTestClock& clock, std::vector<uint16_t> channels,
                        uint32_t bits) {
     rx::RxOptions o;
     o.target = Ipv4Endpoint{ipv4(127, 0, 0, 1), service.control_port()};
@@ -101,7 +78,7 @@ bool wait_for(const std::function<bool()>& done, int timeout_ms) {
 }  // namespace
 
 TEST_CASE("loopback: dante-rx receives bit-exact audio at the right timestamps") {
-    StubClock clock;
+    test::LockedTestClock clock;
     TxRings rings(2, 1u << 16);
     const uint64_t start = media_sample_at(clock.media_now(), kRate);
     fill(rings, start, 60'000);  // 1.25 s of signal from media now on
@@ -165,7 +142,7 @@ TEST_CASE("loopback: dante-rx receives bit-exact audio at the right timestamps")
 }
 
 TEST_CASE("loopback: a flow without keepalives expires and is removed") {
-    StubClock clock;
+    test::LockedTestClock clock;
     TxRings rings(2, 1u << 16);
     auto options = test_options();
     options.transmitter.keepalive_timeout_ns = 300'000'000;
@@ -207,7 +184,7 @@ TEST_CASE("loopback: a flow without keepalives expires and is removed") {
 }
 
 TEST_CASE("loopback receivers are refused unless the test flag allows them") {
-    StubClock clock;
+    test::LockedTestClock clock;
     TxRings rings(2, 1024);
     auto options = test_options();
     options.allow_loopback = false;
@@ -225,7 +202,7 @@ TEST_CASE("loopback receivers are refused unless the test flag allows them") {
 }
 
 TEST_CASE("start fails clearly on a missing interface; ports follow port_base") {
-    StubClock clock;
+    test::LockedTestClock clock;
     TxRings rings(2, 1024);
     DeviceConfig config = lo_config();
     config.interface = "nonexistent0";
