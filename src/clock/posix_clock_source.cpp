@@ -19,19 +19,8 @@ PosixClockReference::~PosixClockReference() {
 }
 
 ReferenceClock::Pair PosixClockReference::read_pair() {
-    // A preemption between the reads would show up as offset error: keep the tightest.
-    Pair best{};
-    int64_t best_window = INT64_MAX;
-    for (int attempt = 0; attempt < 7; ++attempt) {
-        const int64_t before = clock_now_ns(CLOCK_MONOTONIC);
-        const int64_t reference = clock_now_ns(id_);
-        const int64_t after = clock_now_ns(CLOCK_MONOTONIC);
-        if (after - before < best_window) {
-            best_window = after - before;
-            best = {before + (after - before) / 2, reference};
-        }
-    }
-    return best;
+    const MonotonicPair pair = read_against_monotonic(id_, 7);
+    return {pair.monotonic_ns, pair.other_ns};
 }
 
 std::unique_ptr<PosixClockReference> open_phc_reference(const std::string& path, std::string& error) {

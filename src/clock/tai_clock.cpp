@@ -12,21 +12,9 @@ namespace {
 
 class SystemTaiReference final : public ReferenceClock {
 public:
-    // Read TAI between two MONOTONIC reads and keep the tightest of a few tries: a
-    // preemption between the reads would otherwise show up as offset error.
     Pair read_pair() override {
-        Pair best{};
-        int64_t best_window = INT64_MAX;
-        for (int attempt = 0; attempt < 5; ++attempt) {
-            const int64_t before = clock_now_ns(CLOCK_MONOTONIC);
-            const int64_t tai = clock_now_ns(CLOCK_TAI);
-            const int64_t after = clock_now_ns(CLOCK_MONOTONIC);
-            if (after - before < best_window) {
-                best_window = after - before;
-                best = {before + (after - before) / 2, tai};
-            }
-        }
-        return best;
+        const MonotonicPair pair = read_against_monotonic(CLOCK_TAI, 5);
+        return {pair.monotonic_ns, pair.other_ns};
     }
 
     bool disciplined() override {
