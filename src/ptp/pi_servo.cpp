@@ -25,7 +25,27 @@ void PiServo::set_interval(double seconds) {
 void PiServo::reset() {
     count_ = 0;
     outliers_ = 0;
+    recent_count_ = 0;
+    recent_next_ = 0;
+    spikes_in_row_ = 0;
     last_ppb_ = drift_ppb_;
+}
+
+bool PiServo::is_spike(int64_t offset_ns) const {
+    if (recent_count_ < kSpikeWindow / 2) return false;  // no baseline yet
+    std::array<int64_t, kSpikeWindow> sorted = recent_;
+    const auto end = sorted.begin() + static_cast<std::ptrdiff_t>(recent_count_);
+    const auto mid = sorted.begin() + static_cast<std::ptrdiff_t>(recent_count_ / 2);
+    std::nth_element(sorted.begin(), mid, end);
+    const double limit = std::max(config_.spike_factor * static_cast<double>(*mid),
+                                  static_cast<double>(config_.spike_floor_ns));
+    return static_cast<double>(std::llabs(offset_ns)) > limit;
+}
+
+void PiServo::remember(int64_t offset_ns) {
+    recent_[recent_next_] = std::llabs(offset_ns);
+    recent_next_ = (recent_next_ + 1) % kSpikeWindow;
+    recent_count_ = std::min(recent_count_ + 1, kSpikeWindow);
 }
 
 double PiServo::clamp_ppb(double ppb) const {
@@ -83,6 +103,13 @@ ServoOutput PiServo::sample(int64_t offset_ns, int64_t local_ns) {
         return out;
     }
     outliers_ = 0;
+    if (is_spike(offset_ns) && ++spikes_in_row_ < kSpikeRunLimit) {
+        out.rate = rate_from(last_ppb_);
+        out.state = ServoState::locked;
+        return out;
+    }
+    spikes_in_row_ = 0;
+    remember(offset_ns);
     const double offset = static_cast<double>(offset_ns);
     const double ki_term = ki_ * offset;
     const double ppb = kp_ * offset + drift_ppb_ + ki_term;

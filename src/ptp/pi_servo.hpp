@@ -4,6 +4,9 @@
 // gains normalised to the sample interval. Our own code; the constants and the shape of
 // the state machine follow linuxptp's documented defaults.
 
+#include <array>
+#include <cstddef>
+
 #include "ptp/servo.hpp"
 
 namespace dante::ptp {
@@ -29,11 +32,19 @@ struct PiServoConfig {
     // Bound on the overlay's frequency correction: a Dante oscillator is within ±100 ppm;
     // anything beyond is a broken measurement and must not run away.
     double max_frequency_ppb = 500'000.0;
+    // Once locked, an offset this many times the recent median |offset| (and above the
+    // floor) is a delayed timestamp, not news: it is left out of the loop. With software
+    // timestamps a Sync held up in a softirq shows up whole in one offset; fed to the loop
+    // it kicks the rate by kp x offset. kSpikeRunLimit such samples in a row are news.
+    double spike_factor = 4.0;
+    int64_t spike_floor_ns = 10'000;
 };
 
 class PiServo final : public Servo {
 public:
     static constexpr int kOutlierRun = 3;
+    static constexpr int kSpikeRunLimit = 4;
+    static constexpr size_t kSpikeWindow = 16;
 
     explicit PiServo(PiServoConfig config = {}, double interval_seconds = 1.0);
 
@@ -60,6 +71,13 @@ private:
     int64_t first_local_ns_ = 0;
     int outliers_ = 0;
     double last_ppb_ = 0.0;
+    // Recent |offset| of accepted samples (a ring), for the spike test.
+    [[nodiscard]] bool is_spike(int64_t offset_ns) const;
+    void remember(int64_t offset_ns);
+    std::array<int64_t, kSpikeWindow> recent_{};
+    size_t recent_count_ = 0;
+    size_t recent_next_ = 0;
+    int spikes_in_row_ = 0;
 };
 
 }  // namespace dante::ptp

@@ -149,3 +149,24 @@ TEST_CASE("PTP media clock: unsynchronized -> locked -> holdover -> master, gene
     clock.follow(leader, 6'000'000'000);
     CHECK(clock.snapshot().state == ClockState::holdover);
 }
+
+TEST_CASE("PI servo: a lone delayed timestamp is left out of the loop; a run of them is news") {
+    PiServoConfig config;
+    config.min_estimate_span_s = 0;
+    PiServo servo(config, 0.125);
+    int64_t t = 0;
+    const auto next = [&] { return t += 125'000'000; };
+    servo.sample(0, next());
+    servo.sample(0, next());
+    // A steady loop: offsets of a couple of µs either side.
+    double rate = 0;
+    for (int i = 0; i < 20; ++i) rate = servo.sample(i % 2 ? 2'000 : -2'000, next()).rate;
+    // One Sync held up 60 µs: no kick.
+    const ServoOutput spike = servo.sample(60'000, next());
+    CHECK(spike.state == ServoState::locked);
+    CHECK(spike.rate == rate);
+    // The same offset kSpikeRunLimit times in a row is taken as real and corrected.
+    ServoOutput out{};
+    for (int i = 1; i < PiServo::kSpikeRunLimit; ++i) out = servo.sample(60'000, next());
+    CHECK(out.rate < rate);  // our clock is ahead: slow down
+}
