@@ -51,6 +51,25 @@ def find_binary(build, name):
     return None
 
 
+def stop_process(proc, grace=3):
+    """SIGTERM, then SIGKILL after `grace` seconds; a process already gone is left alone."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def mac_identity(lab, host):
+    """The PTPv2 clock identity (EUI-64 from the MAC, ff:fe inserted) of a SwitchLab host."""
+    out = subprocess.run(["ip", "-n", lab.ns[host], "-j", "link", "show", "dev", lab.ifname[host]],
+                         capture_output=True, text=True, check=True).stdout
+    mac = json.loads(out)[0]["address"].split(":")
+    return ":".join(mac[:3] + ["ff", "fe"] + mac[3:])
+
+
 class _LineReader:
     """Reads a process's stdout lines in a thread, handing each to on_line."""
 
@@ -202,13 +221,7 @@ class DantePtp:
         return self.samples[n0:]
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 def errors_against(leader, samples):
@@ -260,13 +273,7 @@ class Ptp4l:
         return "\n".join(self.reader.lines[-n:])
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 class _Timex(ctypes.Structure):

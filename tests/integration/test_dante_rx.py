@@ -55,6 +55,16 @@ def find(haystack, needle):
     return -1
 
 
+def tap_position(recs, first_frame):
+    """The graph position at which the 2-channel S24 frame `first_frame` was written, from
+    the ring tap (which holds samples as S32, s << 8); None if the tap never saw it."""
+    for r in recs:
+        for i in range(r.frames):
+            if r.samples[0][i] == first_frame[0] << 8 and r.samples[1][i] == first_frame[1] << 8:
+                return r.position + i
+    return None
+
+
 def flows(lab):
     return str(lab.node_props(SINK).get("dante.flows"))
 
@@ -112,14 +122,7 @@ def body():
         wire_ts = stats["first_timestamp"] + start
 
         # The graph position at which the first played sample was written (ring tap).
-        tap_ts = None
-        for r in recs:
-            for i in range(r.frames):
-                if r.samples[0][i] == sig[0][0] << 8 and r.samples[1][i] == sig[1][0] << 8:
-                    tap_ts = r.position + i
-                    break
-            if tap_ts is not None:
-                break
+        tap_ts = tap_position(recs, (sig[0][0], sig[1][0]))
         check(tap_ts is not None, "the ring tap holds the first played sample")
         log("    first sample: Dante timestamp on the wire %d, graph position %d" % (wire_ts, tap_ts))
         check(wire_ts == tap_ts, "the first sample's timestamp equals the graph position it was written at")

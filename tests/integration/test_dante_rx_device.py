@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pwlab import (make_lab, parse_args, main_wrapper, check, log, lab_args, SINK, DEVICE,  # noqa: E402
                    EXIT_SKIP, make_wav, read_tap)
 from netlab import NetLab  # noqa: E402
-from test_dante_rx import read_wav_s24, find, flows  # noqa: E402
+from test_dante_rx import read_wav_s24, find, flows, tap_position  # noqa: E402
 import avahi  # noqa: E402
 
 FRAMES = 3 * 48000
@@ -158,14 +158,7 @@ def body():
         check(received[1][start:start + FRAMES] == sig[1],
               "channel 2: all %d played samples arrived bit-exact at the same frames" % FRAMES)
         wire_ts = stats["first_timestamp"] + start
-        tap_ts = None
-        for rec in recs:
-            for i in range(rec.frames):
-                if rec.samples[0][i] == sig[0][0] << 8 and rec.samples[1][i] == sig[1][0] << 8:
-                    tap_ts = rec.position + i
-                    break
-            if tap_ts is not None:
-                break
+        tap_ts = tap_position(recs, (sig[0][0], sig[1][0]))
         check(tap_ts is not None and wire_ts == tap_ts,
               "the first sample's timestamp %d equals the graph position it was written at (%s)" % (wire_ts, tap_ts))
         late = stats["lateness_us"]

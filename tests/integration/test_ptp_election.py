@@ -12,8 +12,6 @@ A SwitchLab with hosts a, b (leaders), f (follower), g (second follower):
      within 15 s with master_id = a's identity; the two estimates agree (p99 of the
      difference at g's sample instants <= 20 us over 3 s).
 """
-import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -57,13 +55,6 @@ def follows(lab, leader_bin, ptp_bin, version, prio_a, prio_b, wd):
           % (version, p99 / 1e3, p99_other / 1e3))
 
 
-def mac_identity(lab, host):
-    out = subprocess.run(["ip", "-n", lab.ns[host], "-j", "link", "show", "dev", lab.ifname[host]],
-                         capture_output=True, text=True, check=True).stdout
-    mac = json.loads(out)[0]["address"].split(":")
-    return ":".join(mac[:3] + ["ff", "fe"] + mac[3:])
-
-
 def body():
     a = parse_args(__doc__)
     build = Path(a.build) if a.build else Path(a.repo) / "build"
@@ -83,7 +74,7 @@ def body():
         log("alone: master after %.1f s, port_state %s, master_id %s"
             % ((master["mono_ns"] - lead.start_mono) / 1e9, master["port_state"], master["master_id"]))
         check(master["port_state"] == "master", "its port is master")
-        own = mac_identity(lab, "a")
+        own = ptp_lab.mac_identity(lab, "a")
         check(ptp_lab.same_clock_id(master["master_id"], own), "it names itself (%s) as master" % own)
         g = ptp_lab.DantePtp(lab, "g", ptp_bin, version=2, interval_ms=100, slave_only=True,
                              stderr_path=Path(wd) / "follow.err")

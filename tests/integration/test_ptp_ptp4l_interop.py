@@ -13,8 +13,6 @@ see ptp_lab.FREE_RUNNING_NOTE; ClockGuard verifies the kernel clock is unchanged
      estimate, plus the 37 s UTC offset ptp4l adds when the PTP timescale is flagged) stays
      within 50 us after settling, median within 20 us.
 """
-import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,13 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pwlab import parse_args, main_wrapper, check, log  # noqa: E402
 from netlab import SwitchLab  # noqa: E402
 import ptp_lab  # noqa: E402
-
-
-def mac_identity(lab, host):
-    out = subprocess.run(["ip", "-n", lab.ns[host], "-j", "link", "show", "dev", lab.ifname[host]],
-                         capture_output=True, text=True, check=True).stdout
-    mac = json.loads(out)[0]["address"].split(":")
-    return ":".join(mac[:3] + ["ff", "fe"] + mac[3:])
 
 
 def body():
@@ -59,7 +50,7 @@ def body():
         finally:
             f.stop()
             master.stop()
-        ident = mac_identity(lab, "m")
+        ident = ptp_lab.mac_identity(lab, "m")
         check(all(ptp_lab.same_clock_id(s["master_id"], ident) for s in window), "master_id is ptp4l's %s" % ident)
         rt_off = ptp_lab.realtime_minus_monotonic()
         errs = [abs(ptp_lab.DantePtp.estimate(s, s["mono_ns"]) - (s["mono_ns"] + rt_off))
