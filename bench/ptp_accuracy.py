@@ -2,13 +2,15 @@
 """PTP follower accuracy: dante-ptp against a leader whose timescale is known exactly,
 with linuxptp's ptp4l following the same leader in the same run.
 
-A SwitchLab (tests/integration/netlab.py) with three hosts: ptp-test-leader (PTPv2 by
-default, Sync 8/s), `dante-ptp --slave-only --interval-ms 100` and `ptp4l -s` (software
+A SwitchLab (tests/integration/netlab.py) with four hosts: ptp-test-leader (PTPv2 by
+default, Sync 8/s), two `dante-ptp --slave-only --interval-ms 100`, one per servo
+(`--servo linreg`, the default, and `--servo pi`), side by side on the same packets'
+timing, and `ptp4l -s` (software
 timestamps, free_running 1: it never adjusts a clock; the kernel clock is checked
 unchanged at the end). For each leader rate R (ppm) and load (idle; "loaded" = two
 busy-loop processes, one per core, started after lock):
   * time to lock: dante-ptp start -> first "locked" sample;
-  * dante-ptp error: estimate(m) - T(m) at each 100 ms sample (estimate = media_ns +
+  * each dante-ptp's error: estimate(m) - T(m) at each 100 ms sample (estimate = media_ns +
     (m - monotonic_ns) * rate, T from the leader's anchor), p50/p99/max |.| over --seconds;
   * ptp4l: its "master offset" (one per second with freq_est_interval 0) minus the exact
     expected value REALTIME(t) - T(t) + UTC offset, t = when the line was read (at +-100 ppm
@@ -52,28 +54,43 @@ def stop_all(procs):
             p.wait(timeout=5)
 
 
+SERVOS = ("linreg", "pi")
+
+
+def drift(leader, before, last):
+    e0 = ptp_lab.DantePtp.estimate(before, before["mono_ns"]) - leader.true_ptp(before["mono_ns"])
+    e1 = ptp_lab.DantePtp.estimate(last, last["mono_ns"]) - leader.true_ptp(last["mono_ns"])
+    return e1 - e0
+
+
 def run(lab, bins, version, ppm, load, seconds, pause, wd):
     leader = ptp_lab.Leader(lab, "leader", bins["leader"], version, ppm=ppm)
     loads = []
     p4l = ptp_lab.Ptp4l(lab, "p4l", slave_only=True, workdir=wd)
-    f = ptp_lab.DantePtp(lab, "f", bins["dante-ptp"], version=version, interval_ms=100, slave_only=True,
-                         stderr_path=Path(wd) / "dante-ptp.err")
+    followers = {servo: ptp_lab.DantePtp(lab, servo, bins["dante-ptp"], version=version, interval_ms=100,
+                                         slave_only=True, servo=servo,
+                                         stderr_path=Path(wd) / ("dante-ptp-%s.err" % servo))
+                 for servo in SERVOS}
     out = {"version": version, "ppm": ppm, "load": load}
     try:
-        lock = f.wait_state("locked", 30)
-        out["lock_s"] = (lock["mono_ns"] - f.start_mono) / 1e9 if lock else None
-        if lock is None:
+        for servo, f in followers.items():
+            lock = f.wait_state("locked", 30)
+            out[servo] = {"lock_s": (lock["mono_ns"] - f.start_mono) / 1e9 if lock else None}
+        if any(out[servo]["lock_s"] is None for servo in SERVOS):
             return out
         p4l.wait_offsets(6, 20)  # ptp4l needs its own few seconds (BMC, first estimates)
         if load == "loaded":
             loads = busy_loops(2)
             time.sleep(1)
         n_p4l = len(p4l.offsets)
-        window = f.collect(seconds)
-        errors = ptp_lab.errors_against(leader, window)
-        out["not_locked"] = sum(1 for s in window if s["state"] != "locked")
-        out["dante"] = stats(errors)
-        out["dante_mean"] = sum(errors) / len(errors) if errors else None
+        starts = {servo: len(f.samples) for servo, f in followers.items()}
+        time.sleep(seconds)
+        for servo, f in followers.items():
+            window = f.samples[starts[servo]:]
+            errors = ptp_lab.errors_against(leader, window)
+            out[servo].update(stats(errors))
+            out[servo]["not_locked"] = sum(1 for s in window if s["state"] != "locked")
+            out[servo]["mean"] = sum(errors) / len(errors) if errors else None
         rt = ptp_lab.realtime_minus_monotonic()
         utc = ptp_lab.expected_ptp4l_offset_ns(False)
         p4l_err = [off - ((t + rt) - leader.true_ptp(t) + utc) for t, off, _s, _f, _d in p4l.offsets[n_p4l:]]
@@ -82,18 +99,18 @@ def run(lab, bins, version, ppm, load, seconds, pause, wd):
         stop_all(loads)
         loads = []
         if pause and load == "idle":
-            before = f.samples[-1]
-            t0 = ptp_lab.mono_ns()
+            before = {servo: f.samples[-1] for servo, f in followers.items()}
             leader.command("pause")
             time.sleep(pause)
-            last = f.samples[-1]
-            e0 = ptp_lab.DantePtp.estimate(before, before["mono_ns"]) - leader.true_ptp(before["mono_ns"])
-            e1 = ptp_lab.DantePtp.estimate(last, last["mono_ns"]) - leader.true_ptp(last["mono_ns"])
-            out["holdover"] = {"pause_s": (last["mono_ns"] - t0) / 1e9, "drift_ns": e1 - e0, "state": last["state"],
-                               "rate_ppm": (last["rate"] - 1) * 1e6, "rate_before_ppm": (before["rate"] - 1) * 1e6}
+            for servo, f in followers.items():
+                last = f.samples[-1]
+                out[servo]["holdover"] = {"pause_s": (last["mono_ns"] - before[servo]["mono_ns"]) / 1e9,
+                                          "drift_ns": drift(leader, before[servo], last), "state": last["state"],
+                                          "rate_ppm": (last["rate"] - 1) * 1e6}
     finally:
         stop_all(loads)
-        f.stop()
+        for f in followers.values():
+            f.stop()
         p4l.stop()
         leader.quit()
     return out
@@ -120,7 +137,7 @@ def main():
     guard = ptp_lab.ClockGuard()
     results = []
     with tempfile.TemporaryDirectory(prefix="ptp-bench-") as wd, \
-            SwitchLab(hosts=["leader", "f", "p4l"], tag="pb") as lab:
+            SwitchLab(hosts=["leader", "p4l"] + list(SERVOS), tag="pb") as lab:
         for load in a.loads.split(","):
             for ppm in [float(x) for x in a.ppm.split(",")]:
                 r = run(lab, bins, a.version, ppm, load, a.seconds, a.pause, wd)
@@ -129,21 +146,29 @@ def main():
     problems = guard.verify()
     print("kernel clock check: %s" % (problems or "unchanged (%s)" % ptp_lab.FREE_RUNNING_NOTE))
     print()
-    print("| v | R ppm | load | lock s | dante-ptp p50 / p99 / max us (n) | not locked | ptp4l raw offset "
-          "p50 / p99 / max us (n) | signed mean us dante / ptp4l | p99 ratio dante/ptp4l | holdover drift |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| v | R ppm | load | lock s linreg / pi | linreg p50 / p99 / max us (n) | pi p50 / p99 / max us (n) "
+          "| ptp4l raw offset p50 / p99 / max us (n) | p99 linreg/pi | p99 linreg/ptp4l | signed mean us "
+          "linreg / pi / ptp4l | holdover drift linreg / pi |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        d, p, h = r.get("dante"), r.get("ptp4l"), r.get("holdover")
-        hold = ("%+.1f us after %.0f s (%s, rate %+.2f ppm)" % (h["drift_ns"] / 1e3, h["pause_s"], h["state"],
-                                                                 h["rate_ppm"])) if h else "-"
-        if d is None:
-            print("| %d | %+g | %s | %s | no lock | | | | |" % (r["version"], r["ppm"], r["load"], r.get("lock_s")))
+        lin, pi, p = r.get("linreg", {}), r.get("pi", {}), r.get("ptp4l")
+        if p is None:
+            print("| %d | %+g | %s | no lock (%s / %s) | | | | | | | |" % (
+                r["version"], r["ppm"], r["load"], lin.get("lock_s"), pi.get("lock_s")))
             continue
-        print("| %d | %+g | %s | %.2f | %s / %s / %s (%d) | %d | %s / %s / %s (%d) | %+.1f / %+.1f | %.2f | %s |"
-              % (r["version"], r["ppm"], r["load"], r["lock_s"], us(d["p50"]), us(d["p99"]), us(d["max"]), d["n"],
-                 r["not_locked"], us(p["p50"]), us(p["p99"]), us(p["max"]), p["n"],
-                 r["dante_mean"] / 1e3, (r["ptp4l_mean"] or 0) / 1e3,
-                 d["p99"] / p["p99"] if p["p99"] else float("nan"), hold))
+
+        def row(d):
+            return "%s / %s / %s (%d)" % (us(d["p50"]), us(d["p99"]), us(d["max"]), d["n"])
+
+        def hold(d):
+            h = d.get("holdover")
+            return "%+.1f us (%+.2f ppm held)" % (h["drift_ns"] / 1e3, h["rate_ppm"]) if h else "-"
+        print("| %d | %+g | %s | %.2f / %.2f | %s | %s | %s | %.2f | %.2f | %+.1f / %+.1f / %+.1f | %s / %s |"
+              % (r["version"], r["ppm"], r["load"], lin["lock_s"], pi["lock_s"], row(lin), row(pi), row(p),
+                 lin["p99"] / pi["p99"] if pi["p99"] else float("nan"),
+                 lin["p99"] / p["p99"] if p["p99"] else float("nan"),
+                 (lin["mean"] or 0) / 1e3, (pi["mean"] or 0) / 1e3, (r["ptp4l_mean"] or 0) / 1e3,
+                 hold(lin), hold(pi)))
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=1))
     return 1 if problems else 0

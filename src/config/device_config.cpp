@@ -17,8 +17,8 @@ constexpr int64_t kMaxLatencyNs = 100'000'000;   // 100 ms
 constexpr std::array kKnownKeys{
     "dante.device-name", "dante.interface",  "audio.channels",      "audio.rate",
     "audio.format",      "audio.position",   "dante.latency-ns",    "dante.clock.source",
-    "dante.ptp.version", "dante.ptp.domain", "dante.state-file",    "dante.port-base",
-    "dante.max-flows",   "dante.debug.ring-tap", "dante.multicast-ttl",
+    "dante.ptp.version", "dante.ptp.domain", "dante.ptp.servo",     "dante.state-file",
+    "dante.port-base",   "dante.max-flows",  "dante.debug.ring-tap", "dante.multicast-ttl",
 };
 
 constexpr std::array kPassthroughPrefixes{"node.",   "media.",  "priority.", "object.",
@@ -206,6 +206,9 @@ ConfigResult parse_device_config(const ConfigItems& items, std::string_view defa
             else if (value == "1") cfg.ptp_version = 1;
             else if (value == "2") cfg.ptp_version = 2;
             else return fail(invalid(key, value, "1, 2 or auto"));
+        } else if (key == "dante.ptp.servo") {
+            if (value != "linreg" && value != "pi") return fail(invalid(key, value, "linreg or pi"));
+            cfg.ptp_servo_pi = value == "pi";
         } else if (key == "dante.ptp.domain") {
             const auto d = parse_int<uint32_t>(value, 0, 255);
             if (!d) return fail(invalid(key, value, "an integer from 0 to 255"));

@@ -40,6 +40,7 @@ struct DeviceConfig {
     ClockSourceConfig clock_source;
     uint8_t ptp_version = 0;  // 0 = auto (= PTPv1, what Dante devices speak by default), 1 or 2
     uint8_t ptp_domain = 0;
+    bool ptp_servo_pi = false;  // dante.ptp.servo: linreg (default) or pi
     std::string state_file;
     uint16_t port_base = 0;  // 0: Dante's standard ports
     uint32_t max_flows = 32;

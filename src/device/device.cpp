@@ -28,6 +28,7 @@ std::unique_ptr<MediaClock> make_clock(const DeviceConfig& config, ptp::PtpServi
             options.interface = config.interface;
             options.version = ptp::ptp_version_from_config(config.ptp_version);
             options.domain = config.ptp_domain;
+            options.servo = config.ptp_servo_pi ? ptp::ServoKind::pi : ptp::ServoKind::linreg;
             auto service = std::make_unique<ptp::PtpService>(options);
             std::string why;
             if (!service->start(why)) {

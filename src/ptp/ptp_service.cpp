@@ -159,7 +159,7 @@ bool is_link_failure(int err) {
 }  // namespace
 
 PtpService::PtpService(PtpServiceOptions options)
-    : options_(std::move(options)), clock_(std::make_unique<PiServo>(), monotonic_now_ns()) {
+    : options_(std::move(options)), clock_(make_servo(options_.servo), monotonic_now_ns()) {
     status_.store(working_);
 }
 

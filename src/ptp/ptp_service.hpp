@@ -44,6 +44,7 @@
 #include "ptp/port.hpp"
 #include "ptp/ptp_media_clock.hpp"
 #include "ptp/ptp_node.hpp"
+#include "ptp/servo_kind.hpp"
 
 namespace dante::ptp {
 
@@ -54,6 +55,7 @@ struct PtpServiceOptions {
     bool slave_only = false;
     // v2: priority1 as sent in Announce. v1 has none: below 128 means "preferred".
     uint8_t priority1 = 128;
+    ServoKind servo = ServoKind::linreg;
 };
 
 // dante.ptp.version: 0 (auto) -> v1 (Dante's default), 1 -> v1, 2 -> v2.

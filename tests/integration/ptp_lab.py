@@ -168,9 +168,11 @@ class DantePtp:
     """dante-ptp's one-JSON-line-per-interval output, kept with the instant it was read."""
 
     def __init__(self, lab, host, binary, version=2, interval_ms=100, slave_only=False, domain=None,
-                 priority1=None, seconds=None, stderr_path=None):
+                 priority1=None, seconds=None, stderr_path=None, servo=None):
         cmd = [str(binary), "--interface", lab.ifname[host], "--version", str(version),
                "--interval-ms", str(interval_ms)]
+        if servo is not None:
+            cmd += ["--servo", servo]
         if slave_only:
             cmd.append("--slave-only")
         if domain is not None:

@@ -10,7 +10,7 @@ and `dante-ptp --slave-only --interval-ms 100`. T(m) is known from the leader's 
      within 20 us + 25 ppm * pause (a fall-back to rate 1 would be 100 ppm).
   3. `resume`: locked again within 10 s, with a newer generation than before the pause;
      the media time never jumps (estimate of one sample vs the next, at the same instant)
-     by more than the error measured at the end of holdover + 20 us; after re-lock, the
+     by more than the error the earlier estimate had at that instant + 20 us; after re-lock, the
      error p99 over 3 s is <= 20 us.
   4. `step 5000000` (+5 ms): detected (generation increments, the engine leaves "locked"
      or steps), locked again within 10 s, error p99 over 3 s afterwards <= 20 us.
@@ -47,6 +47,20 @@ def max_jump(samples):
     for a, b in zip(samples, samples[1:]):
         m = b["monotonic_ns"]
         worst = max(worst, abs(ptp_lab.DantePtp.estimate(b, m) - ptp_lab.DantePtp.estimate(a, m)))
+    return worst
+
+
+def worst_excess_jump(leader, samples):
+    """For each move of the timeline between consecutive samples (the earlier line and the
+    later one, both evaluated where the later one starts), by how much it exceeds the
+    earlier line's error against T at that instant. Returns (worst excess, its jump, its error)."""
+    worst = (float("-inf"), 0, 0)
+    for a, b in zip(samples, samples[1:]):
+        m = b["monotonic_ns"]
+        before = ptp_lab.DantePtp.estimate(a, m)
+        jump = abs(ptp_lab.DantePtp.estimate(b, m) - before)
+        error = abs(before - leader.true_ptp(m))
+        worst = max(worst, (jump - error, jump, error))
     return worst
 
 
@@ -110,9 +124,12 @@ def body():
         check(relock["generation"] > before["generation"], "re-lock has a newer generation")
         f.collect(5)  # settle: the servo's transient right after re-lock (bench/RESULTS.md §6)
         after = f.collect(3)
-        jump = max_jump(f.samples[n_resume - 1:])
-        check(jump <= abs(err_end) + 20_000, "largest media-time jump across re-lock %.1f us <= holdover error %.1f us "
-              "+ 20 us" % (jump / 1e3, abs(err_end) / 1e3))
+        # The held line keeps drifting between the resume and the re-lock (4-5 s at the held
+        # rate's error), so each move of the timeline is judged against the error the line
+        # had at that instant: a re-lock may correct its error, never add to it.
+        excess, jump, at_err = worst_excess_jump(leader, f.samples[n_resume - 1:])
+        check(excess <= 20_000, "largest media-time jump across re-lock %.1f us <= the error it corrects %.1f us "
+              "+ 20 us (held error at the pause's end %.1f us)" % (jump / 1e3, at_err / 1e3, abs(err_end) / 1e3))
         p99 = p99_abs(leader, after)
         check(all(s["state"] == "locked" for s in after) and p99 <= 20_000,
               "locked after resume, error p99 %.1f us <= 20 us" % (p99 / 1e3))

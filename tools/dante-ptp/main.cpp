@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
         if (arg == "--help" || arg == "-h") {
             std::printf(
                 "usage: dante-ptp --interface IF [--version 1|2] [--domain N] [--slave-only] [--priority1 N] "
-                "[--seconds S] [--interval-ms MS]\n");
+                "[--servo linreg|pi] [--seconds S] [--interval-ms MS]\n");
             return 0;
         }
         if (i + 1 >= argc) return fail("missing value for " + std::string(arg));
@@ -102,6 +102,10 @@ int main(int argc, char** argv) {
         } else if (arg == "--priority1") {
             if (!parse_long(value, 0, 255, n)) return fail("bad --priority1 (0 to 255)");
             options.priority1 = static_cast<uint8_t>(n);
+        } else if (arg == "--servo") {
+            const auto kind = dante::ptp::parse_servo_kind(value);
+            if (!kind) return fail("bad --servo (linreg or pi)");
+            options.servo = *kind;
         } else if (arg == "--seconds") {
             if (!parse_long(value, 0, 1'000'000'000, n)) return fail("bad --seconds (a whole number of seconds)");
             seconds = n;

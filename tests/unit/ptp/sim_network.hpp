@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "ptp/pi_servo.hpp"
+#include "ptp/servo_kind.hpp"
 #include "ptp/ptp_node.hpp"
 
 namespace sim {
@@ -26,6 +26,7 @@ struct NodeSpec {
     double frequency_error = 0.0;  // +100e-6: this node's monotonic clock runs 100 ppm fast
     int64_t mono_epoch_ns = 0;     // its monotonic reading at true time 0
     int64_t start_true_ns = 0;
+    ServoKind servo = ServoKind::linreg;
 };
 
 struct Node {
@@ -60,7 +61,7 @@ public:
     Node& add(NodeSpec spec) {
         auto node = std::make_unique<Node>();
         node->spec = std::move(spec);
-        node->clock = std::make_unique<PtpMediaClock>(std::make_unique<PiServo>(), node->mono_at(0));
+        node->clock = std::make_unique<PtpMediaClock>(make_servo(node->spec.servo), node->mono_at(0));
         node->ptp = std::make_unique<PtpNode>(node->spec.config, *node->clock);
         nodes_.push_back(std::move(node));
         return *nodes_.back();

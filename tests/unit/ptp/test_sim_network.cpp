@@ -36,8 +36,10 @@ struct LockWatch {
 }  // namespace
 
 TEST_CASE("simulation: a follower with +/-100 ppm locks to a leader within 10 s, to < 1 us") {
+    for (const ServoKind servo : {ServoKind::linreg, ServoKind::pi})
     for (const PtpVersion version : {PtpVersion::v2, PtpVersion::v1}) {
         for (const double ppm : {+100.0, -100.0}) {
+            CAPTURE(to_string(servo));
             CAPTURE(static_cast<int>(version));
             CAPTURE(ppm);
             sim::Network net;
@@ -46,7 +48,7 @@ TEST_CASE("simulation: a follower with +/-100 ppm locks to a leader within 10 s,
             leader_config.v1_preferred = true;
             auto& leader = net.add({"leader", leader_config, 0.0, 1'000 * kSecond, 0});
             auto follower_config = sim::make_config(version, 0x02);
-            auto& follower = net.add({"follower", follower_config, ppm * 1e-6, 77 * kSecond, 5 * kSecond});
+            auto& follower = net.add({"follower", follower_config, ppm * 1e-6, 77 * kSecond, 5 * kSecond, servo});
 
             LockWatch lock;
             OffsetWatch steady{25 * kSecond, 60 * kSecond};
@@ -71,7 +73,7 @@ TEST_CASE("simulation: a follower with +/-100 ppm locks to a leader within 10 s,
             // And the measured path delay is the link's (100 us + up to 200 ns of jitter).
             REQUIRE(follower.ptp->port().mean_path_delay_ns().has_value());
             CHECK(*follower.ptp->port().mean_path_delay_ns() == doctest::Approx(100'100).epsilon(0.005));
-            MESSAGE("v", static_cast<int>(version) - 0, " ppm ", ppm, ": locked after ",
+            MESSAGE(to_string(servo), " v", static_cast<int>(version) - 0, " ppm ", ppm, ": locked after ",
                     (*lock.at - 5 * kSecond) / 1'000'000, " ms, worst steady offset ", steady.worst, " ns");
         }
     }
