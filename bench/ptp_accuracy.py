@@ -66,7 +66,8 @@ def drift(leader, before, last):
 def run(lab, bins, version, ppm, load, seconds, pause, wd):
     leader = ptp_lab.Leader(lab, "leader", bins["leader"], version, ppm=ppm)
     loads = []
-    p4l = ptp_lab.Ptp4l(lab, "p4l", slave_only=True, workdir=wd)
+    # ptp4l speaks PTPv2 only: with a v1 leader (Dante's default) the two servos are alone.
+    p4l = ptp_lab.Ptp4l(lab, "p4l", slave_only=True, workdir=wd) if version == 2 else None
     followers = {servo: ptp_lab.DantePtp(lab, servo, bins["dante-ptp"], version=version, interval_ms=100,
                                          slave_only=True, servo=servo,
                                          stderr_path=Path(wd) / ("dante-ptp-%s.err" % servo))
@@ -78,11 +79,12 @@ def run(lab, bins, version, ppm, load, seconds, pause, wd):
             out[servo] = {"lock_s": (lock["mono_ns"] - f.start_mono) / 1e9 if lock else None}
         if any(out[servo]["lock_s"] is None for servo in SERVOS):
             return out
-        p4l.wait_offsets(6, 20)  # ptp4l needs its own few seconds (BMC, first estimates)
+        if p4l:
+            p4l.wait_offsets(6, 20)  # ptp4l needs its own few seconds (BMC, first estimates)
         if load == "loaded":
             loads = busy_loops(2)
             time.sleep(1)
-        n_p4l = len(p4l.offsets)
+        n_p4l = len(p4l.offsets) if p4l else 0
         starts = {servo: len(f.samples) for servo, f in followers.items()}
         time.sleep(seconds)
         for servo, f in followers.items():
@@ -93,7 +95,8 @@ def run(lab, bins, version, ppm, load, seconds, pause, wd):
             out[servo]["mean"] = sum(errors) / len(errors) if errors else None
         rt = ptp_lab.realtime_minus_monotonic()
         utc = ptp_lab.expected_ptp4l_offset_ns(False)
-        p4l_err = [off - ((t + rt) - leader.true_ptp(t) + utc) for t, off, _s, _f, _d in p4l.offsets[n_p4l:]]
+        p4l_err = [off - ((t + rt) - leader.true_ptp(t) + utc) for t, off, _s, _f, _d in p4l.offsets[n_p4l:]] \
+            if p4l else []
         out["ptp4l"] = stats(p4l_err)
         out["ptp4l_mean"] = sum(p4l_err) / len(p4l_err) if p4l_err else None
         stop_all(loads)
@@ -111,7 +114,8 @@ def run(lab, bins, version, ppm, load, seconds, pause, wd):
         stop_all(loads)
         for f in followers.values():
             f.stop()
-        p4l.stop()
+        if p4l:
+            p4l.stop()
         leader.quit()
     return out
 
@@ -152,12 +156,14 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         lin, pi, p = r.get("linreg", {}), r.get("pi", {}), r.get("ptp4l")
-        if p is None:
+        if "p99" not in lin or "p99" not in pi:
             print("| %d | %+g | %s | no lock (%s / %s) | | | | | | | |" % (
                 r["version"], r["ppm"], r["load"], lin.get("lock_s"), pi.get("lock_s")))
             continue
 
         def row(d):
+            if not d["n"]:
+                return "- (v1: no ptp4l)"
             return "%s / %s / %s (%d)" % (us(d["p50"]), us(d["p99"]), us(d["max"]), d["n"])
 
         def hold(d):
@@ -166,7 +172,7 @@ def main():
         print("| %d | %+g | %s | %.2f / %.2f | %s | %s | %s | %.2f | %.2f | %+.1f / %+.1f / %+.1f | %s / %s |"
               % (r["version"], r["ppm"], r["load"], lin["lock_s"], pi["lock_s"], row(lin), row(pi), row(p),
                  lin["p99"] / pi["p99"] if pi["p99"] else float("nan"),
-                 lin["p99"] / p["p99"] if p["p99"] else float("nan"),
+                 lin["p99"] / p["p99"] if p["n"] else float("nan"),
                  (lin["mean"] or 0) / 1e3, (pi["mean"] or 0) / 1e3, (r["ptp4l_mean"] or 0) / 1e3,
                  hold(lin), hold(pi)))
     if a.json:

@@ -74,6 +74,9 @@ TEST_CASE("the clock source defaults to ptp on a named interface and to tai with
     // Nothing may go on the network without a named interface: ptp alone is refused.
     CHECK(error_names({{"dante.clock.source", "ptp"}}, "needs dante.interface"));
     CHECK(parse({{"dante.ptp.version", "auto"}}).config->ptp_version == 0);
+    CHECK_FALSE(parse({}).config->ptp_servo_pi);  // linreg unless asked
+    CHECK(parse({{"dante.ptp.servo", "pi"}}).config->ptp_servo_pi);
+    CHECK_FALSE(parse({{"dante.ptp.servo", "linreg"}}).config->ptp_servo_pi);
 }
 
 TEST_CASE("more than two channels default to AUX positions") {
@@ -103,6 +106,7 @@ TEST_CASE("bad values are refused with a message naming the arg and what is acce
     CHECK(error_names({{"dante.clock.source", "phc:/etc/passwd"}}, "dante.clock.source"));
     CHECK(error_names({{"dante.ptp.version", "3"}}, "1, 2 or auto"));
     CHECK(error_names({{"dante.ptp.domain", "256"}}, "dante.ptp.domain"));
+    CHECK(error_names({{"dante.ptp.servo", "kalman"}}, "linreg or pi"));
     CHECK(error_names({{"dante.state-file", "relative.json"}}, "absolute path"));
     CHECK(error_names({{"dante.port-base", "80"}}, "1024"));
     CHECK(error_names({{"dante.port-base", "65535"}}, "dante.port-base"));
