@@ -21,7 +21,9 @@ requests, mcast_client.py's) and dante-rx. Checks, on the receiver's avahi-daemo
     was written at (ring tap), as in test_dante_rx_device.py;
   * with --prefer-unicast dante-rx asks for a unicast flow instead, and receives;
   * ARC 0x2202 deletes both flows: the bundle instances and every `b.` TXT disappear, and
-    dante-rx --device falls back to a unicast flow.
+    dante-rx --device falls back to a unicast flow;
+  * through all of it a browser on the receiver never sees a channel instance go away: a
+    flow change updates the TXT in place (no goodbye), unlike a rename.
 """
 import json
 import shutil
@@ -97,6 +99,16 @@ def wait_advertised(host, want, what, timeout=15):
         time.sleep(0.5)
 
 
+def channel_events(path):
+    """The device's channel events in `avahi-browse -p` output: [("+" or "-", instance)]."""
+    events = []
+    for line in path.read_text(errors="replace").splitlines():
+        f = line.split(";")
+        if len(f) > 3 and f[0] in "+-" and avahi.unescape(f[3]).endswith("@" + DEVICE):
+            events.append((f[0], avahi.unescape(f[3])))
+    return events
+
+
 def run_rx(lab, host, dante_rx, name, extra=(), seconds=1):
     out = lab.work / (name + ".json")
     r = subprocess.run(host.prefix() + [str(dante_rx), "--device", DEVICE, "--channels", "1,2",
@@ -132,6 +144,18 @@ def body():
                 bund, chan = wait_advertised(rx_host, lambda b, c: len(c) == 2, "both channels are advertised")
                 check(not bund, "no bundle advertised before any multicast flow (%s)" % sorted(bund))
                 check(all(not pointers(e) for e in chan.values()), "no b.N TXT on the channels")
+
+                # A browser that stays on from here to the end: it must never see a channel go.
+                watch_log = work / "chan-watch.txt"
+                with open(watch_log, "wb") as f:
+                    watch = subprocess.Popen(rx_host.prefix() + ["stdbuf", "-oL", "avahi-browse", "-p", "--no-db-lookup",
+                                                                 "_netaudio-chan._udp"],
+                                             stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                deadline = time.monotonic() + 10
+                while len(channel_events(watch_log)) < 2 and watch.poll() is None and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                check(len(channel_events(watch_log)) >= 2, "a browser on the receiver watches both channels (%s)" %
+                      watch_log.read_text(errors="replace")[-500:])
 
                 # ---- two multicast flows: 1 = [1], 2 = [2, 1]
                 t0 = time.monotonic()
@@ -203,6 +227,17 @@ def body():
                     rx_host, lambda b, c: not b and len(c) == 2 and all(not pointers(e) for e in c.values()),
                     "the bundles and every b.N pointer disappear")
                 log("    withdrawn %.1f s after the requests" % (time.monotonic() - t0))
+                watch.terminate()
+                try:
+                    watch.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    watch.kill()
+                    watch.wait(timeout=5)
+                ours = channel_events(watch_log)
+                check(len([e for e in ours if e[0] == "+"]) >= 2,
+                      "the watching browser saw both channels (%d events)" % len(ours))
+                gone = [name for sign, name in ours if sign == "-"]
+                check(not gone, "no channel instance was withdrawn while flows came and went (%s)" % gone)
                 check(True, "no bundle and no b.N TXT left; both channels still advertised (%s)" % sorted(chan))
                 after = run_rx(lab, rx_host, dante_rx, "after")
                 check(after["transport"] == "unicast" and after["packets"] > 0,
