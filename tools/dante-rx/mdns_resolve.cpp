@@ -187,7 +187,7 @@ std::string seconds_text(int timeout_ms) {
 struct TxtAnswer {
     bool answered = false;
     bool found = false;
-    std::map<std::string, std::string> txt;
+    TxtMap txt;
 };
 
 void on_txt_resolved(AvahiServiceResolver*, AvahiIfIndex, AvahiProtocol, AvahiResolverEvent event, const char*,
@@ -253,13 +253,14 @@ std::optional<uint64_t> parse_number(const std::string& text) {
     return value;
 }
 
-std::optional<uint64_t> txt_value(const std::map<std::string, std::string>& txt, const std::string& key) {
+std::optional<uint64_t> txt_value(const TxtMap& txt, const std::string& key) {
     const auto it = txt.find(key);
     return it == txt.end() ? std::nullopt : parse_number(it->second);
 }
 
-// The `b.<bundle>=<slot>` pointers of one channel's TXT.
-std::map<uint16_t, uint16_t> bundle_pointers(const std::map<std::string, std::string>& txt) {
+}  // namespace
+
+std::map<uint16_t, uint16_t> bundle_pointers(const TxtMap& txt) {
     std::map<uint16_t, uint16_t> pointers;
     for (const auto& [key, value] : txt) {
         if (!key.starts_with("b.")) continue;
@@ -271,7 +272,67 @@ std::map<uint16_t, uint16_t> bundle_pointers(const std::map<std::string, std::st
     return pointers;
 }
 
-}  // namespace
+bool choose_bundle(const std::vector<uint16_t>& channels,
+                   const std::map<uint16_t, std::map<uint16_t, uint16_t>>& pointers, BundleRoute& route,
+                   std::string& why_not) {
+    std::vector<uint16_t> ids;  // the distinct asked channels
+    for (uint16_t id : channels)
+        if (id != 0 && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    if (ids.empty()) {
+        why_not = "no channel asked for";
+        return false;
+    }
+    std::map<uint16_t, size_t> carried;  // bundle -> how many of them it has
+    for (uint16_t id : ids) {
+        const auto found = pointers.find(id);
+        if (found == pointers.end() || found->second.empty()) {
+            why_not = "channel " + std::to_string(id) + " carries no b.N pointer (no multicast flow has it)";
+            return false;
+        }
+        for (const auto& entry : found->second) ++carried[entry.first];
+    }
+    const size_t distinct = ids.size();
+    const auto common = std::find_if(carried.begin(), carried.end(),
+                                     [&](const auto& entry) { return entry.second == distinct; });
+    if (common == carried.end()) {
+        why_not = "no one multicast bundle carries all the channels asked for";
+        return false;
+    }
+    route.bundle = common->first;
+    route.slot_of_channel.clear();
+    for (uint16_t id : channels) route.slot_of_channel.push_back(id == 0 ? 0 : pointers.at(id).at(route.bundle));
+    return true;
+}
+
+bool read_bundle_txt(const TxtMap& txt, BundleRoute& route, std::string& why_not) {
+    const auto group_text = txt.find("a.0");
+    const uint32_t group = group_text == txt.end() ? 0 : parse_ipv4(group_text->second).value_or(0);
+    const auto port = txt_value(txt, "p.0");
+    const auto nchan = txt_value(txt, "nchan");
+    auto enc = txt_value(txt, "enc");
+    if (!enc) enc = txt_value(txt, "en");
+    const auto fpp = txt_value(txt, "fpp");
+    const auto latency = txt_value(txt, "latency_ns");
+    const std::string who = route.instance.empty() ? std::string("the bundle") : route.instance;
+    if (!is_multicast(group) || !port || *port == 0 || *port > 0xFFFF || !nchan || *nchan == 0 ||
+        *nchan > 64 || !enc || (*enc != 16 && *enc != 24 && *enc != 32) || !fpp || *fpp == 0 || *fpp > 256) {
+        why_not = who + " has no usable a.0, p.0, nchan, enc or fpp in its TXT";
+        return false;
+    }
+    route.group = group;
+    route.port = static_cast<uint16_t>(*port);
+    route.slots = static_cast<uint32_t>(*nchan);
+    route.encoding_bits = static_cast<uint32_t>(*enc);
+    route.fpp = static_cast<uint32_t>(*fpp);
+    route.latency_ns = latency.value_or(0);
+    for (size_t i = 0; i < route.slot_of_channel.size(); ++i)
+        if (route.slot_of_channel[i] > route.slots) {
+            why_not = "a channel points at slot " + std::to_string(route.slot_of_channel[i]) + " of " + who +
+                      ", which has " + std::to_string(route.slots);
+            return false;
+        }
+    return true;
+}
 
 std::string factory_channel_instance(uint16_t id, const std::string& device) {
     char number[8];
@@ -305,29 +366,16 @@ BundleLookup resolve_bundle(const ResolvedDevice& device, const std::vector<uint
         return lookup;
     }
 
-    // The bundles that carry every asked channel, with each channel's slot there.
-    std::map<uint16_t, std::map<uint16_t, uint16_t>> slots_by_bundle;  // bundle -> id -> slot
+    std::map<uint16_t, std::map<uint16_t, uint16_t>> pointers;  // channel -> bundle -> slot
     for (size_t i = 0; i < ids.size(); ++i) {
         if (!answers[i].found) {
             lookup.why_not = names[i] + " did not resolve";
             return lookup;
         }
-        const auto pointers = bundle_pointers(answers[i].txt);
-        if (pointers.empty()) {
-            lookup.why_not = names[i] + " carries no b.N pointer (no multicast flow has it)";
-            return lookup;
-        }
-        for (const auto& [bundle, slot] : pointers) slots_by_bundle[bundle][ids[i]] = slot;
+        pointers[ids[i]] = bundle_pointers(answers[i].txt);
     }
-    const auto common = std::find_if(slots_by_bundle.begin(), slots_by_bundle.end(),
-                                     [&](const auto& entry) { return entry.second.size() == ids.size(); });
-    if (common == slots_by_bundle.end()) {
-        lookup.why_not = "no one multicast bundle carries all the channels asked for";
-        return lookup;
-    }
-
     BundleRoute route;
-    route.bundle = common->first;
+    if (!choose_bundle(channels, pointers, route, lookup.why_not)) return lookup;
     route.instance = std::to_string(route.bundle) + "@" + device.name;
     if (std::string failure = resolve_named(ifindex, control::kBundleServiceType, {route.instance}, deadline, answers);
         !failure.empty()) {
@@ -338,35 +386,7 @@ BundleLookup resolve_bundle(const ResolvedDevice& device, const std::vector<uint
         lookup.why_not = route.instance + "." + control::kBundleServiceType + " did not resolve";
         return lookup;
     }
-    const auto& txt = answers[0].txt;
-    const auto group_text = txt.find("a.0");
-    const uint32_t group = group_text == txt.end() ? 0 : parse_ipv4(group_text->second).value_or(0);
-    const auto port = txt_value(txt, "p.0");
-    const auto nchan = txt_value(txt, "nchan");
-    auto enc = txt_value(txt, "enc");
-    if (!enc) enc = txt_value(txt, "en");
-    const auto fpp = txt_value(txt, "fpp");
-    const auto latency = txt_value(txt, "latency_ns");
-    if (!is_multicast(group) || !port || *port == 0 || *port > 0xFFFF || !nchan || *nchan == 0 ||
-        *nchan > 64 || !enc || (*enc != 16 && *enc != 24 && *enc != 32) || !fpp || *fpp == 0 || *fpp > 256) {
-        lookup.why_not = route.instance + " has no usable a.0, p.0, nchan, enc or fpp in its TXT";
-        return lookup;
-    }
-    route.group = group;
-    route.port = static_cast<uint16_t>(*port);
-    route.slots = static_cast<uint32_t>(*nchan);
-    route.encoding_bits = static_cast<uint32_t>(*enc);
-    route.fpp = static_cast<uint32_t>(*fpp);
-    route.latency_ns = latency.value_or(0);
-    for (uint16_t id : channels) {
-        const uint16_t slot = id == 0 ? 0 : common->second.at(id);
-        if (slot > route.slots) {
-            lookup.why_not = "channel " + std::to_string(id) + " points at slot " + std::to_string(slot) + " of " +
-                             route.instance + ", which has " + std::to_string(route.slots);
-            return lookup;
-        }
-        route.slot_of_channel.push_back(slot);
-    }
+    if (!read_bundle_txt(answers[0].txt, route, lookup.why_not)) return lookup;
     lookup.route = std::move(route);
     return lookup;
 }

@@ -17,6 +17,7 @@
 // IPv4 only; only the interface the ARC answer came from. Blocks up to `timeout_ms`.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,6 +73,21 @@ struct BundleLookup {
 
 // Channel ids are 1-based (0 = empty slot, not looked up). Blocks up to `timeout_ms`.
 BundleLookup resolve_bundle(const ResolvedDevice& device, const std::vector<uint16_t>& channels, int timeout_ms);
+
+// The pure steps of resolve_bundle, for tests.
+using TxtMap = std::map<std::string, std::string>;  // a TXT record: key -> value
+// The `b.<bundle>=<slot>` pointers of a channel's TXT: bundle -> 1-based slot (malformed
+// keys or values are skipped).
+std::map<uint16_t, uint16_t> bundle_pointers(const TxtMap& txt);
+// The lowest-numbered bundle carrying every non-zero channel of `channels`, given each
+// one's pointers (`pointers[id]`); sets route.bundle and route.slot_of_channel. False and
+// why when there is none.
+bool choose_bundle(const std::vector<uint16_t>& channels,
+                   const std::map<uint16_t, std::map<uint16_t, uint16_t>>& pointers, BundleRoute& route,
+                   std::string& why_not);
+// The group, port and format from a bundle's TXT into `route` (whose slot_of_channel must
+// fit in `nchan`). False and why when something needed is missing or out of range.
+bool read_bundle_txt(const TxtMap& txt, BundleRoute& route, std::string& why_not);
 
 // `<NN>@<device>`: the factory-name channel instance of 1-based channel `id`.
 std::string factory_channel_instance(uint16_t id, const std::string& device);
