@@ -21,8 +21,8 @@
 // resolved: when their TXT points (`b.N=<slot>`) at one multicast bundle carrying them all,
 // dante-rx resolves `N@NAME._netaudio-bund._udp`, joins its group (`a.0`:`p.0`) on that
 // interface and records the channels from their slots, asking the transmitter for nothing
-// (the format is the bundle's: enc, fpp, nchan). Otherwise, or with --prefer-unicast, it
-// asks for a unicast flow. The stats say which ("transport": "multicast" | "unicast", and
+// (the format is the bundle's: enc, fpp, nchan). Otherwise, or with --prefer-unicast (or
+// --update-after: changing channels needs a flow of our own), it asks for a unicast flow. The stats say which ("transport": "multicast" | "unicast", and
 // "group", "bundle" for multicast; "device"."bundle" has what was resolved).
 //
 // --update-after/--update-channels: S seconds after the first packet, change the flow's
