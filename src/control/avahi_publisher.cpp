@@ -48,7 +48,8 @@ struct AvahiPublisher::Impl {
     bool address_collided = false;  // our "<device>.local" A record is taken: use avahi's host name
     std::vector<ServiceRecord> records;
     std::string device_name;
-    std::vector<std::unique_ptr<Group>> groups;
+    std::vector<std::unique_ptr<Group>> groups;  // groups[i] publishes records[i]
+    std::string target;  // the SRV target register_all chose; empty: avahi's own host name
 
     // The published view, read by properties() from any thread.
     mutable std::mutex stats_mutex;
@@ -219,6 +220,101 @@ struct AvahiPublisher::Impl {
         counters.registered = 0;
     }
 
+    static AvahiStringList* txt_list(const ServiceRecord& record) {
+        AvahiStringList* txt = nullptr;
+        // add() prepends, hence the reverse walk. Avahi refuses empty TXT strings
+        // ("Invalid record"): Inferno's two trailing empty strings on the CMC service
+        // are left out (Inferno itself doubts they are needed).
+        for (auto it = record.txt.rbegin(); it != record.txt.rend(); ++it)
+            if (!it->empty()) txt = avahi_string_list_add(txt, it->c_str());
+        return txt;
+    }
+
+    // Registers records[i] in a new entry group (its state: pending, or why it failed).
+    std::unique_ptr<Group> add_group(size_t i) {
+        const ServiceRecord& record = records[i];
+        auto group = std::make_unique<Group>();
+        group->owner = this;
+        group->index = i;
+        group->group = avahi_entry_group_new(client, &Impl::group_callback, group.get());
+        if (!group->group) {
+            set_error(std::string("cannot create entry group: ") + avahi_strerror(avahi_client_errno(client)));
+            set_group_state(i, GroupState::failed);
+            return group;
+        }
+        AvahiStringList* txt = txt_list(record);
+        int r = avahi_entry_group_add_service_strlst(group->group, interface_index, AVAHI_PROTO_INET,
+                                                     static_cast<AvahiPublishFlags>(0), record.instance.c_str(),
+                                                     record.type.c_str(), nullptr, target.empty() ? nullptr : target.c_str(),
+                                                     record.port, txt);
+        avahi_string_list_free(txt);
+        if (r == 0) r = avahi_entry_group_commit(group->group);
+        if (r == AVAHI_ERR_COLLISION) {
+            set_error("name collision: " + record.instance + "." + record.type +
+                      " is already registered on this host; keeping our name, instance withdrawn");
+            std::lock_guard lock(stats_mutex);
+            ++counters.collisions;
+            if (i < group_states.size()) group_states[i] = GroupState::collided;
+        } else if (r != 0) {
+            set_error("cannot publish " + record.instance + "." + record.type + ": " + avahi_strerror(r));
+            set_group_state(i, GroupState::failed);
+        }
+        return group;
+    }
+
+    // Replaces the published set by `next` touching only what differs, for a change that
+    // keeps the device name (a multicast flow came or went): an instance still in the set
+    // keeps its entry group (a TXT change is announced in place, no goodbye), one no longer
+    // in it is withdrawn, a new one registered. Receivers that resolved a channel are not
+    // told it went away and came back. False (nothing changed) when this does not apply:
+    // then register_all() starts over.
+    bool update_in_place(std::vector<ServiceRecord>& next) {
+        if (!client || avahi_client_get_state(client) != AVAHI_CLIENT_S_RUNNING || groups.size() != records.size())
+            return false;
+        std::vector<std::unique_ptr<Group>> kept(next.size());
+        std::vector<GroupState> states(next.size(), GroupState::pending);
+        std::vector<GroupState> old_states;
+        {
+            std::lock_guard lock(stats_mutex);
+            old_states = group_states;
+        }
+        if (old_states.size() != groups.size()) return false;
+        for (size_t j = 0; j < next.size(); ++j) {
+            for (size_t i = 0; i < groups.size(); ++i) {
+                const ServiceRecord& old = records[i];
+                // Collided or failed instances are not kept: registering them again is the
+                // retry register_all() would make too.
+                if (!groups[i] || !groups[i]->group || old.type != next[j].type || old.instance != next[j].instance ||
+                    old.host_label != next[j].host_label || old.port != next[j].port ||
+                    (old_states[i] != GroupState::established && old_states[i] != GroupState::pending))
+                    continue;
+                if (old.txt != next[j].txt) {
+                    AvahiStringList* txt = txt_list(next[j]);
+                    const int r = avahi_entry_group_update_service_txt_strlst(
+                        groups[i]->group, interface_index, AVAHI_PROTO_INET, static_cast<AvahiPublishFlags>(0),
+                        next[j].instance.c_str(), next[j].type.c_str(), nullptr, txt);
+                    avahi_string_list_free(txt);
+                    if (r != 0) break;  // registered anew below
+                }
+                groups[i]->index = j;
+                states[j] = old_states[i];
+                kept[j] = std::move(groups[i]);
+                break;
+            }
+        }
+        for (auto& group : groups)  // no longer in the set: withdrawn (goodbye packets)
+            if (group && group->group) avahi_entry_group_free(group->group);
+        groups.clear();
+        records = std::move(next);
+        {
+            std::lock_guard lock(stats_mutex);
+            group_states = states;
+        }
+        for (size_t j = 0; j < records.size(); ++j) groups.push_back(kept[j] ? std::move(kept[j]) : add_group(j));
+        update_published_state();
+        return true;
+    }
+
     void register_all() {
         withdraw_all();
         if (!client || avahi_client_get_state(client) != AVAHI_CLIENT_S_RUNNING) return;
@@ -233,7 +329,7 @@ struct AvahiPublisher::Impl {
         const char* avahi_host = avahi_client_get_host_name(client);
         const bool avahi_is_device = avahi_host && strcasecmp(avahi_host, device_name.c_str()) == 0;
         std::string host = device_name + ".local";
-        const char* target = nullptr;
+        target.clear();
         if (!avahi_is_device && !address_collided && !device_name.empty()) {
             address_group = avahi_entry_group_new(client, &Impl::address_callback, this);
             AvahiAddress address{};
@@ -244,7 +340,7 @@ struct AvahiPublisher::Impl {
                                   : avahi_client_errno(client);
             if (r == 0) r = avahi_entry_group_commit(address_group);
             if (r == 0) {
-                target = host.c_str();
+                target = host;
             } else {
                 set_error("cannot publish " + host + ": " + avahi_strerror(r) + "; using avahi's host name");
                 if (address_group) avahi_entry_group_free(address_group);
@@ -252,41 +348,7 @@ struct AvahiPublisher::Impl {
             }
         }
 
-        for (size_t i = 0; i < records.size(); ++i) {
-            const ServiceRecord& record = records[i];
-            auto group = std::make_unique<Group>();
-            group->owner = this;
-            group->index = i;
-            group->group = avahi_entry_group_new(client, &Impl::group_callback, group.get());
-            if (!group->group) {
-                set_error(std::string("cannot create entry group: ") + avahi_strerror(avahi_client_errno(client)));
-                set_group_state(i, GroupState::failed);
-                groups.push_back(std::move(group));
-                continue;
-            }
-            AvahiStringList* txt = nullptr;
-            // add() prepends, hence the reverse walk. Avahi refuses empty TXT strings
-            // ("Invalid record"): Inferno's two trailing empty strings on the CMC service
-            // are left out (Inferno itself doubts they are needed).
-            for (auto it = record.txt.rbegin(); it != record.txt.rend(); ++it)
-                if (!it->empty()) txt = avahi_string_list_add(txt, it->c_str());
-            int r = avahi_entry_group_add_service_strlst(group->group, interface_index, AVAHI_PROTO_INET,
-                                                         static_cast<AvahiPublishFlags>(0), record.instance.c_str(),
-                                                         record.type.c_str(), nullptr, target, record.port, txt);
-            avahi_string_list_free(txt);
-            if (r == 0) r = avahi_entry_group_commit(group->group);
-            if (r == AVAHI_ERR_COLLISION) {
-                set_error("name collision: " + record.instance + "." + record.type +
-                          " is already registered on this host; keeping our name, instance withdrawn");
-                std::lock_guard lock(stats_mutex);
-                ++counters.collisions;
-                if (i < group_states.size()) group_states[i] = GroupState::collided;
-            } else if (r != 0) {
-                set_error("cannot publish " + record.instance + "." + record.type + ": " + avahi_strerror(r));
-                set_group_state(i, GroupState::failed);
-            }
-            groups.push_back(std::move(group));
-        }
+        for (size_t i = 0; i < records.size(); ++i) groups.push_back(add_group(i));
         update_published_state();
     }
 };
@@ -375,14 +437,18 @@ bool AvahiPublisher::start(std::vector<ServiceRecord> records, std::string devic
 void AvahiPublisher::republish(std::vector<ServiceRecord> records, std::string device_name) {
     if (!impl_->poll) return;
     avahi_threaded_poll_lock(impl_->poll);
-    if (device_name != impl_->device_name) impl_->address_collided = false;  // a new host name to try
-    impl_->records = std::move(records);
-    impl_->device_name = std::move(device_name);
     {
         std::lock_guard lock(impl_->stats_mutex);
         ++impl_->counters.republishes;
     }
-    impl_->register_all();  // no-op until the client runs; the running callback registers then
+    // Same name (a multicast flow came or went): only what changed. A rename changes every
+    // instance and the host name: all again.
+    if (device_name != impl_->device_name || !impl_->update_in_place(records)) {
+        if (device_name != impl_->device_name) impl_->address_collided = false;  // a new host name to try
+        impl_->records = std::move(records);
+        impl_->device_name = std::move(device_name);
+        impl_->register_all();  // no-op until the client runs; the running callback registers then
+    }
     avahi_threaded_poll_unlock(impl_->poll);
 }
 

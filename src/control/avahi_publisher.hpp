@@ -54,7 +54,11 @@ public:
     // is reachable. False only if the poll thread itself cannot be created (then state()
     // stays "unavailable"); a missing daemon is not a failure.
     bool start(std::vector<ServiceRecord> records, std::string device_name);
-    // Replace the published set (after a rename): withdraws the old instances, announces the new.
+    // Replace the published set. After a device rename: withdraws every old instance and
+    // announces the new set. With the same device name (a channel renamed, a multicast flow
+    // created or deleted): only what differs, so receivers watching the rest see nothing
+    // happen; an instance still in the set keeps its entry group, a TXT change (`b.N`) is
+    // announced in place, instances that left are withdrawn, new ones registered.
     void republish(std::vector<ServiceRecord> records, std::string device_name);
     void stop();
 

@@ -189,13 +189,16 @@ void ControlService::handle_arc(std::span<const uint8_t> datagram, const Ipv4End
     const auto opcode = control::read_u16(datagram, 6);
     if (opcode && *opcode == control::kArcTxFlows && options_.tx_flows) state_.tx_flows = options_.tx_flows();
     control::ArcResult result = control::handle_arc_request(datagram, state_);
+    bool flows_changed = false;
     if (result.create_multicast) {
         const uint16_t status = options_.create_multicast_flow ? options_.create_multicast_flow(*result.create_multicast)
                                                                : control::kStatusError;
+        flows_changed = status == control::kStatusOk;
         result.response = control::tx_flow_change_reply(result.request_header, status);
     } else if (result.delete_flow) {
         const uint16_t status =
             options_.delete_tx_flow ? options_.delete_tx_flow(*result.delete_flow) : control::kStatusError;
+        flows_changed = status == control::kStatusOk;
         result.response = control::tx_flow_change_reply(result.request_header, status);
     }
     if (!result.response) {
@@ -204,6 +207,11 @@ void ControlService::handle_arc(std::span<const uint8_t> datagram, const Ipv4End
     }
     // Apply before answering: a controller that reads back right after the OK sees the new name.
     apply_renames(result);
+    if (flows_changed) {
+        // A multicast flow came or went: its bundle and the channels' `b.N` pointers follow.
+        if (options_.tx_flows) state_.tx_flows = options_.tx_flows();
+        advertise();
+    }
     send_reply(arc_socket_, *result.response, sender);
 }
 
@@ -246,6 +254,10 @@ void ControlService::apply_renames(const control::ArcResult& result) {
         current_name_ = state_.device_name;
     }
     persist();
+    advertise();
+}
+
+void ControlService::advertise() {
     if (mdns_) mdns_->republish(control::build_service_records(state_, {.ports = ports_}), state_.device_name);
 }
 

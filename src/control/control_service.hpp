@@ -18,7 +18,9 @@
 // format (rate, encoding from audio.format, latency), device id 0000 + IPv4 + 0000 (as
 // Inferno), then the names saved in the state file (dante.state-file), if any. A rename that
 // the ARC core accepts is applied, saved (atomically, when a state file is configured) and
-// re-advertised over mDNS.
+// re-advertised over mDNS. So is a multicast flow created or deleted over ARC (0x2201/0x2202):
+// the control thread re-reads the flows and publishes the bundle services with the set, never
+// the transmitter's real-time thread.
 
 #include <atomic>
 #include <cstdint>
@@ -98,6 +100,7 @@ private:
     void send_multicasts(const std::vector<control::Datagram>& datagrams);
     void send_reply(const UdpSocket& socket, const std::vector<uint8_t>& reply, const Ipv4Endpoint& to);
     void apply_renames(const control::ArcResult& result);
+    void advertise();  // (re)publish build_service_records(state_) over mDNS
     void persist();
 
     DeviceConfig config_;

@@ -17,7 +17,8 @@ struct TxChannel {
     std::string user_name;     // the label users set; equal to factory_name when never renamed
 };
 
-// One transmit flow, as the flow-control side (src/flows) reports it for ARC 0x2200.
+// One transmit flow, as the flow-control side (src/flows) reports it for ARC 0x2200; the
+// multicast ones are also advertised over mDNS (mdns_records: `_netaudio-bund._udp`).
 struct TxFlowSummary {
     uint16_t flow_number = 0;  // 1-based slot
     bool multicast = false;
@@ -48,6 +49,8 @@ struct DeviceState {
     int64_t latency_ns = 4'000'000;
 
     uint16_t max_tx_flows = 32;
+    // Refreshed by the control thread for ARC 0x2200 and after every multicast create or
+    // delete, so the advertised bundles follow the live multicast flows.
     std::vector<TxFlowSummary> tx_flows;
 };
 

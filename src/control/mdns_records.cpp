@@ -46,8 +46,52 @@ ServiceRecord cmc_service(const DeviceState& state, const MdnsParams& params) {
     return record;
 }
 
+// Dotted quad of a host-order IPv4 address.
+std::string dotted(uint32_t address) {
+    char text[16];
+    std::snprintf(text, sizeof text, "%u.%u.%u.%u", address >> 24, (address >> 16) & 255u, (address >> 8) & 255u,
+                  address & 255u);
+    return text;
+}
+
+// The multicast flows, by flow number.
+std::vector<const TxFlowSummary*> multicast_flows(const DeviceState& state) {
+    std::vector<const TxFlowSummary*> flows;
+    for (const TxFlowSummary& flow : state.tx_flows)
+        if (flow.multicast) flows.push_back(&flow);
+    std::sort(flows.begin(), flows.end(),
+              [](const TxFlowSummary* a, const TxFlowSummary* b) { return a->flow_number < b->flow_number; });
+    return flows;
+}
+
+// `b.<flow>=<slot>` for every multicast flow carrying TX channel `channel_number` (1-based).
+void add_bundle_pointers(std::vector<std::string>& txt, const std::vector<const TxFlowSummary*>& flows,
+                         uint16_t channel_number) {
+    for (const TxFlowSummary* flow : flows) {
+        const auto slot = std::find(flow->channels.begin(), flow->channels.end(), channel_number);
+        if (slot == flow->channels.end()) continue;
+        txt.push_back(kv("b." + std::to_string(flow->flow_number),
+                         static_cast<int64_t>(slot - flow->channels.begin() + 1)));
+    }
+}
+
+ServiceRecord bundle_service(const DeviceState& state, const MdnsParams& params, const TxFlowSummary& flow) {
+    ServiceRecord record{kBundleServiceType, std::to_string(flow.flow_number) + "@" + state.device_name,
+                         state.device_name, params.ports.flow_control, 120, {}};
+    record.txt = {kv("id", flow.flow_number),
+                  kv("a.0", dotted(flow.address)),
+                  kv("p.0", flow.port),
+                  kv("nchan", static_cast<int64_t>(flow.channels.size())),
+                  kv("enc", flow.encoding_bits),
+                  kv("en", flow.encoding_bits),
+                  kv("fpp", flow.frames_per_packet),
+                  kv("latency_ns", state.latency_ns)};
+    return record;
+}
+
 ServiceRecord channel_service(const DeviceState& state, const MdnsParams& params, size_t index,
-                              const std::string& label, bool is_factory_name) {
+                              const std::string& label, bool is_factory_name,
+                              const std::vector<const TxFlowSummary*>& flows) {
     ServiceRecord record{kChannelServiceType, label + "@" + state.device_name, state.device_name,
                          params.ports.flow_control, 120, {}};
     char pcm[32];
@@ -65,6 +109,7 @@ ServiceRecord channel_service(const DeviceState& state, const MdnsParams& params
                   kv("latency_ns", state.latency_ns),
                   kv("fpp", std::to_string(params.fpp_max) + "," + std::to_string(params.fpp_min)),
                   kv("nchan", static_cast<int64_t>(nchan))};
+    add_bundle_pointers(record.txt, flows, static_cast<uint16_t>(index + 1));
     if (is_factory_name) record.txt.emplace_back("default");
     return record;
 }
@@ -82,16 +127,18 @@ std::string device_id_hex(const DeviceId& id) {
 }
 
 std::vector<ServiceRecord> build_service_records(const DeviceState& state, const MdnsParams& params) {
+    const std::vector<const TxFlowSummary*> flows = multicast_flows(state);
     std::vector<ServiceRecord> records;
-    records.reserve(2 + 2 * state.tx_channels.size());
+    records.reserve(2 + 2 * state.tx_channels.size() + flows.size());
     records.push_back(arc_service(state, params));
     records.push_back(cmc_service(state, params));
     for (size_t i = 0; i < state.tx_channels.size(); ++i) {
         const TxChannel& channel = state.tx_channels[i];
-        records.push_back(channel_service(state, params, i, channel.factory_name, true));
+        records.push_back(channel_service(state, params, i, channel.factory_name, true, flows));
         if (channel.user_name != channel.factory_name && !channel.user_name.empty())
-            records.push_back(channel_service(state, params, i, channel.user_name, false));
+            records.push_back(channel_service(state, params, i, channel.user_name, false, flows));
     }
+    for (const TxFlowSummary* flow : flows) records.push_back(bundle_service(state, params, *flow));
     return records;
 }
 

@@ -123,6 +123,35 @@ std::optional<UdpSocket> open_udp(const Ipv4Endpoint& local, std::string& error)
     return socket;
 }
 
+std::optional<UdpSocket> open_multicast_receiver(const InterfaceInfo& iface, const Ipv4Endpoint& group,
+                                                 std::string& error) {
+    if (!is_multicast(group.address) || group.port == 0) {
+        error = to_string(group) + " is not a multicast group and port";
+        return std::nullopt;
+    }
+    auto socket = new_socket(error);
+    if (!socket) return std::nullopt;
+    const int one = 1;
+    ::setsockopt(socket->fd(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    // As open_udp_on_interface: without CAP_NET_RAW the membership below still picks the link.
+    if (::setsockopt(socket->fd(), SOL_SOCKET, SO_BINDTODEVICE, iface.name.c_str(),
+                     static_cast<socklen_t>(iface.name.size())) != 0 &&
+        errno != EPERM) {
+        error = "cannot bind a UDP socket to interface " + iface.name + ": " + errno_text(errno);
+        return std::nullopt;
+    }
+    if (!bind_to(*socket, group, error)) return std::nullopt;
+    ip_mreqn mreq{};
+    mreq.imr_multiaddr.s_addr = htonl(group.address);
+    mreq.imr_address.s_addr = htonl(iface.subnet.address);
+    mreq.imr_ifindex = static_cast<int>(if_nametoindex(iface.name.c_str()));
+    if (mreq.imr_ifindex == 0 || ::setsockopt(socket->fd(), IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0) {
+        error = "cannot join " + ipv4_to_string(group.address) + " on " + iface.name + ": " + errno_text(errno);
+        return std::nullopt;
+    }
+    return socket;
+}
+
 bool connect_udp(const UdpSocket& socket, const Ipv4Endpoint& peer, std::string& error) {
     const sockaddr_in addr = to_sockaddr(peer);
     if (::connect(socket.fd(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {

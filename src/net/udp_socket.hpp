@@ -72,6 +72,13 @@ std::optional<UdpSocket> open_udp(const Ipv4Endpoint& local, std::string& error)
 std::optional<UdpSocket> open_multicast_sender(const InterfaceInfo& iface, const Ipv4Endpoint& group, int ttl,
                                                std::string& error);
 
+// A socket that receives the multicast `group` (address and port) on `iface` only: bound to
+// the group's address and port (so it gets that group's datagrams and nothing sent to the
+// port otherwise), SO_REUSEADDR (other receivers of the group on this host may share it),
+// SO_BINDTODEVICE when allowed, and a membership (IP_ADD_MEMBERSHIP) on the interface by
+// index and address: the join's IGMP report leaves through that interface only.
+std::optional<UdpSocket> open_multicast_receiver(const InterfaceInfo& iface, const Ipv4Endpoint& group,
+                                                 std::string& error);
 // connect() a UDP socket: fixes its peer, so send() needs no address and the kernel
 // drops datagrams from anybody else.
 bool connect_udp(const UdpSocket& socket, const Ipv4Endpoint& peer, std::string& error);

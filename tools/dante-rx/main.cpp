@@ -3,7 +3,7 @@
 //   dante-rx --device NAME | --address IP[:PORT]  --channels 1,2,...  --seconds S
 //            --wav OUT.wav  --stats OUT.json  [--format S16|S24|S32] [--fpp N] [--rate HZ]
 //            [--update-after S --update-channels 2,1,...] [--resolve-timeout S]
-//            [--clock tai|ptp [--interface IF] [--ptp-version 1|2]]
+//            [--clock tai|ptp [--interface IF] [--ptp-version 1|2]] [--prefer-unicast]
 //
 // --clock: the time base lateness_us is measured on. tai (default): CLOCK_TAI, the media
 // clock of a sink on dante.clock.source = tai on this kernel. ptp: dante-rx follows the
@@ -17,12 +17,19 @@
 // --format/--rate, when not given, from that record's TXT (enc, rate). The flow then goes
 // through the interface the answer came from only. Gives up after --resolve-timeout
 // seconds (default 10). The resolution goes in the stats ("device").
+// Then, as a Dante receiver does, the asked channels' own instances `<NN>@NAME` are
+// resolved: when their TXT points (`b.N=<slot>`) at one multicast bundle carrying them all,
+// dante-rx resolves `N@NAME._netaudio-bund._udp`, joins its group (`a.0`:`p.0`) on that
+// interface and records the channels from their slots, asking the transmitter for nothing
+// (the format is the bundle's: enc, fpp, nchan). Otherwise, or with --prefer-unicast (or
+// --update-after: changing channels needs a flow of our own), it asks for a unicast flow. The stats say which ("transport": "multicast" | "unicast", and
+// "group", "bundle" for multicast; "device"."bundle" has what was resolved).
 //
 // --update-after/--update-channels: S seconds after the first packet, change the flow's
 // channels with 0x0102 (same number of slots); the answer goes in the stats ("update").
 // The granted flow handle is printed on stderr and written in the stats ("handle").
 //
-// Asks the transmitter for a unicast flow of the given TX channels, records S seconds of
+// Asks the transmitter for a unicast flow of the given TX channels (or joins the bundle), records S seconds of
 // it by timestamp into a WAV file, and writes packet statistics as JSON. Exit status:
 // 0 success, 1 failure at run time (refused, nothing received, cannot write), 2 usage.
 
@@ -55,8 +62,10 @@ int usage(const std::string& message) {
     std::cerr << "usage: dante-rx --device NAME | --address IP[:PORT]  --channels 1,2,...  --seconds S\n"
                  "                --wav OUT.wav  --stats OUT.json  [--format S16|S24|S32] [--fpp N] [--rate HZ]\n"
                  "                [--update-after S --update-channels 2,1,...] [--resolve-timeout S]\n"
-                 "                [--clock tai|ptp [--interface IF] [--ptp-version 1|2]]\n"
-                 "  --device NAME finds the transmitter over mDNS (avahi-daemon); --address skips that.\n";
+                 "                [--clock tai|ptp [--interface IF] [--ptp-version 1|2]] [--prefer-unicast]\n"
+                 "  --device NAME finds the transmitter over mDNS (avahi-daemon); --address skips that.\n"
+                 "  With --device, channels a multicast bundle carries are received from its group\n"
+                 "  unless --prefer-unicast.\n";
     return 2;
 }
 
@@ -93,11 +102,16 @@ int main(int argc, char** argv) {
     bool ptp_clock = false;
     std::string interface;
     dante::ptp::PtpVersion ptp_version = dante::ptp::PtpVersion::v1;
+    bool prefer_unicast = false;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         if (arg == "--help" || arg == "-h") {
             usage("");
             return 0;
+        }
+        if (arg == "--prefer-unicast") {  // the one option without a value
+            prefer_unicast = true;
+            continue;
         }
         if (i + 1 >= argc) return usage("missing value for " + std::string(arg));
         const std::string_view value = argv[++i];
@@ -162,6 +176,7 @@ int main(int argc, char** argv) {
         }
     }
     if (!device.empty() && !address.empty()) return usage("give --device or --address, not both");
+    if (prefer_unicast && device.empty()) return usage("--prefer-unicast goes with --device");
     if (device.empty() && address.empty()) return usage("--device or --address is required");
     std::optional<dante::Ipv4Endpoint> target;
     if (!address.empty()) {
@@ -181,6 +196,7 @@ int main(int argc, char** argv) {
 
     nlohmann::json resolved_json;
     if (!device.empty()) {
+        const auto resolve_started = std::chrono::steady_clock::now();
         const auto resolved = dante::rx::resolve_device(device, static_cast<int>(resolve_timeout * 1000));
         if (!resolved.device) {
             std::cerr << "dante-rx: " << resolved.error << "\n";
@@ -209,6 +225,34 @@ int main(int argc, char** argv) {
                          {"rate", d.rate},
                          {"encoding_bits", d.encoding_bits},
                          {"latency_ns", d.latency_ns}};
+
+        // A channel a multicast bundle carries is received from its group, as a Dante
+        // receiver does (no request to the transmitter). A channel update needs a flow of ours.
+        if (!prefer_unicast && options.update_channels.empty()) {
+            const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - resolve_started);
+            const int left = std::max(1000, static_cast<int>(resolve_timeout * 1000) - static_cast<int>(spent.count()));
+            const dante::rx::BundleLookup bundle = dante::rx::resolve_bundle(d, options.channels, left);
+            if (bundle.route) {
+                const dante::rx::BundleRoute& b = *bundle.route;
+                if (have_format && options.bits != b.encoding_bits)
+                    std::cerr << "dante-rx: --format ignored: the bundle carries " << b.encoding_bits << "-bit samples\n";
+                options.bits = b.encoding_bits;
+                options.multicast = dante::rx::MulticastSource{
+                    dante::Ipv4Endpoint{b.group, b.port}, b.slots, b.fpp, b.bundle, b.slot_of_channel};
+                std::cerr << "dante-rx: multicast bundle " << b.instance << ": group "
+                          << dante::ipv4_to_string(b.group) << ":" << b.port << ", " << b.slots << " slots, "
+                          << b.encoding_bits << " bits, fpp " << b.fpp << "; joining it on " << d.interface << "\n";
+                resolved_json["bundle"] = {{"instance", b.instance},      {"bundle", b.bundle},
+                                           {"group", dante::ipv4_to_string(b.group)},
+                                           {"port", b.port},              {"nchan", b.slots},
+                                           {"encoding_bits", b.encoding_bits}, {"fpp", b.fpp},
+                                           {"latency_ns", b.latency_ns},  {"slots", b.slot_of_channel}};
+            } else {
+                std::cerr << "dante-rx: no multicast bundle (" << bundle.why_not << "); asking for a unicast flow\n";
+                resolved_json["no_bundle"] = bundle.why_not;
+            }
+        }
     }
     options.target = *target;
     if (!interface.empty()) {

@@ -13,6 +13,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -180,7 +181,215 @@ std::string seconds_text(int timeout_ms) {
     return text;
 }
 
+// ---- resolving named instances (resolve_bundle)
+
+// One instance resolved by name: its whole TXT as key -> value (bare strings map to "").
+struct TxtAnswer {
+    bool answered = false;
+    bool found = false;
+    TxtMap txt;
+};
+
+void on_txt_resolved(AvahiServiceResolver*, AvahiIfIndex, AvahiProtocol, AvahiResolverEvent event, const char*,
+                     const char*, const char*, const char*, const AvahiAddress*, uint16_t, AvahiStringList* txt,
+                     AvahiLookupResultFlags, void* userdata) {
+    auto* answer = static_cast<TxtAnswer*>(userdata);
+    if (answer->answered) return;
+    answer->answered = true;
+    if (event != AVAHI_RESOLVER_FOUND) return;
+    answer->found = true;
+    for (AvahiStringList* item = txt; item != nullptr; item = avahi_string_list_get_next(item)) {
+        char* k = nullptr;
+        char* v = nullptr;
+        if (avahi_string_list_get_pair(item, &k, &v, nullptr) != 0) continue;
+        answer->txt[k] = v != nullptr ? v : "";
+        avahi_free(k);
+        avahi_free(v);
+    }
+}
+
+// Resolves every instance of `names` of `type` on interface `ifindex`, in parallel, until
+// each has answered or `deadline_ms` (monotonic) passed. "" or why the lookup itself failed.
+std::string resolve_named(int ifindex, const char* type, const std::vector<std::string>& names, int64_t deadline_ms,
+                          std::vector<TxtAnswer>& answers) {
+    answers.assign(names.size(), TxtAnswer{});
+    std::unique_ptr<AvahiSimplePoll, decltype(&avahi_simple_poll_free)> poll(avahi_simple_poll_new(),
+                                                                            avahi_simple_poll_free);
+    if (!poll) return "out of memory";
+    int error = 0;
+    AvahiClient* client = avahi_client_new(avahi_simple_poll_get(poll.get()), static_cast<AvahiClientFlags>(0),
+                                           nullptr, nullptr, &error);
+    if (client == nullptr) return std::string("no avahi-daemon reachable (") + avahi_strerror(error) + ")";
+    std::string failure;
+    std::vector<AvahiServiceResolver*> resolvers;
+    for (size_t i = 0; i < names.size() && failure.empty(); ++i) {
+        AvahiServiceResolver* resolver = avahi_service_resolver_new(
+            client, ifindex, AVAHI_PROTO_INET, names[i].c_str(), type, nullptr, AVAHI_PROTO_INET,
+            static_cast<AvahiLookupFlags>(0), on_txt_resolved, &answers[i]);
+        if (resolver == nullptr)
+            failure = "avahi-daemon refused to resolve " + names[i] + ": " + avahi_strerror(avahi_client_errno(client));
+        else
+            resolvers.push_back(resolver);
+    }
+    while (failure.empty()) {
+        if (std::all_of(answers.begin(), answers.end(), [](const TxtAnswer& a) { return a.answered; })) break;
+        const int64_t left = deadline_ms - monotonic_ms();
+        if (left <= 0) break;
+        if (avahi_simple_poll_iterate(poll.get(), static_cast<int>(std::min<int64_t>(left, 100))) != 0)
+            failure = "the avahi event loop failed";
+    }
+    for (AvahiServiceResolver* resolver : resolvers) avahi_service_resolver_free(resolver);
+    avahi_client_free(client);
+    return failure;
+}
+
+// An unsigned number, decimal or 0x-hex (as TXT values are written), or nullopt.
+std::optional<uint64_t> parse_number(const std::string& text) {
+    if (text.empty() || text[0] == '-' || text[0] == '+' || std::isspace(static_cast<unsigned char>(text[0])))
+        return std::nullopt;
+    char* end = nullptr;
+    const uint64_t value = std::strtoull(text.c_str(), &end, 0);
+    if (end == text.c_str() || *end != '\0') return std::nullopt;
+    return value;
+}
+
+std::optional<uint64_t> txt_value(const TxtMap& txt, const std::string& key) {
+    const auto it = txt.find(key);
+    return it == txt.end() ? std::nullopt : parse_number(it->second);
+}
+
 }  // namespace
+
+std::map<uint16_t, uint16_t> bundle_pointers(const TxtMap& txt) {
+    std::map<uint16_t, uint16_t> pointers;
+    for (const auto& [key, value] : txt) {
+        if (!key.starts_with("b.")) continue;
+        const auto bundle = parse_number(key.substr(2));
+        const auto slot = parse_number(value);
+        if (bundle && slot && *bundle > 0 && *bundle <= 0xFFFF && *slot > 0 && *slot <= 0xFFFF)
+            pointers[static_cast<uint16_t>(*bundle)] = static_cast<uint16_t>(*slot);
+    }
+    return pointers;
+}
+
+bool choose_bundle(const std::vector<uint16_t>& channels,
+                   const std::map<uint16_t, std::map<uint16_t, uint16_t>>& pointers, BundleRoute& route,
+                   std::string& why_not) {
+    std::vector<uint16_t> ids;  // the distinct asked channels
+    for (uint16_t id : channels)
+        if (id != 0 && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    if (ids.empty()) {
+        why_not = "no channel asked for";
+        return false;
+    }
+    std::map<uint16_t, size_t> carried;  // bundle -> how many of them it has
+    for (uint16_t id : ids) {
+        const auto found = pointers.find(id);
+        if (found == pointers.end() || found->second.empty()) {
+            why_not = "channel " + std::to_string(id) + " carries no b.N pointer (no multicast flow has it)";
+            return false;
+        }
+        for (const auto& entry : found->second) ++carried[entry.first];
+    }
+    const size_t distinct = ids.size();
+    const auto common = std::find_if(carried.begin(), carried.end(),
+                                     [&](const auto& entry) { return entry.second == distinct; });
+    if (common == carried.end()) {
+        why_not = "no one multicast bundle carries all the channels asked for";
+        return false;
+    }
+    route.bundle = common->first;
+    route.slot_of_channel.clear();
+    for (uint16_t id : channels) route.slot_of_channel.push_back(id == 0 ? 0 : pointers.at(id).at(route.bundle));
+    return true;
+}
+
+bool read_bundle_txt(const TxtMap& txt, BundleRoute& route, std::string& why_not) {
+    const auto group_text = txt.find("a.0");
+    const uint32_t group = group_text == txt.end() ? 0 : parse_ipv4(group_text->second).value_or(0);
+    const auto port = txt_value(txt, "p.0");
+    const auto nchan = txt_value(txt, "nchan");
+    auto enc = txt_value(txt, "enc");
+    if (!enc) enc = txt_value(txt, "en");
+    const auto fpp = txt_value(txt, "fpp");
+    const auto latency = txt_value(txt, "latency_ns");
+    const std::string who = route.instance.empty() ? std::string("the bundle") : route.instance;
+    if (!is_multicast(group) || !port || *port == 0 || *port > 0xFFFF || !nchan || *nchan == 0 ||
+        *nchan > 64 || !enc || (*enc != 16 && *enc != 24 && *enc != 32) || !fpp || *fpp == 0 || *fpp > 256) {
+        why_not = who + " has no usable a.0, p.0, nchan, enc or fpp in its TXT";
+        return false;
+    }
+    route.group = group;
+    route.port = static_cast<uint16_t>(*port);
+    route.slots = static_cast<uint32_t>(*nchan);
+    route.encoding_bits = static_cast<uint32_t>(*enc);
+    route.fpp = static_cast<uint32_t>(*fpp);
+    route.latency_ns = latency.value_or(0);
+    for (size_t i = 0; i < route.slot_of_channel.size(); ++i)
+        if (route.slot_of_channel[i] > route.slots) {
+            why_not = "a channel points at slot " + std::to_string(route.slot_of_channel[i]) + " of " + who +
+                      ", which has " + std::to_string(route.slots);
+            return false;
+        }
+    return true;
+}
+
+std::string factory_channel_instance(uint16_t id, const std::string& device) {
+    char number[8];
+    std::snprintf(number, sizeof number, "%02u", static_cast<unsigned>(id));
+    return std::string(number) + "@" + device;
+}
+
+BundleLookup resolve_bundle(const ResolvedDevice& device, const std::vector<uint16_t>& channels, int timeout_ms) {
+    BundleLookup lookup;
+    const int64_t deadline = monotonic_ms() + timeout_ms;
+    const int ifindex = static_cast<int>(if_nametoindex(device.interface.c_str()));
+    if (ifindex == 0) {
+        lookup.why_not = "interface " + device.interface + " is gone";
+        return lookup;
+    }
+    std::vector<uint16_t> ids;
+    std::vector<std::string> names;
+    for (uint16_t id : channels)
+        if (id != 0 && std::find(ids.begin(), ids.end(), id) == ids.end()) {
+            ids.push_back(id);
+            names.push_back(factory_channel_instance(id, device.name));
+        }
+    if (ids.empty()) {
+        lookup.why_not = "no channel asked for";
+        return lookup;
+    }
+    std::vector<TxtAnswer> answers;
+    if (std::string failure = resolve_named(ifindex, control::kChannelServiceType, names, deadline, answers);
+        !failure.empty()) {
+        lookup.why_not = failure;
+        return lookup;
+    }
+
+    std::map<uint16_t, std::map<uint16_t, uint16_t>> pointers;  // channel -> bundle -> slot
+    for (size_t i = 0; i < ids.size(); ++i) {
+        if (!answers[i].found) {
+            lookup.why_not = names[i] + " did not resolve";
+            return lookup;
+        }
+        pointers[ids[i]] = bundle_pointers(answers[i].txt);
+    }
+    BundleRoute route;
+    if (!choose_bundle(channels, pointers, route, lookup.why_not)) return lookup;
+    route.instance = std::to_string(route.bundle) + "@" + device.name;
+    if (std::string failure = resolve_named(ifindex, control::kBundleServiceType, {route.instance}, deadline, answers);
+        !failure.empty()) {
+        lookup.why_not = failure;
+        return lookup;
+    }
+    if (!answers[0].found) {
+        lookup.why_not = route.instance + "." + control::kBundleServiceType + " did not resolve";
+        return lookup;
+    }
+    if (!read_bundle_txt(answers[0].txt, route, lookup.why_not)) return lookup;
+    lookup.route = std::move(route);
+    return lookup;
+}
 
 bool dns_name_equal(const std::string& a, const std::string& b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {

@@ -17,8 +17,10 @@
 // IPv4 only; only the interface the ARC answer came from. Blocks up to `timeout_ms`.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dante::rx {
 
@@ -42,6 +44,53 @@ struct ResolveResult {
 };
 
 ResolveResult resolve_device(const std::string& name, int timeout_ms);
+
+// The multicast route to some TX channels, as a Dante receiver finds it (PROTOCOL-NOTES
+// §1.3, §1.4, §3.4 step 3): each channel's factory-name instance `<NN>@<device>` (NN = the
+// 1-based channel number, two digits at least, as our device and Inferno name them) is
+// resolved on the device's interface; its TXT `b.<bundle>=<slot>` says which multicast
+// bundle carries it and where. When one bundle carries every asked channel (the lowest
+// such bundle number, if several do), `<bundle>@<device>._netaudio-bund._udp` is resolved
+// for the group (`a.0`, `p.0`) and the format (`nchan`, `enc`/`en`, `fpp`, `latency_ns`).
+struct BundleRoute {
+    uint16_t bundle = 0;       // the `b.N` number (the transmitter's flow number)
+    std::string instance;      // "<bundle>@<device>"
+    uint32_t group = 0;        // host byte order
+    uint16_t port = 0;
+    uint32_t slots = 0;        // `nchan`: channels in each packet
+    uint32_t encoding_bits = 0;
+    uint32_t fpp = 0;
+    uint64_t latency_ns = 0;
+    std::vector<uint16_t> slot_of_channel;  // per asked channel: its 1-based slot (0 for channel 0)
+};
+
+struct BundleLookup {
+    std::optional<BundleRoute> route;
+    // Why there is none, in one sentence (no pointer on some channel, no common bundle, the
+    // bundle did not resolve or its TXT is unusable).
+    std::string why_not;
+};
+
+// Channel ids are 1-based (0 = empty slot, not looked up). Blocks up to `timeout_ms`.
+BundleLookup resolve_bundle(const ResolvedDevice& device, const std::vector<uint16_t>& channels, int timeout_ms);
+
+// The pure steps of resolve_bundle, for tests.
+using TxtMap = std::map<std::string, std::string>;  // a TXT record: key -> value
+// The `b.<bundle>=<slot>` pointers of a channel's TXT: bundle -> 1-based slot (malformed
+// keys or values are skipped).
+std::map<uint16_t, uint16_t> bundle_pointers(const TxtMap& txt);
+// The lowest-numbered bundle carrying every non-zero channel of `channels`, given each
+// one's pointers (`pointers[id]`); sets route.bundle and route.slot_of_channel. False and
+// why when there is none.
+bool choose_bundle(const std::vector<uint16_t>& channels,
+                   const std::map<uint16_t, std::map<uint16_t, uint16_t>>& pointers, BundleRoute& route,
+                   std::string& why_not);
+// The group, port and format from a bundle's TXT into `route` (whose slot_of_channel must
+// fit in `nchan`). False and why when something needed is missing or out of range.
+bool read_bundle_txt(const TxtMap& txt, BundleRoute& route, std::string& why_not);
+
+// `<NN>@<device>`: the factory-name channel instance of 1-based channel `id`.
+std::string factory_channel_instance(uint16_t id, const std::string& device);
 
 // The flow-control port our device uses next to a given ARC port (see above).
 uint16_t flow_control_port_for_arc_port(uint16_t arc_port);

@@ -118,19 +118,39 @@ uint32_t default_fpp(size_t slots, uint32_t bits) {
     return static_cast<uint32_t>(std::clamp<size_t>(1400 / per_frame, 2, 32));
 }
 
+namespace {
+
+// Where each recorded channel comes from in a packet: its 0-based slot, or -1 (silence).
+std::vector<int> slot_map(const RxOptions& o) {
+    std::vector<int> map(o.channels.size());
+    for (size_t s = 0; s < map.size(); ++s)
+        map[s] = o.multicast ? static_cast<int>(s < o.multicast->slot_of_channel.size() ? o.multicast->slot_of_channel[s]
+                                                                                        : 0) - 1
+                             : static_cast<int>(s);
+    return map;
+}
+
+}  // namespace
+
 RxResult run_receiver(const RxOptions& o) {
     RxResult r;
     r.rate = o.rate;
     r.bits = o.bits;
     r.channels = o.channels;
-    r.fpp = o.fpp != 0 ? o.fpp : default_fpp(o.channels.size(), o.bits);
+    r.multicast = o.multicast.has_value();
+    r.fpp = o.multicast ? o.multicast->fpp : (o.fpp != 0 ? o.fpp : default_fpp(o.channels.size(), o.bits));
     const uint32_t bytes = o.bits / 8;
     const size_t slots = o.channels.size();
+    r.wire_slots = o.multicast ? o.multicast->slots : static_cast<uint32_t>(slots);
+    const std::vector<int> slot_of = slot_map(o);
     if (slots == 0 || slots > flowctl::kMaxSlots || (o.bits != 16 && o.bits != 24 && o.bits != 32) || o.rate == 0 ||
-        !(o.seconds > 0)) {
+        !(o.seconds > 0) || r.fpp == 0 || r.wire_slots == 0 ||
+        std::any_of(slot_of.begin(), slot_of.end(), [&](int s) { return s >= static_cast<int>(r.wire_slots); }) ||
+        (o.multicast && o.interface.empty())) {
         r.error = "invalid receiver options";
         return r;
     }
+    if (o.multicast) r.bundle = o.multicast->bundle;
 
     // Our own IPv4: the named interface's, or the local address the kernel picks for
     // talking to the target.
@@ -140,20 +160,32 @@ RxResult run_receiver(const RxOptions& o) {
         r.error = error;
         return r;
     }
-    auto control = iface ? open_udp_on_interface(*iface, BindOptions{}, error) : open_udp(Ipv4Endpoint{}, error);
-    if (!control || !connect_udp(*control, o.target, error)) {
-        r.error = error;
-        return r;
+    // Unicast: a control socket for the requests, and our own audio socket. Multicast: only
+    // the group's socket; nothing is ever sent.
+    std::optional<UdpSocket> control, audio;
+    if (o.multicast) {
+        audio = open_multicast_receiver(*iface, o.multicast->group, error);
+        if (!audio) {
+            r.error = error;
+            return r;
+        }
+        r.local = o.multicast->group;
+    } else {
+        control = iface ? open_udp_on_interface(*iface, BindOptions{}, error) : open_udp(Ipv4Endpoint{}, error);
+        if (!control || !connect_udp(*control, o.target, error)) {
+            r.error = error;
+            return r;
+        }
+        const auto own = control->local_endpoint();
+        audio = !own    ? std::nullopt
+                : iface ? open_udp_on_interface(*iface, BindOptions{}, error)
+                        : open_udp(Ipv4Endpoint{own->address, 0}, error);
+        if (!audio) {
+            r.error = own ? error : "cannot read the local address";
+            return r;
+        }
+        r.local = *audio->local_endpoint();
     }
-    const auto own = control->local_endpoint();
-    auto audio = !own    ? std::nullopt
-                 : iface ? open_udp_on_interface(*iface, BindOptions{}, error)
-                         : open_udp(Ipv4Endpoint{own->address, 0}, error);
-    if (!audio) {
-        r.error = own ? error : "cannot read the local address";
-        return r;
-    }
-    r.local = *audio->local_endpoint();
     // A roomy receive buffer: many receivers on few cores must not lose packets to a
     // descheduled moment (4 MiB ~ 2 s of an 8-slot flow). FORCE needs root; else best effort.
     const int rcvbuf = 4 << 20;
@@ -167,31 +199,34 @@ RxResult run_receiver(const RxOptions& o) {
     const int64_t tai_minus_realtime =
         std::llround(static_cast<double>(clock_ns(CLOCK_TAI) - clock_ns(CLOCK_REALTIME)) / 1e9) * 1'000'000'000;
 
-    flowctl::FlowRequest request;
-    request.rx_device_name = o.device_name;
-    request.rx_flow_name = std::to_string(getpid()) + "_1";  // Inferno names flows <process id>_<flow number>
-    request.rate = o.rate;
-    request.bits_per_sample = o.bits;
-    request.fpp = static_cast<uint16_t>(r.fpp);
-    request.slots.assign(o.channels);
-    request.destination = r.local;
     std::array<uint8_t, flowctl::kMaxPacketBytes> out{};
     uint16_t sequence = 1;
-    size_t n = flowctl::encode_request_flow(sequence, request, out);
-    const auto reply = exchange(*control, std::span<const uint8_t>(out.data(), n), sequence,
-                                static_cast<uint16_t>(flowctl::Opcode::request_flow), o);
-    if (!reply) {
-        r.error = "no answer to the flow request from " + to_string(o.target);
-        return r;
+    size_t n = 0;
+    if (!o.multicast) {
+        flowctl::FlowRequest request;
+        request.rx_device_name = o.device_name;
+        request.rx_flow_name = std::to_string(getpid()) + "_1";  // Inferno names flows <process id>_<flow number>
+        request.rate = o.rate;
+        request.bits_per_sample = o.bits;
+        request.fpp = static_cast<uint16_t>(r.fpp);
+        request.slots.assign(o.channels);
+        request.destination = r.local;
+        n = flowctl::encode_request_flow(sequence, request, out);
+        const auto reply = exchange(*control, std::span<const uint8_t>(out.data(), n), sequence,
+                                    static_cast<uint16_t>(flowctl::Opcode::request_flow), o);
+        if (!reply) {
+            r.error = "no answer to the flow request from " + to_string(o.target);
+            return r;
+        }
+        const auto response = flowctl::decode_response(*reply).response;
+        if (response->header.status != flowctl::status::ok || !response->handle) {
+            r.refused_status = response->header.status;
+            r.error = "the transmitter refused the flow: status " + status_text(response->header.status);
+            return r;
+        }
+        r.handle = *response->handle;
+        if (o.on_granted) o.on_granted(r.handle);
     }
-    const auto response = flowctl::decode_response(*reply).response;
-    if (response->header.status != flowctl::status::ok || !response->handle) {
-        r.refused_status = response->header.status;
-        r.error = "the transmitter refused the flow: status " + status_text(response->header.status);
-        return r;
-    }
-    r.handle = *response->handle;
-    if (o.on_granted) o.on_granted(r.handle);
 
     // Receive. The window is seconds x rate frames from the first packet's timestamp.
     r.frames = static_cast<uint64_t>(std::llround(o.seconds * o.rate));
@@ -213,7 +248,7 @@ RxResult run_receiver(const RxOptions& o) {
     while (!complete && !interrupted(o)) {
         const int64_t now = monotonic_ms();
         if (now >= end_ms) break;
-        if (update_at_ms >= 0 && now >= update_at_ms && !r.update_sent) {
+        if (control && update_at_ms >= 0 && now >= update_at_ms && !r.update_sent) {
             flowctl::SlotList slots;
             slots.assign(o.update_channels);
             ++sequence;
@@ -225,12 +260,12 @@ RxResult run_receiver(const RxOptions& o) {
             if (updated) r.update_status = flowctl::decode_response(*updated).response->header.status;
             continue;
         }
-        if (have_first && now >= next_keepalive) {
+        if (control && have_first && now >= next_keepalive) {
             if (audio->send_to(keepalive, r.source) == 2) ++r.keepalives_sent;
             next_keepalive = now + 250;
         }
         int64_t wait = end_ms - now;
-        if (have_first) wait = std::min(wait, next_keepalive - now);
+        if (control && have_first) wait = std::min(wait, next_keepalive - now);
         if (!audio->wait_readable(static_cast<int>(std::clamp<int64_t>(wait, 0, 50)))) continue;
         for (;;) {
             Ipv4Endpoint from;
@@ -243,7 +278,7 @@ RxResult run_receiver(const RxOptions& o) {
             const auto size = static_cast<size_t>(got);
             if (from.address != o.target.address) continue;  // not our transmitter
             ++r.packets;
-            const size_t frame_bytes = slots * bytes;
+            const size_t frame_bytes = size_t{r.wire_slots} * bytes;
             if (size < kAudioHeaderBytes || size > packet.size() || (size - kAudioHeaderBytes) % frame_bytes != 0) {
                 ++r.malformed;
                 continue;
@@ -285,23 +320,28 @@ RxResult run_receiver(const RxOptions& o) {
             const uint8_t* p = packet.data() + kAudioHeaderBytes;
             for (size_t f = 0; f < frames && offset + f < r.frames; ++f)
                 for (size_t s = 0; s < slots; ++s)
-                    r.samples[(offset + f) * slots + s] = load_sample(p + (f * slots + s) * bytes, bytes);
+                    if (slot_of[s] >= 0)
+                        r.samples[(offset + f) * slots + s] =
+                            load_sample(p + (f * r.wire_slots + static_cast<size_t>(slot_of[s])) * bytes, bytes);
             if (offset + frames >= r.frames) complete = true;
         }
     }
     const uint64_t expected = (r.frames + r.fpp - 1) / r.fpp;
     r.lost = have_first && unique < expected ? expected - unique : (have_first ? 0 : expected);
 
-    // Stop the flow, also after an interrupt (a fresh flag check would skip it).
-    RxOptions stop_options = o;
-    stop_options.interrupted = nullptr;
-    stop_options.attempts = 2;
-    stop_options.reply_timeout_ms = 300;
-    ++sequence;
-    n = flowctl::encode_stop_flow(sequence, r.handle, out);
-    const auto stopped = exchange(*control, std::span<const uint8_t>(out.data(), n), sequence,
-                                  static_cast<uint16_t>(flowctl::Opcode::stop_flow), stop_options);
-    r.stop_acknowledged = stopped && flowctl::decode_response(*stopped).response->header.status == flowctl::status::ok;
+    // Stop the flow, also after an interrupt (a fresh flag check would skip it). A multicast
+    // bundle is nobody's to stop: leaving the group (closing the socket) is all.
+    if (control) {
+        RxOptions stop_options = o;
+        stop_options.interrupted = nullptr;
+        stop_options.attempts = 2;
+        stop_options.reply_timeout_ms = 300;
+        ++sequence;
+        n = flowctl::encode_stop_flow(sequence, r.handle, out);
+        const auto stopped = exchange(*control, std::span<const uint8_t>(out.data(), n), sequence,
+                                      static_cast<uint16_t>(flowctl::Opcode::stop_flow), stop_options);
+        r.stop_acknowledged = stopped && flowctl::decode_response(*stopped).response->header.status == flowctl::status::ok;
+    }
 
     if (!have_first) {
         r.error = "no audio packet arrived within " + std::to_string(o.first_packet_timeout_ms) + " ms";
@@ -392,7 +432,14 @@ nlohmann::json stats_json(const RxResult& r) {
         {"lateness_kernel_stamped", r.kernel_stamped},
         {"stop_acknowledged", r.stop_acknowledged},
         {"handle", {{"index", r.handle.index}, {"cookie", r.handle.cookie}}},
+        // How the audio came: a unicast flow we asked for, or a multicast bundle we joined.
+        {"transport", r.multicast ? "multicast" : "unicast"},
     };
+    if (r.multicast) {
+        j["group"] = to_string(r.local);
+        j["bundle"] = r.bundle;
+        j["wire_slots"] = r.wire_slots;
+    }
     if (r.update_sent) {
         char status[8];
         std::snprintf(status, sizeof status, "0x%04X", r.update_status);

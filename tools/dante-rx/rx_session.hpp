@@ -6,10 +6,16 @@
 // in the 0x0802 descriptor, receives the audio packets, sends the 2-byte keepalive
 // 0x13 0x37 every 250 ms to the packets' source address, and stops the flow (0x0101)
 // when done. It records the samples by timestamp and the statistics a test needs.
+//
+// Or, given a multicast bundle (RxOptions::multicast, found over mDNS through the channels'
+// `b.N` TXT, PROTOCOL-NOTES 3.4 step 3), what a Dante receiver does then: joins the group on
+// the interface and takes its channels from their slots in the bundle's packets, without a
+// single request to the transmitter (no flow request, keepalive or stop).
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,8 +27,21 @@
 
 namespace dante::rx {
 
+// A multicast bundle to receive from instead of asking for a flow.
+struct MulticastSource {
+    Ipv4Endpoint group;     // `a.0`:`p.0`
+    uint32_t slots = 0;     // `nchan`: channels in each packet
+    uint32_t fpp = 0;       // `fpp`
+    uint16_t bundle = 0;    // the flow number (`b.N`), for the stats
+    // Per RxOptions::channels entry: its 1-based slot in the bundle (0: none, recorded as silence).
+    std::vector<uint16_t> slot_of_channel;
+};
+
 struct RxOptions {
     Ipv4Endpoint target;                  // the transmitter's flow-control endpoint
+    // Set: receive this bundle on `interface` (required) instead; target.address still
+    // names the transmitter (datagrams from any other source are ignored).
+    std::optional<MulticastSource> multicast;
     // Talk to it through this interface only (its IPv4 address, SO_BINDTODEVICE when
     // allowed), e.g. the one its mDNS answer came from. Empty: wherever the kernel routes.
     std::string interface;
@@ -57,8 +76,11 @@ struct RxResult {
     bool ok = false;
     std::string error;
     uint16_t refused_status = 0;  // the transmitter's error status, if it refused
-    flowctl::FlowHandle handle;
-    Ipv4Endpoint local;           // our audio socket
+    flowctl::FlowHandle handle;   // unicast only
+    bool multicast = false;       // received a multicast bundle (no flow was asked for)
+    uint16_t bundle = 0;          // its flow number
+    uint32_t wire_slots = 0;      // channels in each packet (= channels.size() for unicast)
+    Ipv4Endpoint local;           // our audio socket (multicast: the group)
     Ipv4Endpoint source;          // where the audio came from
     uint32_t rate = 0, bits = 0, fpp = 0;
     std::vector<uint16_t> channels;

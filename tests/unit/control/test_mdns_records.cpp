@@ -123,3 +123,137 @@ TEST_CASE("mdns: TXT strings are cut at 255 bytes") {
     CHECK(records[0].txt[3].size() == 255);
     CHECK(records[0].txt[3].starts_with("router_info=bbb"));
 }
+
+// ---- multicast bundles (PROTOCOL-NOTES §1.3 `b.N`, §1.4 `_netaudio-bund._udp`)
+
+namespace {
+
+TxFlowSummary multicast_flow(uint16_t number, std::vector<uint16_t> channels, uint32_t group, uint16_t fpp = 32,
+                             uint16_t bits = 24) {
+    TxFlowSummary flow;
+    flow.flow_number = number;
+    flow.multicast = true;
+    flow.rate = 48000;
+    flow.encoding_bits = bits;
+    flow.frames_per_packet = fpp;
+    flow.channels = std::move(channels);
+    flow.address = group;
+    flow.port = 4321;
+    return flow;
+}
+
+Strings with(Strings txt, std::initializer_list<std::string> extra, bool is_default) {
+    // b.N pointers go after nchan, before `default`.
+    if (is_default) txt.pop_back();
+    txt.insert(txt.end(), extra);
+    if (is_default) txt.emplace_back("default");
+    return txt;
+}
+
+constexpr uint32_t kGroup1 = (239u << 24) | (255u << 16) | (3u << 8) | 128u;  // 239.255.3.128
+constexpr uint32_t kGroup2 = (239u << 24) | (255u << 16) | (3u << 8) | 129u;  // 239.255.3.129
+
+const ServiceRecord* find_record(const std::vector<ServiceRecord>& records, const std::string& type,
+                                 const std::string& instance) {
+    for (const ServiceRecord& record : records)
+        if (record.type == type && record.instance == instance) return &record;
+    return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("mdns: one multicast flow: a bund instance and `b.N` on the channels it carries") {
+    DeviceState state = make_state(4);
+    state.tx_flows = {multicast_flow(1, {3, 1}, kGroup1)};
+    const auto records = build_service_records(state, MdnsParams{});
+    REQUIRE(records.size() == 2 + 4 + 1);
+
+    CHECK(records[2].txt == with(channel_txt(1, 4, true), {"b.1=2"}, true));  // channel 1 in slot 2
+    CHECK(records[3].txt == channel_txt(2, 4, true));                         // not in the flow
+    CHECK(records[4].txt == with(channel_txt(3, 4, true), {"b.1=1"}, true));  // channel 3 in slot 1
+    CHECK(records[5].txt == channel_txt(4, 4, true));
+
+    const ServiceRecord& bund = records[6];
+    CHECK(bund.type == "_netaudio-bund._udp");
+    CHECK(bund.instance == "1@studio-pc");
+    CHECK(bund.host_label == "studio-pc");
+    CHECK(bund.port == 4455);
+    CHECK(bund.ttl_seconds == 120);
+    CHECK(bund.txt == Strings{"id=1", "a.0=239.255.3.128", "p.0=4321", "nchan=2", "enc=24", "en=24", "fpp=32",
+                              "latency_ns=4000000"});
+}
+
+TEST_CASE("mdns: two multicast flows: one bund each, by flow number, with their own format") {
+    DeviceState state = make_state(4);
+    // Listed out of order on purpose: the records come by flow number.
+    state.tx_flows = {multicast_flow(5, {4}, kGroup2, 16, 32), multicast_flow(2, {1, 2, 0}, kGroup1)};
+    const auto records = build_service_records(state, MdnsParams{});
+    REQUIRE(records.size() == 2 + 4 + 2);
+    CHECK(records[2].txt == with(channel_txt(1, 4, true), {"b.2=1"}, true));
+    CHECK(records[3].txt == with(channel_txt(2, 4, true), {"b.2=2"}, true));
+    CHECK(records[4].txt == channel_txt(3, 4, true));
+    CHECK(records[5].txt == with(channel_txt(4, 4, true), {"b.5=1"}, true));
+
+    CHECK(records[6].instance == "2@studio-pc");
+    // The empty slot counts: nchan is the number of channels in each packet.
+    CHECK(records[6].txt == Strings{"id=2", "a.0=239.255.3.128", "p.0=4321", "nchan=3", "enc=24", "en=24", "fpp=32",
+                                    "latency_ns=4000000"});
+    CHECK(records[7].instance == "5@studio-pc");
+    CHECK(records[7].txt == Strings{"id=5", "a.0=239.255.3.129", "p.0=4321", "nchan=1", "enc=32", "en=32", "fpp=16",
+                                    "latency_ns=4000000"});
+}
+
+TEST_CASE("mdns: a channel in two multicast flows points at both, lowest flow first") {
+    DeviceState state = make_state(2);
+    state.tx_channels[1].user_name = "Bass";
+    state.tx_flows = {multicast_flow(3, {2}, kGroup2), multicast_flow(1, {1, 2, 2}, kGroup1)};
+    const auto records = build_service_records(state, MdnsParams{});
+    REQUIRE(records.size() == 2 + 3 + 2);
+    CHECK(records[2].txt == with(channel_txt(1, 2, true), {"b.1=1"}, true));
+    // Twice in flow 1: its first slot. Both the factory and the user-label instance.
+    CHECK(records[3].instance == "02@studio-pc");
+    CHECK(records[3].txt == with(channel_txt(2, 2, true), {"b.1=2", "b.3=1"}, true));
+    CHECK(records[4].instance == "Bass@studio-pc");
+    CHECK(records[4].txt == with(channel_txt(2, 2, false), {"b.1=2", "b.3=1"}, false));
+    CHECK(records[5].instance == "1@studio-pc");
+    CHECK(records[6].instance == "3@studio-pc");
+}
+
+TEST_CASE("mdns: unicast flows are not advertised; a deleted multicast flow leaves no trace") {
+    DeviceState state = make_state(2);
+    TxFlowSummary unicast = multicast_flow(1, {1, 2}, (10u << 24) | 2u);
+    unicast.multicast = false;
+    state.tx_flows = {unicast, multicast_flow(2, {2}, kGroup1)};
+    auto records = build_service_records(state, MdnsParams{});
+    REQUIRE(records.size() == 2 + 2 + 1);
+    CHECK(records[2].txt == channel_txt(1, 2, true));
+    CHECK(records[3].txt == with(channel_txt(2, 2, true), {"b.2=1"}, true));
+    CHECK(find_record(records, kBundleServiceType, "2@studio-pc") != nullptr);
+    CHECK(find_record(records, kBundleServiceType, "1@studio-pc") == nullptr);
+
+    // 0x2202 deleted flow 2: the set is the one of a device that never had it.
+    state.tx_flows = {unicast};
+    records = build_service_records(state, MdnsParams{});
+    CHECK(records.size() == 4);
+    for (const ServiceRecord& record : records) {
+        CHECK(record.type != kBundleServiceType);
+        for (const std::string& txt : record.txt) CHECK_FALSE(txt.starts_with("b."));
+    }
+    state.tx_flows.clear();
+    CHECK(build_service_records(state, MdnsParams{}).size() == records.size());
+}
+
+TEST_CASE("mdns: bundles follow a rename and the port base; unknown channels get no pointer") {
+    DeviceState state = make_state(1);
+    state.device_name = "stage-left";
+    state.tx_flows = {multicast_flow(7, {9, 1}, kGroup1)};  // channel 9 does not exist
+    const auto ports = control_ports_for(14000);
+    REQUIRE(ports);
+    const auto records = build_service_records(state, MdnsParams{.ports = *ports});
+    REQUIRE(records.size() == 2 + 1 + 1);
+    CHECK(records[2].txt == with(channel_txt(1, 1, true), {"b.7=2"}, true));
+    CHECK(records[3].instance == "7@stage-left");
+    CHECK(records[3].host_label == "stage-left");
+    CHECK(records[3].port == 14002);
+    CHECK(records[3].txt[3] == "nchan=2");
+}

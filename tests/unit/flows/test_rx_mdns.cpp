@@ -54,3 +54,64 @@ TEST_CASE("dante-rx: without a reachable avahi-daemon the lookup fails at once, 
     CHECK(result.error.find("no avahi-daemon reachable") != std::string::npos);
     CHECK(after.tv_sec - before.tv_sec < 3);
 }
+
+// ---- the multicast route (`b.N` pointers, `_netaudio-bund._udp` TXT)
+
+TEST_CASE("dante-rx: b.N pointers of a channel's TXT, malformed ones skipped") {
+    const rx::TxtMap txt{{"id", "1"},   {"b.2", "2"},  {"b.10", "1"}, {"b.", "1"},    {"b.x", "1"},
+                         {"b.3", "0"},  {"b.4", "-1"}, {"b.5", ""},   {"b.0", "1"},   {"b.70000", "1"},
+                         {"nchan", "2"}};
+    CHECK(rx::bundle_pointers(txt) == std::map<uint16_t, uint16_t>{{2, 2}, {10, 1}});
+    CHECK(rx::bundle_pointers({{"id", "1"}, {"default", ""}}).empty());
+}
+
+TEST_CASE("dante-rx: the bundle chosen carries every asked channel, lowest number first") {
+    rx::BundleRoute route;
+    std::string why;
+    // Channel 1 in bundles 1 (slot 1) and 2 (slot 2); channel 2 in bundle 2 (slot 1).
+    const std::map<uint16_t, std::map<uint16_t, uint16_t>> pointers{{1, {{1, 1}, {2, 2}}}, {2, {{2, 1}}}};
+    REQUIRE(rx::choose_bundle({1, 2}, pointers, route, why));
+    CHECK(route.bundle == 2);
+    CHECK(route.slot_of_channel == std::vector<uint16_t>{2, 1});
+    // Channel 1 alone: bundle 1, the lowest; an empty slot (0) records silence.
+    REQUIRE(rx::choose_bundle({0, 1, 1}, pointers, route, why));
+    CHECK(route.bundle == 1);
+    CHECK(route.slot_of_channel == std::vector<uint16_t>{0, 1, 1});
+    // No bundle with both.
+    CHECK_FALSE(rx::choose_bundle({1, 2}, {{1, {{1, 1}}}, {2, {{3, 1}}}}, route, why));
+    CHECK(why == "no one multicast bundle carries all the channels asked for");
+    // A channel with no pointer at all: unicast.
+    CHECK_FALSE(rx::choose_bundle({1, 2}, {{1, {{1, 1}}}, {2, {}}}, route, why));
+    CHECK(why.find("channel 2 carries no b.N pointer") != std::string::npos);
+    CHECK_FALSE(rx::choose_bundle({0}, {}, route, why));
+}
+
+TEST_CASE("dante-rx: a bundle's TXT gives the group, port and format") {
+    rx::BundleRoute route;
+    route.instance = "2@lab-tx";
+    route.slot_of_channel = {2, 1};
+    std::string why;
+    rx::TxtMap txt{{"id", "2"},    {"a.0", "239.255.128.129"}, {"p.0", "4321"},        {"nchan", "2"},
+                   {"en", "24"},   {"fpp", "32"},              {"latency_ns", "4000000"}};
+    REQUIRE(rx::read_bundle_txt(txt, route, why));
+    CHECK(route.group == ipv4(239, 255, 128, 129));
+    CHECK(route.port == 4321);
+    CHECK(route.slots == 2);
+    CHECK(route.encoding_bits == 24);  // `en` when there is no `enc`
+    CHECK(route.fpp == 32);
+    CHECK(route.latency_ns == 4000000);
+
+    for (const auto& [key, bad] : std::vector<std::pair<std::string, std::string>>{
+             {"a.0", "10.0.0.1"}, {"a.0", "239.255.1"}, {"p.0", "0"}, {"p.0", "70000"}, {"nchan", "0"},
+             {"en", "20"}, {"fpp", "0"}, {"fpp", "32,2"}}) {
+        CAPTURE(key);
+        CAPTURE(bad);
+        rx::TxtMap broken = txt;
+        broken[key] = bad;
+        CHECK_FALSE(rx::read_bundle_txt(broken, route, why));
+        CHECK(why.starts_with("2@lab-tx has no usable"));
+    }
+    // A pointer past the bundle's slots.
+    route.slot_of_channel = {3};
+    CHECK_FALSE(rx::read_bundle_txt(txt, route, why));
+}
