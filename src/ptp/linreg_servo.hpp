@@ -21,8 +21,8 @@
 namespace dante::ptp {
 
 struct LinregServoConfig {
-    // Points in the fit. 64 Syncs = 8 s at Dante's 8/s: the endpoint of the line carries
-    // about 2σ/√64 = σ/4 of the per-packet noise. Oscillators do not wander measurably in 8 s.
+    // Points in the fit. 128 Syncs = 16 s at 8/s: the endpoint of the line carries about
+    // 2σ/√128 ≈ σ/6 of the per-packet noise. A crystal does not wander measurably in 16 s.
     size_t max_points = 128;
     // And none older than this (slow sync rates: 1/s would otherwise span a minute).
     double max_span_s = 16.0;
