@@ -31,8 +31,12 @@ constexpr int64_t kRefreshNs = 1'000'000'000;       // ptp_service.cpp kRefreshN
 constexpr int64_t kRxBackdateStepNs = 500'000;
 constexpr size_t kPendingTxSlots = 8;
 constexpr size_t kEchoDepth = 8;
-constexpr double kMaxRateError = 1e-3;
 constexpr int64_t kMaxTimerAheadNs = 100 * kNsPerSecond;
+constexpr double kMaxRateError = 1e-3;
+constexpr int64_t kMaxRxBackdateNs = 7 * kRxBackdateStepNs;
+// A rate change re-anchored at a backdated receive instant moves later readings by up to
+// 2e-3 of the backdating (see check_after); published times allow that, plus rounding.
+constexpr int64_t kPublishedTolNs = 4 + static_cast<int64_t>(2 * kMaxRateError * kMaxRxBackdateNs);
 constexpr std::array<int64_t, 4> kAdvanceUnits = {1'000, 1'000'000, 100'000'000, kNsPerSecond};
 
 constexpr ClockIdentity kOurIdentity = {0x00, 0x1d, 0xc1, 0xaa, 0xbb, 0xcc, 0x00, 0x00};
@@ -528,6 +532,7 @@ private:
             check(parsed->header.source_uuid == uuid_from_identity(kOurIdentity), "sent v1 message not from us");
             delay_req = parsed->header.control == v1::Control::delay_req;
             sequence = parsed->header.sequence_id;
+            check_published(static_cast<size_t>(parsed->header.control), v1_published_time(*parsed));
         } else {
             const auto parsed = v2::parse(bytes, config_.domain);
             check(parsed.has_value(), "sent v2 message does not parse back");
@@ -535,6 +540,7 @@ private:
             check(parsed->header.source == config_.identity, "sent v2 message not from us");
             delay_req = parsed->header.type == v2::MessageType::delay_req;
             sequence = parsed->header.sequence_id;
+            check_published(static_cast<size_t>(parsed->header.type), v2_published_time(*parsed));
         }
         check(!send.timestamp_tag || send.channel == Channel::event, "timestamp asked for a general message");
 
@@ -548,6 +554,35 @@ private:
         // As the shell: a fixed set of slots, the oldest makes room.
         if (pending_tx_.size() == kPendingTxSlots) pending_tx_.erase(pending_tx_.begin());
         pending_tx_.push_back({*send.timestamp_tag, now_});
+    }
+
+    static int64_t v1_published_time(const v1::Message& m) {
+        WireTimestamp t{};
+        if (const auto* sync = std::get_if<v1::SyncBody>(&m.body)) t = sync->origin;
+        if (const auto* follow_up = std::get_if<v1::FollowUpBody>(&m.body)) t = follow_up->precise_origin;
+        if (const auto* resp = std::get_if<v1::DelayRespBody>(&m.body)) t = resp->delay_receipt;
+        return to_ns(t).value_or(0);
+    }
+    static int64_t v2_published_time(const v2::Message& m) {
+        WireTimestamp t{};
+        if (const auto* body = std::get_if<v2::TimestampBody>(&m.body)) t = body->timestamp;
+        if (const auto* resp = std::get_if<v2::DelayRespBody>(&m.body)) t = resp->receive_timestamp;
+        if (const auto* announce = std::get_if<v2::AnnounceBody>(&m.body)) t = announce->origin;
+        return to_ns(t).value_or(0);
+    }
+
+    // The times we put on the wire, per message type, never go back while the clock's
+    // generation stays the same (others follow them). A v1 seconds field wraps at 2^32.
+    void check_published(size_t type, int64_t ns) {
+        const uint64_t generation = clock_->snapshot().generation;
+        auto& last = published_[type % published_.size()];
+        if (last && last->generation == generation) {
+            const int64_t back = last->ns - ns;
+            const bool wrapped = config_.version == PtpVersion::v1 && back > (int64_t{1} << 31) * kNsPerSecond;
+            check(wrapped || back <= kPublishedTolNs, "published time went back without a new generation", back,
+                  static_cast<long long>(type));
+        }
+        last = Published{generation, ns};
     }
 
     void check_after(int64_t event_time) {
@@ -592,6 +627,10 @@ private:
         last_check_ = now_;
     }
 
+    struct Published {
+        uint64_t generation = 0;
+        int64_t ns = 0;
+    };
     struct SentDelayReq {
         uint16_t sequence = 0;
         uint32_t tag = 0;
@@ -614,6 +653,7 @@ private:
     std::array<Datagram, kEchoDepth> echo_{};
     size_t echo_count_ = 0;
     std::optional<SentDelayReq> delay_req_;
+    std::array<std::optional<Published>, 16> published_{};  // by v1 control / v2 messageType
 
     // What the checks remember.
     PortState port_state_ = PortState::initializing;

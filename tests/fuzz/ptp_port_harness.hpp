@@ -17,6 +17,8 @@
 //  - the foreign-master table stays within its capacity;
 //  - every datagram we send parses back with our own codec, on the right channel, from
 //    our identity, within the size limit, and only event messages ask for a timestamp;
+//  - every time we publish (origin, precise origin, receipt) never goes back, per message
+//    type, while the clock's generation stays the same;
 //  - every timer deadline is at or after the instant of the event that armed it, and at
 //    most 100 s ahead;
 //  - the clock's rate is finite and within 1e-3 of 1; the generation never decreases;
