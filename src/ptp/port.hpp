@@ -87,6 +87,8 @@ public:
     [[nodiscard]] std::optional<PortIdentity> parent() const;
     [[nodiscard]] std::optional<int64_t> mean_path_delay_ns() const { return delay_.value(); }
     [[nodiscard]] const PortCounters& counters() const { return counters_; }
+    // Entries in the foreign-master table (bounded by its capacity), for diagnostics and the fuzz target.
+    [[nodiscard]] size_t foreign_master_count() const { return foreign_.size(); }
     [[nodiscard]] ComparisonDataset own_dataset() const;
     [[nodiscard]] int64_t sync_interval_ns() const { return log_interval_to_ns(config_.log_sync_interval); }
 
