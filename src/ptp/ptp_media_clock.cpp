@@ -76,4 +76,11 @@ void PtpMediaClock::become_master(const ClockIdentity& ourselves, int64_t now_mo
     publish();
 }
 
+void PtpMediaClock::stop_leading(int64_t now_mono_ns) {
+    if (current_.state != ClockState::master) return;
+    reanchor(now_mono_ns, current_.rate);
+    enter(ClockState::holdover);  // same line: no new generation
+    publish();
+}
+
 }  // namespace dante::ptp

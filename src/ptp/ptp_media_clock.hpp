@@ -52,6 +52,9 @@ public:
     // We lead: continue our overlay as the network's timescale (a fresh one, = monotonic,
     // if we never had one).
     void become_master(const ClockIdentity& ourselves, int64_t now_mono_ns);
+    // We no longer lead (a fault, or passive) and follow nobody: run on at our rate, as in
+    // holdover, so the published state says nobody is feeding this timescale now.
+    void stop_leading(int64_t now_mono_ns);
     // Move the published anchor to now, on the same line (no discontinuity): readers get a
     // recent (media, monotonic) pair even while nothing is measured (master, holdover).
     void refresh(int64_t now_mono_ns) {

@@ -36,6 +36,9 @@ ActionList PtpNode::apply(const ActionList& from_port, int64_t now) {
                 clock_.become_master(port_.config().identity.clock, now);
             } else if (was_following && changed->to != PortState::slave && changed->to != PortState::uncalibrated) {
                 clock_.leader_lost(now);
+            } else if (changed->from == PortState::master && changed->to != PortState::slave &&
+                       changed->to != PortState::uncalibrated) {
+                clock_.stop_leading(now);  // (to a leader: MasterSelected re-points the clock)
             }
         }
     }

@@ -604,7 +604,8 @@ private:
         report_.clock_states[static_cast<size_t>(s.state)] = true;
         check(std::isfinite(s.rate) && std::fabs(s.rate - 1.0) <= kMaxRateError, "clock rate insane",
               static_cast<long long>((s.rate - 1.0) * 1e9));
-        if (state == PortState::master) check(s.state == ClockState::master, "port master, clock not master");
+        // Master both ways: the clock calls itself master exactly while the port leads.
+        check((state == PortState::master) == (s.state == ClockState::master), "port and clock disagree on master");
         if (state == PortState::slave) check(s.state == ClockState::locked, "port slave, clock not locked");
 
         check(s.generation >= last_generation_, "clock generation went back");

@@ -69,6 +69,13 @@ public:
 
     [[nodiscard]] int64_t now() const { return now_; }
 
+    // A fault reported by a node's shell (a socket error), now.
+    void fault(Node& node) {
+        for (size_t i = 0; i < nodes_.size(); ++i) {
+            if (nodes_[i].get() == &node) apply(i, node.ptp->on_fault(node.mono_at(now_)));
+        }
+    }
+
     // Runs until true time `end`, calling `each_ms` (if given) every simulated millisecond.
     template <typename F>
     void run_until(int64_t end, F&& each_ms) {

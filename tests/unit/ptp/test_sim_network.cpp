@@ -187,3 +187,24 @@ TEST_CASE("simulation: two leaders, the better one wins and everyone follows it"
         CHECK(a.state() == PortState::slave);
     }
 }
+
+TEST_CASE("simulation: a leader that faults stops calling itself master, on the same timeline") {
+    sim::Network net;
+    auto& alone = net.add({"alone", sim::make_config(PtpVersion::v1, 0x01), 0.0, 0, 0});
+    net.run_until(10 * kSecond);
+    REQUIRE(alone.state() == PortState::master);
+    REQUIRE(alone.clock_state() == ClockState::master);
+    const dante::ClockSnapshot before = alone.clock->snapshot();
+    const int64_t now_mono = alone.mono_at(net.now());
+    const int64_t media_before = alone.clock->ptp_ns_at(now_mono);
+    net.fault(alone);
+    CHECK(alone.state() == PortState::faulty);
+    CHECK(alone.clock_state() == ClockState::holdover);
+    CHECK(alone.clock->snapshot().generation == before.generation);
+    CHECK(alone.clock->ptp_ns_at(now_mono) == media_before);
+    // The fault clears: alone again, it leads again (a new generation: clients re-anchor).
+    net.run_until(20 * kSecond);
+    CHECK(alone.state() == PortState::master);
+    CHECK(alone.clock_state() == ClockState::master);
+    CHECK(alone.clock->snapshot().generation > before.generation);
+}
