@@ -170,7 +170,14 @@ void on_process(void* data) {
         if (!app.late) {
             ++app.cycles;
             const bool playing = p + frames > app.target && p < app.target + app.wav.frames;
-            if (app.expected_next != 0 && p != app.expected_next && app.frames_written > 0) ++app.discontinuities;
+            if (app.expected_next != 0 && p != app.expected_next) {
+                // A jump of the graph position: cycles we never saw (an xrun). It matters once
+                // we have written, or when the frames jumped over were the file's: then the
+                // cycle holding the target may itself be among them.
+                const bool skipped_file_frames = p > app.expected_next && p > app.target &&
+                                                 app.expected_next < app.target + app.wav.frames;
+                if (app.frames_written > 0 || skipped_file_frames) ++app.discontinuities;
+            }
             if (p <= app.target && app.target < p + frames) {
                 app.start_cycle_position = p;
                 app.start_cycle_duration = frames;
