@@ -65,6 +65,22 @@ def tap_position(recs, first_frame):
     return None
 
 
+def check_played_signal(received, sig, first_timestamp, recs):
+    """The played 2-channel signal `sig` arrived bit-exact and contiguous in `received`, and
+    its first sample carries the graph position it was written at (the ring tap `recs`):
+    the timing contract. Returns (timestamp on the wire, graph position)."""
+    frames = len(sig[0])
+    start = find(received[0], sig[0])
+    check(start >= 0, "channel 1: all %d played samples arrived bit-exact and contiguous" % frames)
+    check(received[1][start:start + frames] == sig[1],
+          "channel 2: all %d played samples arrived bit-exact at the same frames" % frames)
+    wire_ts = first_timestamp + start
+    tap_ts = tap_position(recs, (sig[0][0], sig[1][0]))
+    check(tap_ts is not None and wire_ts == tap_ts,
+          "the first sample's timestamp %d equals the graph position it was written at (%s)" % (wire_ts, tap_ts))
+    return wire_ts, tap_ts
+
+
 def flows(lab):
     return str(lab.node_props(SINK).get("dante.flows"))
 
@@ -115,17 +131,8 @@ def body():
             tx_props.get("dante.tx.packets"), tx_props.get("dante.tx.underruns"),
             tx_props.get("dante.tx.late-histogram"), tx_props.get("dante.tx.realtime")))
 
-        start = find(received[0], sig[0])
-        check(start >= 0, "channel 1: all %d played samples arrived bit-exact and contiguous" % FRAMES)
-        check(received[1][start:start + FRAMES] == sig[1],
-              "channel 2: all %d played samples arrived bit-exact at the same frames" % FRAMES)
-        wire_ts = stats["first_timestamp"] + start
-
-        # The graph position at which the first played sample was written (ring tap).
-        tap_ts = tap_position(recs, (sig[0][0], sig[1][0]))
-        check(tap_ts is not None, "the ring tap holds the first played sample")
+        wire_ts, tap_ts = check_played_signal(received, sig, stats["first_timestamp"], recs)
         log("    first sample: Dante timestamp on the wire %d, graph position %d" % (wire_ts, tap_ts))
-        check(wire_ts == tap_ts, "the first sample's timestamp equals the graph position it was written at")
         late = stats["lateness_us"]
         log("    arrival lateness (us): p50 %.1f p99 %.1f p99.9 %.1f max %.1f" %
             (late["p50"], late["p99"], late["p999"], late["max"]))
