@@ -24,8 +24,7 @@ void LinregServo::set_interval(double seconds) { interval_s_ = seconds > 0.0 ? s
 void LinregServo::reset() {
     // Forget the points, keep the frequency: a re-lock starts from the held rate, which is
     // also the rate the media clock runs at meanwhile.
-    first_ = 0;
-    count_ = 0;
+    clear_points();
     locked_ = false;
     outliers_ = 0;
     spikes_in_row_ = 0;
@@ -44,6 +43,11 @@ void LinregServo::advance_overlay_to(int64_t local_ns) {
     overlay_dev_ns_ += static_cast<int64_t>(whole);
     overlay_dev_frac_ = advanced - whole;
     overlay_local_ = local_ns;
+}
+
+void LinregServo::clear_points() {
+    first_ = 0;
+    count_ = 0;
 }
 
 void LinregServo::push(const Point& point) {
@@ -158,7 +162,6 @@ ServoOutput LinregServo::sample(int64_t offset_ns, int64_t local_ns) {
         if (config_.step_threshold_ns > 0 && std::llabs(offset_ns) > config_.step_threshold_ns) {
             if (++outliers_ < kOutlierRun) return hold;
             reset();  // the leader's timescale jumped: the old points describe another line
-            commanded_rate_offset_ = slope_;
         } else {
             outliers_ = 0;
             if (is_spike(fit(), point)) {
@@ -166,8 +169,7 @@ ServoOutput LinregServo::sample(int64_t offset_ns, int64_t local_ns) {
                 // A run of them is a change (of path, of the leader's timestamps), not
                 // noise: the old points describe the old line. Start the window afresh,
                 // keeping the slope and staying locked.
-                first_ = 0;
-                count_ = 0;
+                clear_points();
             }
             spikes_in_row_ = 0;
         }
@@ -179,14 +181,12 @@ ServoOutput LinregServo::sample(int64_t offset_ns, int64_t local_ns) {
         return hold;
     }
 
-    const Line line = fit();
-    slope_ = clamp_rate_offset(line.slope);
-    if (count_ < 2) {  // a window just restarted: run on the slope until a second point
-        commanded_rate_offset_ = slope_;
-        hold.rate = 1.0 + slope_;
+    if (count_ < 2) {  // (locked) a window just restarted: run on the slope until a second point
         hold.state = ServoState::locked;
         return hold;
     }
+    const Line line = fit();
+    slope_ = clamp_rate_offset(line.slope);
     // Our overlay minus the fitted leader time, now.
     double error_ns = static_cast<double>(overlay_dev_ns_ - line.y0) + overlay_dev_frac_ - line.at(local_ns);
     ServoOutput out;

@@ -74,6 +74,7 @@ private:
     };
 
     void advance_overlay_to(int64_t local_ns);
+    void clear_points();
     void push(const Point& point);
     void drop_older_than(int64_t local_ns);
     [[nodiscard]] const Point& at(size_t i) const { return ring_[(first_ + i) % kCapacity]; }

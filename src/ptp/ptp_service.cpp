@@ -17,7 +17,6 @@
 
 #include "net/interface.hpp"
 #include "ptp/kernel_timestamp.hpp"
-#include "ptp/pi_servo.hpp"
 #include "util/clock_now.hpp"
 
 #ifndef IP_MULTICAST_ALL
