@@ -134,12 +134,28 @@ DanteSinkNode::~DanteSinkNode() {
 void DanteSinkNode::publish_properties() {
     device_->update_clock();
     published_ = device_->properties();
+    log_clock_problem();
     published_.emplace_back(SPA_KEY_NODE_DRIVER, "true");
     published_items_.clear();
     for (const auto& [key, value] : published_) published_items_.push_back(SPA_DICT_ITEM_INIT(key.c_str(), value.c_str()));
     published_dict_ = SPA_DICT_INIT(published_items_.data(), static_cast<uint32_t>(published_items_.size()));
     info_.change_mask |= SPA_NODE_CHANGE_MASK_PROPS;
     emit_node_info(false);
+}
+
+// One log line when the clock becomes unusable (and why), one when it is usable again: not
+// one a second while it stays so.
+void DanteSinkNode::log_clock_problem() {
+    std::string problem;
+    for (const auto& [key, value] : published_)
+        if (key == "dante.clock.problem") problem = value;
+    if (problem == logged_clock_problem_) return;
+    if (!problem.empty())
+        spa_log_warn(log_, "dante-sink %s: clock not usable: %s", device_->config().device_name.c_str(),
+                     problem.c_str());
+    else
+        spa_log_info(log_, "dante-sink %s: clock usable again", device_->config().device_name.c_str());
+    logged_clock_problem_ = std::move(problem);
 }
 
 void DanteSinkNode::on_publish_timer(void* data, uint64_t) { static_cast<DanteSinkNode*>(data)->publish_properties(); }

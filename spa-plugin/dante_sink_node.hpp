@@ -63,6 +63,7 @@ private:
     void emit_node_info(bool full);
     void emit_port_info(bool full);
     void publish_properties();
+    void log_clock_problem();
 
     // Driving
     bool is_following() const;
@@ -101,6 +102,7 @@ private:
 
     // Published node properties: strings live here while the info is emitted.
     ConfigItems published_;
+    std::string logged_clock_problem_;  // main loop: what log_clock_problem() said last
     std::vector<spa_dict_item> published_items_;
     spa_dict published_dict_{};
     spa_source* publish_timer_ = nullptr;

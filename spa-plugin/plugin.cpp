@@ -3,6 +3,9 @@
 // The host callocs get_size() bytes and calls init(); we keep a plain C handle there and
 // put the C++ node behind a pointer, so nothing depends on the layout of a C++ class.
 
+#include <pthread.h>
+
+#include <cstdio>
 #include <new>
 #include <string>
 
@@ -16,6 +19,7 @@ using dante::spa::DanteSinkNode;
 
 constexpr const char* kFactoryName = "api.dante.sink";
 constexpr uint32_t kDefaultQuantumLimit = 8192;
+constexpr const char* kThreadUtilsKey = "dante.thread-utils";
 
 struct Handle {
     spa_handle handle;  // must stay first: the host casts between the two
@@ -48,11 +52,22 @@ int init(const spa_handle_factory*, spa_handle* handle, const spa_dict* info, co
 
     dante::ConfigItems items;
     uint32_t quantum_limit = kDefaultQuantumLimit;
+    dante::DeviceHost host;
     for (uint32_t i = 0; info && i < info->n_items; ++i) {
         const char* key = info->items[i].key;
         const char* value = info->items[i].value ? info->items[i].value : "";
         items.emplace_back(key, value);
         if (spa_streq(key, "clock.quantum-limit")) spa_atou32(value, &quantum_limit, 0);
+        // The module passes the context's thread utilities (module-rt: rtkit or RLIMIT_RTPRIO),
+        // as PipeWire's adapter passes its follower: "pointer:0x...". Called from the
+        // transmitter thread itself, which module-rt then promotes by its own thread id.
+        void* pointer = nullptr;
+        if (spa_streq(key, kThreadUtilsKey) && std::sscanf(value, "pointer:%p", &pointer) == 1 && pointer != nullptr) {
+            auto* utils = static_cast<spa_thread_utils*>(pointer);
+            host.make_realtime = [utils](int priority) {
+                return spa_thread_utils_acquire_rt(utils, reinterpret_cast<spa_thread*>(pthread_self()), priority) == 0;
+            };
+        }
     }
     try {
         dante::ConfigResult parsed = dante::parse_device_config(items, "pipewire-dante", dante::UnknownKeys::ignore);
@@ -61,7 +76,7 @@ int init(const spa_handle_factory*, spa_handle* handle, const spa_dict* info, co
             return -EINVAL;
         }
         std::string error;
-        auto device = dante::Device::create(std::move(*parsed.config), error);
+        auto device = dante::Device::create(std::move(*parsed.config), error, std::move(host));
         if (!device) {
             spa_log_error(log, "dante-sink: %s", error.c_str());
             return -EINVAL;

@@ -7,6 +7,7 @@
 #include <spa/support/log.h>
 #include <spa/support/loop.h>
 #include <spa/support/system.h>
+#include <spa/support/thread.h>
 #include <spa/utils/names.h>
 #include <spa/utils/result.h>
 #include <spa/utils/string.h>

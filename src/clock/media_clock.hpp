@@ -6,6 +6,8 @@
 // side, called from a non-real-time thread (the main loop) to refresh the correlation.
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "clock/clock_snapshot.hpp"
 
@@ -25,6 +27,15 @@ public:
 
     // Identity of whoever we follow ("" when nobody), for dante.clock.master-id.
     [[nodiscard]] virtual std::string master_id() const { return {}; }
+
+    // Main-loop side. Why the clock cannot be used right now, for dante.clock.problem and one
+    // log line; "" while it can.
+    [[nodiscard]] virtual std::string problem() const { return {}; }
+    // Who keeps this clock: "in-process", "pipewire-dante-ptp@eth0 (pid 42)", ... for
+    // dante.clock.provider; "" for clocks that are simply read from the kernel.
+    [[nodiscard]] virtual std::string provider() const { return {}; }
+    // Source-specific node properties (dante.ptp.* for the PTP clocks).
+    [[nodiscard]] virtual std::vector<std::pair<std::string, std::string>> properties() const { return {}; }
 };
 
 }  // namespace dante

@@ -9,12 +9,18 @@
 #include "clock/usrvclock_clock.hpp"
 #include "device/tx_flows_bridge.hpp"
 #include "ptp/ptp_service.hpp"
+#include "ptp/shared_ptp_clock.hpp"
 
 namespace dante {
 namespace {
 
-// The clock, and the PTP service when the clock is one (for dante.ptp.*).
-std::unique_ptr<MediaClock> make_clock(const DeviceConfig& config, ptp::PtpService*& ptp_service, std::string& error) {
+// The clock for dante.clock.source. With ptp: the pipewire-dante-ptp service of the
+// interface when one runs (it shares one clock between every process on the host, and it is
+// how an unprivileged PipeWire gets PTP at all); else the engine in this process, which
+// needs the privilege to bind ports 319/320; else, so that the user's audio is never taken
+// down, the service's clock page before the service exists: the sink loads unsynchronized,
+// says why in dante.clock.problem, and locks by itself once the service starts.
+std::unique_ptr<MediaClock> make_clock(const DeviceConfig& config, std::string& error) {
     const ClockSourceConfig& source = config.clock_source;
     switch (source.kind) {
         case ClockSourceKind::tai:
@@ -24,6 +30,9 @@ std::unique_ptr<MediaClock> make_clock(const DeviceConfig& config, ptp::PtpServi
                 error = "dante.clock.source = ptp needs dante.interface: the PTP engine only runs on a named interface";
                 return nullptr;
             }
+            const std::string page_dir = ptp::clock_page_dir();
+            if (ptp::SharedPtpClock::service_running(config.interface, page_dir))
+                return std::make_unique<ptp::SharedPtpClock>(config.interface, page_dir);
             ptp::PtpServiceOptions options;
             options.interface = config.interface;
             options.version = ptp::ptp_version_from_config(config.ptp_version);
@@ -31,12 +40,8 @@ std::unique_ptr<MediaClock> make_clock(const DeviceConfig& config, ptp::PtpServi
             options.servo = config.ptp_servo_pi ? ptp::ServoKind::pi : ptp::ServoKind::linreg;
             auto service = std::make_unique<ptp::PtpService>(options);
             std::string why;
-            if (!service->start(why)) {
-                error = "dante.clock.source = ptp: " + why;
-                return nullptr;
-            }
-            ptp_service = service.get();
-            return service;
+            if (service->start(why)) return service;
+            return std::make_unique<ptp::SharedPtpClock>(config.interface, page_dir, why);
         }
         case ClockSourceKind::phc: {
             auto phc = open_phc_reference(source.path, error);
@@ -62,12 +67,10 @@ std::string format_rate(double rate) {
 
 }  // namespace
 
-std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error) {
-    ptp::PtpService* ptp_service = nullptr;
-    auto clock = make_clock(config, ptp_service, error);
+std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error, DeviceHost host) {
+    auto clock = make_clock(config, error);
     if (!clock) return nullptr;
     std::unique_ptr<Device> device(new Device(std::move(config), std::move(clock)));
-    device->ptp_ = ptp_service;
     if (!device->config_.ring_tap_path.empty()) {
         try {
             device->tap_ = std::make_unique<RingTap>(device->rings_, device->config_.ring_tap_path);
@@ -79,7 +82,10 @@ std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error) 
     if (!device->config_.interface.empty()) {
         // Receivers can subscribe from load to unload; while the graph is idle the
         // transmitter sends silence, so they never see the device vanish.
-        device->flows_ = std::make_unique<FlowsService>(device->config_, device->rings_, *device->clock_);
+        FlowsServiceOptions flow_options;
+        flow_options.make_realtime = std::move(host.make_realtime);
+        device->flows_ =
+            std::make_unique<FlowsService>(device->config_, device->rings_, *device->clock_, std::move(flow_options));
         if (!device->flows_->start(error)) return nullptr;
         // ARC lists the live flows (0x2200) and creates/deletes multicast ones (0x2201/0x2202).
         ControlServiceOptions control_options;
@@ -109,15 +115,15 @@ ConfigItems Device::properties() const {
         {"dante.clock.generation", std::to_string(snap.generation)},
         {"dante.clock.offset-ns", std::to_string(snap.offset_ns)},
         {"dante.clock.master-id", clock_->master_id()},
+        {"dante.clock.provider", clock_->provider()},
+        {"dante.clock.problem", clock_->problem()},
         {"dante.tx.lead-ns", std::to_string(stats_.lead_ns.load(std::memory_order_relaxed))},
         {"dante.tx.latency-ns", std::to_string(config_.latency_ns)},
         {"dante.tx.discontinuities", std::to_string(stats_.discontinuities.load(std::memory_order_relaxed))},
         {"dante.tx.extra-buffers", std::to_string(stats_.extra_buffers.load(std::memory_order_relaxed))},
     };
-    if (ptp_ != nullptr) {
-        const ConfigItems ptp_props = ptp_->properties();
-        props.insert(props.end(), ptp_props.begin(), ptp_props.end());
-    }
+    const ConfigItems clock_props = clock_->properties();
+    props.insert(props.end(), clock_props.begin(), clock_props.end());
     if (flows_) {
         const ConfigItems flow_props = flows_->properties();
         props.insert(props.end(), flow_props.begin(), flow_props.end());

@@ -1,8 +1,8 @@
 #pragma once
 // The Dante transmitter device: one per sink node, alive as long as the node.
 //
-// It owns the media clock, the TX rings and the flows (flow-control server and
-// transmitter); the rest of the control plane comes next.
+// It owns the media clock, the TX rings, the flows (flow-control server and transmitter) and
+// the control plane (ARC, CMC, conmon, mDNS).
 // The SPA node drives the graph from it and publishes its properties; nothing here knows
 // about PipeWire.
 
@@ -18,6 +18,7 @@
 #include "ptp/ptp_service.hpp"
 #include "tx/ring_tap.hpp"
 #include "tx/tx_rings.hpp"
+#include "util/realtime.hpp"
 
 namespace dante {
 
@@ -31,6 +32,12 @@ struct DriverStats {
     std::atomic<bool> driving{false};
 };
 
+// What the host process lends the device. Inside PipeWire: its thread utilities, so the
+// transmitter gets real-time priority the way PipeWire's own threads do (rtkit on a desktop).
+struct DeviceHost {
+    RealtimeRequest make_realtime;  // empty: SCHED_FIFO directly
+};
+
 class Device {
 public:
     // Ring capacity in frames: over a second at 48 kHz, far beyond lead + latency.
@@ -38,7 +45,7 @@ public:
 
     // Returns nullptr and sets `error` if the configuration cannot run on this build or
     // this machine (an unavailable clock source, an uncreatable tap file).
-    static std::unique_ptr<Device> create(DeviceConfig config, std::string& error);
+    static std::unique_ptr<Device> create(DeviceConfig config, std::string& error, DeviceHost host = {});
 
     [[nodiscard]] const DeviceConfig& config() const { return config_; }
     [[nodiscard]] const MediaClock& clock() const { return *clock_; }
@@ -56,8 +63,7 @@ private:
     Device(DeviceConfig config, std::unique_ptr<MediaClock> clock);
 
     DeviceConfig config_;
-    std::unique_ptr<MediaClock> clock_;  // with dante.clock.source = ptp, the PtpService
-    ptp::PtpService* ptp_ = nullptr;     // that same clock, for dante.ptp.*; null otherwise
+    std::unique_ptr<MediaClock> clock_;  // ptp: the PtpService, or a service's SharedPtpClock
     TxRings rings_;
     std::unique_ptr<RingTap> tap_;
     std::unique_ptr<FlowsService> flows_;  // stopped before the rings and clock it reads

@@ -1,11 +1,9 @@
 #include "flows/flow_transmitter.hpp"
 
 #include <pthread.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <time.h>
 
-#include <algorithm>
 #include <cerrno>
 
 #include "util/clock_now.hpp"
@@ -52,8 +50,12 @@ private:
 }  // namespace
 
 FlowTransmitter::FlowTransmitter(const TxRings& rings, const MediaClock& clock, FlowTablePublisher& table,
-                                 const TransmitterSettings& settings, int rt_priority)
-    : clock_(clock), table_(table), rt_priority_(rt_priority), core_(rings, settings, counters_, expired_) {}
+                                 const TransmitterSettings& settings, int rt_priority, RealtimeRequest make_realtime)
+    : clock_(clock),
+      table_(table),
+      rt_priority_(rt_priority),
+      make_realtime_(make_realtime ? std::move(make_realtime) : RealtimeRequest(request_sched_fifo)),
+      core_(rings, settings, counters_, expired_) {}
 
 FlowTransmitter::~FlowTransmitter() { stop(); }
 
@@ -71,10 +73,9 @@ void FlowTransmitter::stop() {
 
 void FlowTransmitter::loop() {
     pthread_setname_np(pthread_self(), "dante-flows-tx");
-    sched_param param{};
-    param.sched_priority = std::clamp(rt_priority_, sched_get_priority_min(SCHED_FIFO), sched_get_priority_max(SCHED_FIFO));
-    realtime_.store(rt_priority_ > 0 && pthread_setschedparam(pthread_self(), SCHED_FIFO, &param) == 0,
-                    std::memory_order_release);
+    tid_.store(current_thread_id(), std::memory_order_release);
+    // Once, before the loop: the request may be a D-Bus round trip to rtkit.
+    if (rt_priority_ > 0) make_realtime_(rt_priority_);
 
     SocketIo io;
     while (!stop_.load(std::memory_order_acquire)) {

@@ -65,7 +65,8 @@ bool FlowsService::start(std::string& error) {
     TransmitterSettings settings = options_.transmitter;
     settings.rate = config_.rate;
     settings.max_flows = config_.max_flows;
-    transmitter_ = std::make_unique<FlowTransmitter>(rings_, clock_, table_, settings, options_.rt_priority);
+    transmitter_ = std::make_unique<FlowTransmitter>(rings_, clock_, table_, settings, options_.rt_priority,
+                                                     options_.make_realtime);
     transmitter_->start();
 
     stop_.store(false, std::memory_order_release);

@@ -9,7 +9,7 @@
 //     each sender, answers requests through FlowControlServer, opens/closes each flow's
 //     socket (bound to the interface, connected to the receiver), publishes a new
 //     FlowTable, removes flows the transmitter reports silent, reclaims old tables;
-//   - transmitter: FlowTransmitter (SCHED_FIFO if allowed).
+//   - transmitter: FlowTransmitter (real-time if allowed).
 // stop() (and the destructor) joins both and closes every socket. The rings and clock
 // must outlive the service.
 //
@@ -45,7 +45,8 @@ struct FlowsServiceOptions {
     bool allow_loopback = false;
     // Override the flow-control port (0 = ephemeral, for tests); unset = from the config.
     std::optional<uint16_t> control_port;
-    int rt_priority = 70;  // SCHED_FIFO priority of the transmitter; <= 0: do not ask
+    int rt_priority = 70;  // real-time priority of the transmitter; <= 0: do not ask
+    RealtimeRequest make_realtime;  // how to ask (util/realtime.hpp); empty: SCHED_FIFO directly
     double requests_per_second = 20.0;  // per source
     double request_burst = 40.0;
     uint64_t cookie_seed = 0;  // 0: random

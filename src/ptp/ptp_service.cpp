@@ -418,18 +418,20 @@ void PtpService::publish_status() {
     status_.store(working_);
 }
 
-std::vector<std::pair<std::string, std::string>> PtpService::properties() const {
-    const PtpStatus s = status();
+std::vector<std::pair<std::string, std::string>> ptp_properties(PtpVersion version, uint8_t domain,
+                                                                const ClockIdentity& identity,
+                                                                const PtpStatus& s,
+                                                                const std::string& grandmaster) {
     auto n = [](uint64_t v) { return std::to_string(v); };
     return {
-        {"dante.ptp.version", options_.version == PtpVersion::v2 ? "2" : "1"},
-        {"dante.ptp.domain", std::to_string(options_.domain)},
-        {"dante.ptp.clock-id", to_string(identity_)},
+        {"dante.ptp.version", version == PtpVersion::v2 ? "2" : "1"},
+        {"dante.ptp.domain", std::to_string(domain)},
+        {"dante.ptp.clock-id", to_string(identity)},
         {"dante.ptp.port-state", std::string(to_string(s.port_state))},
         {"dante.ptp.offset-ns", std::to_string(s.offset_ns)},
         {"dante.ptp.path-delay-ns", std::to_string(s.path_delay_ns)},
         {"dante.ptp.parent-id", s.has_parent ? to_string(s.parent.clock) : std::string{}},
-        {"dante.ptp.grandmaster-id", clock_.master_id()},
+        {"dante.ptp.grandmaster-id", grandmaster},
         {"dante.ptp.received", n(s.received)},
         {"dante.ptp.rejected", n(s.rejected)},
         {"dante.ptp.wrong-domain", n(s.wrong_domain)},
@@ -442,6 +444,10 @@ std::vector<std::pair<std::string, std::string>> PtpService::properties() const 
         {"dante.ptp.tx-timestamp-fallbacks", n(s.tx_timestamp_fallbacks)},
         {"dante.ptp.faults", n(s.faults)},
     };
+}
+
+std::vector<std::pair<std::string, std::string>> PtpService::properties() const {
+    return ptp_properties(options_.version, options_.domain, identity_, status(), clock_.master_id());
 }
 
 }  // namespace dante::ptp

@@ -85,6 +85,13 @@ struct PtpStatus {
     uint64_t faults = 0;
 };
 
+// dante.ptp.*: version, domain, clock-id, port-state, offset-ns, path-delay-ns, parent-id,
+// grandmaster-id, counters. One rendering for the in-process engine and the clock page.
+std::vector<std::pair<std::string, std::string>> ptp_properties(PtpVersion version, uint8_t domain,
+                                                                const ClockIdentity& identity,
+                                                                const PtpStatus& status,
+                                                                const std::string& grandmaster);
+
 class PtpService final : public MediaClock {
 public:
     explicit PtpService(PtpServiceOptions options);
@@ -102,13 +109,13 @@ public:
     void update() override {}  // the PTP thread publishes as it measures
     [[nodiscard]] std::string source_name() const override { return "ptp"; }
     [[nodiscard]] std::string master_id() const override { return clock_.master_id(); }
+    [[nodiscard]] std::string provider() const override { return "in-process"; }
 
     [[nodiscard]] PtpStatus status() const { return status_.load(); }
     [[nodiscard]] const PtpServiceOptions& options() const { return options_; }
     [[nodiscard]] ClockIdentity identity() const { return identity_; }
-    // dante.ptp.*: version, domain, port-state, offset-ns, path-delay-ns, parent-id,
-    // grandmaster-id, counters.
-    [[nodiscard]] std::vector<std::pair<std::string, std::string>> properties() const;
+    // dante.ptp.* (see ptp_properties()).
+    [[nodiscard]] std::vector<std::pair<std::string, std::string>> properties() const override;
 
 private:
     struct PendingTx {
@@ -134,7 +141,6 @@ private:
     PtpMediaClock clock_;
     std::unique_ptr<PtpNode> node_;  // built in start(), once the identity is known
     UdpSocket event_socket_, general_socket_;
-    uint32_t group_ = 0;
     bool kernel_tx_timestamps_ = false;
 
     // PTP thread only.

@@ -202,7 +202,8 @@ def _dirlist(*dirs):
 class PipeWireLab:
     def __init__(self, repo, module_args=None, with_pulse=True, with_wireplumber=True,
                  build=None, with_module=True, extra_conf=None, keep=False,
-                 pipewire_debug=None, start_timeout=15.0, netns=None, cmd_prefix=None):
+                 pipewire_debug=None, start_timeout=15.0, netns=None, cmd_prefix=None, user=None,
+                 dropin_text=None, daemon_prefix=None):
         self.repo = Path(repo).resolve()
         self.build = Path(build).resolve() if build else self.repo / "build"
         self.module_args = dict(module_args or {})
@@ -219,6 +220,14 @@ class PipeWireLab:
         # Or any command prefix for the daemons (e.g. nsenter into a host's mount + network
         # namespace, where that host's avahi-daemon and system bus live); wins over netns.
         self.cmd_prefix = list(cmd_prefix) if cmd_prefix else None
+        # Run the session and every client as this unprivileged user, as a desktop does:
+        # setpriv drops to it with no capabilities at all (none inherited, an empty bounding
+        # set), after `ip netns exec` (which needs root) has entered the namespace.
+        self.user = user
+        # The drop-in's text instead of one rendered from module_args (e.g. the shipped file).
+        self.dropin_text = dropin_text
+        # Wraps the daemons only, inside the namespace and before setpriv (e.g. prlimit).
+        self.daemon_prefix = list(daemon_prefix) if daemon_prefix else []
         self.tmp = None
         self.procs = {}          # name -> Popen (long-running, ours)
         self._bg = []            # background client Popens
@@ -237,6 +246,29 @@ class PipeWireLab:
             d.mkdir(parents=True)
         os.chmod(self.runtime, 0o700)
         self.bus_path = self.runtime / "bus"
+        if self.user:
+            import pwd
+            entry = pwd.getpwnam(self.user)
+            self.uid, self.gid = entry.pw_uid, entry.pw_gid
+            os.chmod(self.tmp, 0o755)
+            for d in (self.runtime, self.config, self.state, self.work, self.tmp / "data"):
+                d.mkdir(parents=True, exist_ok=True)
+                os.chown(d, self.uid, self.gid)
+
+    def as_user(self, cmd):
+        """cmd as the lab's user (unchanged without one)."""
+        if not self.user:
+            return list(cmd)
+        return ["setpriv", "--reuid", str(self.uid), "--regid", str(self.gid), "--init-groups",
+                "--inh-caps=-all", "--bounding-set=-all", "--"] + list(cmd)
+
+    def _chown_tree(self, root):
+        if not self.user:
+            return
+        for dirpath, dirnames, filenames in os.walk(root):
+            os.chown(dirpath, self.uid, self.gid)
+            for f in filenames:
+                os.chown(os.path.join(dirpath, f), self.uid, self.gid)
 
     def env(self):
         env = {}
@@ -246,6 +278,7 @@ class PipeWireLab:
                 env[k] = os.environ[k]
         env.update({
             "XDG_RUNTIME_DIR": str(self.runtime),
+            **({"HOME": str(self.work)} if self.user else {}),
             "XDG_CONFIG_HOME": str(self.config),
             "XDG_STATE_HOME": str(self.state),
             "XDG_DATA_HOME": str(self.tmp / "data"),
@@ -262,7 +295,9 @@ class PipeWireLab:
         pwd = self.config / "pipewire" / "pipewire.conf.d"
         pwd.mkdir(parents=True)
         parts = []
-        if self.with_module:
+        if self.dropin_text is not None:
+            parts.append(self.dropin_text)
+        elif self.with_module:
             args = {k: (v.replace("@LABDIR@", str(self.tmp)) if isinstance(v, str) else v)
                     for k, v in self.module_args.items()}
             parts.append(render_module_conf(args))
@@ -276,10 +311,14 @@ class PipeWireLab:
             shutil.copytree(WIREPLUMBER_OVERRIDES, wpd)
         else:
             raise LabError("missing wireplumber overrides dir %s" % WIREPLUMBER_OVERRIDES)
+        self._chown_tree(self.config)
 
     # ---------------- process management
-    def _spawn(self, name, cmd, env=None, logname=None):
+    def _spawn(self, name, cmd, env=None, logname=None, as_user=True):
+        if as_user:
+            cmd = self.as_user(cmd)
         if name in ("pipewire", "wireplumber", "pipewire-pulse"):
+            cmd = self.daemon_prefix + list(cmd)
             if self.cmd_prefix:
                 cmd = self.cmd_prefix + list(cmd)
             elif self.netns:
@@ -380,13 +419,14 @@ class PipeWireLab:
             env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1"
         return env
 
-    def spawn(self, cmd, name=None, loads_module=False):
+    def spawn(self, cmd, name=None, loads_module=False, as_user=False):
         """Start a background client (killed at stop() if still running). loads_module:
         the process loads our module (a `pipewire -c` process), so it gets the sanitizer
-        runtimes in the sanitizer run."""
+        runtimes in the sanitizer run. as_user: as the lab's user (a client of the session);
+        by default as root (another host's tools, entered with ip netns exec)."""
         name = name or Path(cmd[0]).name
         env = self.with_sanitizer_runtime(self.env()) if loads_module else None
-        p = self._spawn(name, cmd, env=env, logname="%s-%d.log" % (name, len(self._bg)))
+        p = self._spawn(name, cmd, env=env, logname="%s-%d.log" % (name, len(self._bg)), as_user=as_user)
         p.lab_log = self.logdir / ("%s-%d.log" % (name, len(self._bg)))
         self._bg.append(p)
         return p
@@ -461,6 +501,8 @@ class PipeWireLab:
 
     # ---------------- running clients
     def run(self, cmd, timeout=10, check=True, input=None):
+        """A client of the session, as the lab's user when it has one."""
+        cmd = self.as_user(cmd)
         try:
             r = subprocess.run(cmd, env=self.env(), capture_output=True, text=True,
                                timeout=timeout, input=input, cwd=str(self.work),
