@@ -7,11 +7,13 @@
 #
 # It installs what is missing, builds, starts a private PipeWire session (pipewire,
 # wireplumber, pipewire-pulse) with libpipewire-module-dante-sink loaded from this build,
-# and prints the sink's node id and its live clock properties. In the lab a second
-# namespace plays the receiver: dante-rx subscribes to the sink's channels 1 and 2 the way
-# a Dante receiver does, pw-cat plays a test tone into the sink, and what arrived over the
-# network is shown. Connect your own tools to the session with the XDG_RUNTIME_DIR it
-# prints (pavucontrol, pw-cat, pactl).
+# and prints the sink's node id and its live clock properties. In the lab the session runs
+# as a desktop's does: as an ordinary user (nobody) without any capability, beside the
+# privileged PTP clock service pipewire-dante-ptp (started as its systemd unit would);
+# a second namespace plays the receiver: dante-rx subscribes to the sink's channels 1 and
+# 2 the way a Dante receiver does, pw-cat plays a test tone into the sink, and what
+# arrived over the network is shown. Connect your own tools to the session with the
+# XDG_RUNTIME_DIR it prints (pavucontrol, pw-cat, pactl).
 set -euo pipefail
 cd "$(dirname "$0")"
 repo=$PWD
@@ -22,7 +24,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --interface) interface=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)"; exit 2 ;;
   esac
 done
@@ -44,12 +46,15 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-in_lab() { if [ -n "$netns" ]; then ip netns exec "$netns" "$@"; else "$@"; fi; }
-# Starts a daemon in the background as a direct child (ip netns exec execs it, keeping
-# the PID), so that cleanup's kill reaches the daemon itself, not a wrapping subshell.
+# In the lab the session and its clients run as this user, with no capability at all.
+as_user=()
+in_lab() { if [ -n "$netns" ]; then ip netns exec "$netns" "${as_user[@]}" "$@"; else "$@"; fi; }
+as_session_user() { "${as_user[@]}" "$@"; }
+# Starts a daemon in the background as a direct child (ip netns exec and setpriv exec it,
+# keeping the PID), so that cleanup's kill reaches the daemon itself.
 start_daemon() {
   local log=$1; shift
-  if [ -n "$netns" ]; then ip netns exec "$netns" "$@" >"$log" 2>&1 & else "$@" >"$log" 2>&1 & fi
+  if [ -n "$netns" ]; then ip netns exec "$netns" "${as_user[@]}" "$@" >"$log" 2>&1 & else "$@" >"$log" 2>&1 & fi
   pids+=($!)
 }
 
@@ -70,12 +75,25 @@ if [ -z "$interface" ]; then
   ip -n "$rx_netns" link set "drx$$" up
   interface="dtx$$"
   echo "lab: transmitter namespace $netns ($interface, 10.77.0.1/24), receiver namespace $rx_netns (10.77.0.2)"
+  # The privileged half, as root, the way systemd runs pipewire-dante-ptp@$interface.
+  ip netns exec "$netns" build/tools/pipewire-dante-ptp/pipewire-dante-ptp --interface "$interface" \
+    >"$work/pipewire-dante-ptp.log" 2>&1 &
+  pids+=($!)
+  as_user=(setpriv --reuid nobody --regid nogroup --init-groups --inh-caps=-all --bounding-set=-all --)
+  chmod 755 "$work"
+  echo "lab: pipewire-dante-ptp@$interface runs as root; the PipeWire session runs as nobody, without capabilities"
 fi
 
 export XDG_RUNTIME_DIR=$work/run XDG_CONFIG_HOME=$work/config
 mkdir -p "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME/pipewire/pipewire.conf.d" "$XDG_CONFIG_HOME/wireplumber"
 chmod 700 "$XDG_RUNTIME_DIR"
 cp -r tests/wireplumber/. "$XDG_CONFIG_HOME/wireplumber/" 2>/dev/null || true
+if [ ${#as_user[@]} -gt 0 ]; then
+  export HOME=$work/home
+  mkdir -p "$HOME"
+  touch "$work/tap.bin"
+  chown -R nobody:nogroup "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME" "$HOME" "$work/tap.bin"
+fi
 export DBUS_SESSION_BUS_ADDRESS=unix:path=$XDG_RUNTIME_DIR/bus
 export SPA_PLUGIN_DIR=$repo/build/spa-plugin:$(pkg-config --variable=plugindir libspa-0.2)
 export PIPEWIRE_MODULE_DIR=$repo/build/module:$(pkg-config --variable=moduledir libpipewire-0.3)
@@ -98,16 +116,16 @@ start_daemon "$work/wireplumber.log" wireplumber
 start_daemon "$work/pipewire-pulse.log" pipewire-pulse
 
 node="dante_sink.$device"
-for _ in $(seq 50); do pactl list short sinks 2>/dev/null | grep -q "$node" && break; sleep 0.2; done
-pactl list short sinks | grep "$node" || { echo "the sink did not appear:"; cat "$work/pipewire.log"; exit 1; }
+for _ in $(seq 50); do as_session_user pactl list short sinks 2>/dev/null | grep -q "$node" && break; sleep 0.2; done
+as_session_user pactl list short sinks | grep "$node" || { echo "the sink did not appear:"; cat "$work/pipewire.log"; exit 1; }
 
 show_props() {
-  pw-dump 2>/dev/null | python3 -c '
+  as_session_user pw-dump 2>/dev/null | python3 -c '
 import json, sys
 for o in json.load(sys.stdin):
     p = o.get("info", {}).get("props", {})
     if p.get("node.name") == sys.argv[1]:
-        keys = ["dante.clock.source", "dante.clock.state", "dante.clock.master-id", "dante.clock.media-ns", "dante.clock.monotonic-ns", "dante.clock.rate",
+        keys = ["dante.clock.source", "dante.clock.provider", "dante.clock.state", "dante.clock.master-id", "dante.clock.media-ns", "dante.clock.monotonic-ns", "dante.clock.rate",
                 "dante.clock.generation", "dante.tx.lead-ns", "dante.tx.latency-ns", "dante.flows"]
         print("node %s  " % o["id"] + "  ".join("%s=%s" % (k[6:], p.get(k)) for k in keys), flush=True)
 ' "$node"
@@ -119,10 +137,11 @@ echo "  export XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR   # then: pavucontrol, pactl lis
 echo
 show_props
 sox -n -r 48000 -c 2 -b 24 "$work/tone.wav" synth 3 sine 1000 gain -12 pad 0 0.25 2>/dev/null
+chmod 644 "$work/tone.wav"
 if [ -n "$rx_netns" ]; then
-  # The sink runs on the built-in PTP clock (the default with an interface): alone in the
-  # lab it becomes the PTP leader. dante-rx follows it as a Dante receiver would, and
-  # measures each packet's arrival on that PTP time.
+  # The sink runs on pipewire-dante-ptp's PTP clock (the default with an interface):
+  # alone in the lab it becomes the PTP leader. dante-rx follows it as a Dante receiver
+  # would, and measures each packet's arrival on that PTP time.
   echo "receiver: dante-rx in $rx_netns follows the sink's PTP clock, subscribes to channels 1,2 for 6 s..."
   ip netns exec "$rx_netns" build/tools/dante-rx/dante-rx --address 10.77.0.1 --channels 1,2 --seconds 6 \
     --format S24 --clock ptp --interface "drx$$" \
@@ -132,7 +151,7 @@ if [ -n "$rx_netns" ]; then
   sed 's/^/  /' "$work/dante-rx.log"
 fi
 echo "playing a 3 s 1 kHz test tone into the sink..."
-timeout 20 pw-cat --playback --target "$node" "$work/tone.wav"
+as_session_user timeout 20 pw-cat --playback --target "$node" "$work/tone.wav"
 sleep 0.5
 show_props
 if [ -n "$rx_netns" ]; then

@@ -7,7 +7,13 @@ takes a screenshot with ImageMagick's `import -window root`, saves it as
 <artifacts>/pavucontrol.png and OCRs it with tesseract: the text
 "Dante Transmitter" must appear (retrying on a 2x upscaled image).
 Exits 77 (skip) if tesseract is not installed.
+
+--desktop: the desktop case. The session and pavucontrol run as `nobody` without any
+capability, the sink is on dante.interface in a private network namespace, and its clock
+comes from pipewire-dante-ptp started as root the way its unit starts it
+(test_desktop_user.py); the screenshot is pavucontrol-desktop.png.
 """
+import contextlib
 import os
 import re
 import shutil
@@ -70,8 +76,11 @@ def start_xvfb(lab):
 
 
 def body():
-    a = parse_args(__doc__, extra=lambda ap: ap.add_argument(
-        "--artifacts", default=None, help="dir for pavucontrol.png (default <build>/tests/artifacts)"))
+    def extra(ap):
+        ap.add_argument("--artifacts", default=None, help="dir for pavucontrol.png (default <build>/tests/artifacts)")
+        ap.add_argument("--desktop", action="store_true",
+                        help="as an unprivileged user, on pipewire-dante-ptp's clock")
+    a = parse_args(__doc__, extra=extra)
     if not shutil.which("tesseract"):
         log("SKIP: tesseract not installed (apt-get install tesseract-ocr tesseract-ocr-eng)")
         return EXIT_SKIP
@@ -88,65 +97,83 @@ def body():
         import tempfile
         artifacts = Path(tempfile.gettempdir()) / "pwlab-artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
-    png = artifacts / "pavucontrol.png"
+    png = artifacts / ("pavucontrol-desktop.png" if a.desktop else "pavucontrol.png")
 
-    with make_lab(a, module_args=lab_args()) as lab:
-        lab.wait_node(SINK, timeout=10)
-        lab.wait_for(lambda: SINK in lab.run(["pactl", "list", "short", "sinks"]).stdout, 10,
-                     "pulse to list %s" % SINK)
-        display = start_xvfb(lab)
-        log("Xvfb on %s" % display)
-        env = lab.env()
-        env.update({"DISPLAY": display, "GSETTINGS_BACKEND": "memory", "NO_AT_BRIDGE": "1"})
-        logf = open(lab.logdir / "pavucontrol.log", "wb")
-        pv = subprocess.Popen(["pavucontrol", "--tab=3"], env=env, stdin=subprocess.DEVNULL,
-                              stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
-                              cwd=str(lab.work))
-        logf.close()
-        lab._bg.append(pv)
-
-        # wait for a pavucontrol window to be mapped
-        def mapped():
-            if pv.poll() is not None:
-                raise LabError("pavucontrol exited (rc %s): %s" %
-                               (pv.returncode, lab._read(lab.logdir / "pavucontrol.log")[-1500:]))
-            if not shutil.which("xwininfo"):
-                return True
-            r = subprocess.run(["xwininfo", "-root", "-tree"], env=env, capture_output=True,
-                               text=True, timeout=10)
-            return "Volume Control" in r.stdout
-        lab.wait_for(mapped, 20, "pavucontrol window", interval=0.5)
-
-        text = ""
-        tmp = lab.work / "shot.png"
-        big = lab.work / "shot2x.png"
-        ok = False
-        for attempt in range(4):
-            time.sleep(2.0 if attempt == 0 else 2.5)   # let it connect and draw the sink list
-            subprocess.run(["import", "-display", display, "-window", "root", str(tmp)], env=env,
-                           timeout=20, check=True, capture_output=True)
-            shutil.copyfile(tmp, png)
-            text = ocr(lab, tmp)
-            if found(text):
-                ok = True
-                break
-            cv = convert_bin()
-            if cv:
-                subprocess.run([cv, str(tmp), "-resize", "200%", str(big)], timeout=30, check=True,
-                               capture_output=True)
-                text2 = ocr(lab, big)
-                if found(text2):
-                    text = text2
-                    ok = True
-                    log("  (found on the 2x upscaled image)")
-                    break
-                text = text + "\n--- 2x ---\n" + text2
-            log("  attempt %d: %r not in OCR text yet" % (attempt + 1, WANT))
-        log("screenshot: %s" % png)
-        lines = [ln for ln in text.splitlines() if ln.strip()]
-        log("OCR text (first 25 lines):\n" + "\n".join("    " + ln for ln in lines[:25]))
-        check(ok, "OCR of the pavucontrol Output Devices tab shows %r" % WANT)
+    with contextlib.ExitStack() as stack:
+        if a.desktop:
+            from netlab import NetLab
+            from test_desktop_user import start_service, USER
+            net = stack.enter_context(NetLab("pavu"))
+            lab = stack.enter_context(make_lab(a, module_args=lab_args(**{"dante.interface": net.tx_if}),
+                                               netns=net.tx, user=USER))
+            start_service(lab, net, build.resolve())
+            lab.wait_node(SINK, timeout=10)
+            lab.wait_for(lambda: lab.node_props(SINK).get("dante.clock.state") == "master", 15,
+                         "the sink to lead on pipewire-dante-ptp's clock")
+            check(True, "the sink (in nobody's session) runs on %s" % lab.node_props(SINK).get("dante.clock.provider"))
+        else:
+            lab = stack.enter_context(make_lab(a, module_args=lab_args()))
+            lab.wait_node(SINK, timeout=10)
+        screenshot(lab, png)
     return 0
+
+
+def screenshot(lab, png):
+    """pavucontrol's Output Devices tab, OCRed: it must list the Dante Transmitter."""
+    lab.wait_for(lambda: SINK in lab.run(["pactl", "list", "short", "sinks"]).stdout, 10,
+                 "pulse to list %s" % SINK)
+    display = start_xvfb(lab)
+    log("Xvfb on %s" % display)
+    env = lab.env()
+    env.update({"DISPLAY": display, "GSETTINGS_BACKEND": "memory", "NO_AT_BRIDGE": "1"})
+    logf = open(lab.logdir / "pavucontrol.log", "wb")
+    pv = subprocess.Popen(lab.as_user(["pavucontrol", "--tab=3"]), env=env, stdin=subprocess.DEVNULL,
+                          stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
+                          cwd=str(lab.work))
+    logf.close()
+    lab._bg.append(pv)
+
+    # wait for a pavucontrol window to be mapped
+    def mapped():
+        if pv.poll() is not None:
+            raise LabError("pavucontrol exited (rc %s): %s" %
+                           (pv.returncode, lab._read(lab.logdir / "pavucontrol.log")[-1500:]))
+        if not shutil.which("xwininfo"):
+            return True
+        r = subprocess.run(["xwininfo", "-root", "-tree"], env=env, capture_output=True,
+                           text=True, timeout=10)
+        return "Volume Control" in r.stdout
+    lab.wait_for(mapped, 20, "pavucontrol window", interval=0.5)
+
+    text = ""
+    tmp = lab.work / "shot.png"
+    big = lab.work / "shot2x.png"
+    ok = False
+    for attempt in range(4):
+        time.sleep(2.0 if attempt == 0 else 2.5)   # let it connect and draw the sink list
+        subprocess.run(["import", "-display", display, "-window", "root", str(tmp)], env=env,
+                       timeout=20, check=True, capture_output=True)
+        shutil.copyfile(tmp, png)
+        text = ocr(lab, tmp)
+        if found(text):
+            ok = True
+            break
+        cv = convert_bin()
+        if cv:
+            subprocess.run([cv, str(tmp), "-resize", "200%", str(big)], timeout=30, check=True,
+                           capture_output=True)
+            text2 = ocr(lab, big)
+            if found(text2):
+                text = text2
+                ok = True
+                log("  (found on the 2x upscaled image)")
+                break
+            text = text + "\n--- 2x ---\n" + text2
+        log("  attempt %d: %r not in OCR text yet" % (attempt + 1, WANT))
+    log("screenshot: %s" % png)
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    log("OCR text (first 25 lines):\n" + "\n".join("    " + ln for ln in lines[:25]))
+    check(ok, "OCR of the pavucontrol Output Devices tab shows %r" % WANT)
 
 
 if __name__ == "__main__":
