@@ -135,7 +135,7 @@ extern "C" SPA_EXPORT int pipewire__module_init(pw_impl_module* module, const ch
     // The transmitter thread asks for real-time priority through the same thread utilities
     // as PipeWire's data threads (module-rt: rtkit on a desktop, else RLIMIT_RTPRIO).
     if (void* utils = pw_context_get_object(context, SPA_TYPE_INTERFACE_ThreadUtils))
-        pw_properties_setf(props, "dante.thread-utils", "pointer:%p", utils);
+        pw_properties_setf(props, "api.dante.thread-utils", "pointer:%p", utils);
 
     if (pw_context_find_spa_lib(context, kSpaFactory) == nullptr)
         pw_context_add_spa_lib(context, "api.dante.*", "dante/libspa-dante");

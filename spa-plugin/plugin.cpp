@@ -19,7 +19,7 @@ using dante::spa::DanteSinkNode;
 
 constexpr const char* kFactoryName = "api.dante.sink";
 constexpr uint32_t kDefaultQuantumLimit = 8192;
-constexpr const char* kThreadUtilsKey = "dante.thread-utils";
+constexpr const char* kThreadUtilsKey = "api.dante.thread-utils";
 
 struct Handle {
     spa_handle handle;  // must stay first: the host casts between the two
