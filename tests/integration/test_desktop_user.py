@@ -67,6 +67,32 @@ def service_command(build, interface):
     return [str(binary)] + argv[1:]
 
 
+def check_unit(build):
+    """systemd accepts the configured unit, and rates its sandbox well (where systemd-analyze
+    is installed: the lab has no running systemd to start it)."""
+    import shutil
+    import tempfile
+    if not shutil.which("systemd-analyze"):
+        log("    (no systemd-analyze here: the unit file itself is not checked)")
+        return
+    unit = (Path(build) / "pipewire-dante-ptp@.service").read_text()
+    installed = [ln for ln in unit.splitlines() if ln.startswith("ExecStart=")][0].split()[0][len("ExecStart="):]
+    binary = Path(build) / "tools" / "pipewire-dante-ptp" / "pipewire-dante-ptp"
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "pipewire-dante-ptp@.service"
+        path.write_text(unit.replace(installed, str(binary)))
+        r = subprocess.run(["systemd-analyze", "verify", str(path)], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0 and not r.stderr.strip(),
+              "systemd-analyze verify accepts the unit (rc %d) %s" % (r.returncode, r.stderr.strip()[:300]))
+        r = subprocess.run(["systemd-analyze", "security", "--offline=yes", str(path)],
+                           capture_output=True, text=True, timeout=60)
+        m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", r.stdout + r.stderr)
+        if m:
+            check(float(m.group(1)) <= 2.5, "systemd rates the unit's exposure %s (<= 2.5: hardened)" % m.group(1))
+        else:
+            log("    (this systemd-analyze cannot rate a unit offline)")
+
+
 def start_service(lab, net, build):
     return lab.spawn(["ip", "netns", "exec", net.tx] + service_command(build, net.tx_if),
                      name="pipewire-dante-ptp")
@@ -123,6 +149,8 @@ def body():
     build = (Path(a.build) if a.build else Path(a.repo) / "build").resolve()
     dante_rx = build / "tools" / "dante-rx" / "dante-rx"
     check(dante_rx.exists(), "dante-rx is built (%s)" % dante_rx)
+
+    check_unit(build)
 
     log("1. the service first, then the user's session")
     with NetLab("desk") as net:
