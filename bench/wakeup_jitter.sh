@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Wake-up jitter of the Dante sink's driver timer, measured in a private headless
-# PipeWire session (recipe: /work/shared/docs/TEST-LAB.md).
+# PipeWire session (the lab of docs/testing.md).
 #
 # For each load in {idle, loaded} and each quantum Q in {256, 1024}: start dbus +
 # pipewire (+ our module, with the ring tap on) + wireplumber (no ALSA/v4l2/bluez

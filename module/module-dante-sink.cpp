@@ -84,7 +84,10 @@ const spa_dict_item kModuleInfo[] = {
     {PW_KEY_MODULE_DESCRIPTION, "A Dante transmitter sink, driven by the network's media clock"},
     {PW_KEY_MODULE_USAGE,
      "dante.device-name=<name> dante.interface=<ifname> audio.channels=<1-64> audio.rate=<hz> "
-     "audio.format=<S16|S24|S32> audio.position=<[ FL FR ]> dante.latency-ns=<ns> dante.clock.source=<ptp|tai> dante.ptp.version=<1|2|auto> dante.ptp.domain=<0-255> ..."},
+     "audio.format=<S16|S24|S32> audio.position=<[ FL FR ]> dante.latency-ns=<ns> "
+     "dante.clock.source=<ptp|tai|phc:/dev/ptpN|usrvclock:/path> dante.ptp.version=<1|2|auto> "
+     "dante.ptp.domain=<0-255> dante.ptp.servo=<linreg|pi> dante.state-file=<path> dante.port-base=<0|1024-65531> "
+     "dante.max-flows=<1-128> dante.multicast-ttl=<1-255> ..."},
     {PW_KEY_MODULE_VERSION, "0.1.0"},
 };
 

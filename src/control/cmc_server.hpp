@@ -2,7 +2,7 @@
 // CMC (UDP 8800): a controller registers with the device (opcode 0x1001) and learns where
 // to send info requests. Sans-I/O: request in, optional reply out.
 //
-// 0x1001 reply body, 22 bytes (Inferno cmc_server.rs, PROTOCOL-NOTES §2.2):
+// 0x1001 reply body, 22 bytes (Inferno cmc_server.rs; docs/protocol.md#cmc):
 //   0 u16 process id | 2 8-byte device id | 10 u16 1 | 12 u16 0 | 14 IPv4 (4 bytes)
 //   18 u16 info-request port (8700, or base+3) | 20 u16 0
 // netaudio's registration (services/cmc.py) is start code 0x1200, opcode 0x1001, then

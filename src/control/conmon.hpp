@@ -4,7 +4,7 @@
 // pure; ConmonPublisher adds the sequence numbers and the 1 s heartbeat schedule, with
 // time passed in, and returns datagrams for the shell to send.
 //
-// 32-byte header, big-endian (Inferno protocol/mcast.rs, PROTOCOL-NOTES §2.3):
+// 32-byte header, big-endian (Inferno protocol/mcast.rs; docs/protocol.md#conmon):
 //   0 u16 start code | 2 u16 total length | 4 u16 sequence (+1 per message sent)
 //   6 u16 process id | 8 device id (8) | 16 vendor (8, space padded: "Audinate")
 //   24 opcode (8) | 32 body

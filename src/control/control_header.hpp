@@ -3,7 +3,7 @@
 // CMC on 8800; flow control on 4455 uses it too but lives in src/flows), and the small
 // bounds-checked byte helpers the control cores parse and build with.
 //
-// Layout (all big-endian, PROTOCOL-NOTES §2; Inferno protocol/req_resp.rs):
+// Layout (all big-endian; Inferno protocol/req_resp.rs; docs/protocol.md#control-header):
 //   0 u16 start code (protocol id; a response echoes the request's)
 //   2 u16 total length of the datagram, header included
 //   4 u16 sequence (transaction id, echoed)

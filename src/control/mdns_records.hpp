@@ -1,8 +1,9 @@
 #pragma once
 // The DNS-SD services a Dante transmitter advertises, as data: the Avahi shell registers
 // exactly this list (and re-registers it on a rename). Values follow Inferno's
-// mdns_server.rs (PROTOCOL-NOTES §1); the version strings and `channels=0x6000004d` are
-// protocol constants copied from real devices there, their meaning unknown.
+// mdns_server.rs (docs/protocol.md#mdns-and-dns-sd); the version strings and
+// `channels=0x6000004d` are protocol constants copied from real devices there, their
+// meaning unknown.
 //
 //   _netaudio-arc._udp   instance <device>      port ARC   TTL 4500 s
 //   _netaudio-cmc._udp   instance <device>      port CMC
@@ -12,7 +13,7 @@
 //   _netaudio-bund._udp  instance <flow>@<device> port flow control, one per multicast TX
 //                        flow (ARC 0x2201), from DeviceState::tx_flows.
 //
-// Multicast (PROTOCOL-NOTES §1.3, §1.4, §3.4): a channel carried by a multicast flow gets
+// Multicast (docs/protocol.md#mdns-and-dns-sd): a channel carried by a multicast flow gets
 // the TXT `b.<flow number>=<1-based slot of the channel in that flow>` on its chan
 // instances, and the flow's bundle instance carries `id=<flow number>`, `a.0=<group>`,
 // `p.0=<port>`, `nchan=<slots in the flow>`, `enc`/`en`, `fpp=<frames per packet>` (one
@@ -47,8 +48,8 @@ struct ServiceRecord {
     std::string type;      // e.g. "_netaudio-chan._udp" (the shell appends the domain)
     std::string instance;  // e.g. "01@studio-pc"
     // SRV target host label (".local" is the shell's). All of a device's services share it:
-    // netaudio groups services by SRV target. <device name> is PROTOCOL-NOTES' advice; what
-    // real devices use is unconfirmed.
+    // netaudio groups services by SRV target. <device name> is our choice (as all of them
+    // share one target); what real devices use is unconfirmed.
     std::string host_label;
     uint16_t port = 0;
     uint32_t ttl_seconds = 120;  // Inferno: 4500 for ARC, searchlight's default 120 otherwise

@@ -1,8 +1,9 @@
 #pragma once
 // The Dante transmitter device: one per sink node, alive as long as the node.
 //
-// It owns the media clock, the TX rings, the flows (flow-control server and transmitter) and
-// the control plane (ARC, CMC, conmon, mDNS).
+// It owns the media clock, the TX rings, the flows (flow-control server and transmitter)
+// and the control plane (ARC, CMC, conmon, mDNS), and stops them in reverse order:
+// control, flows, rings, clock (docs/architecture.md#ownership-and-lifetimes).
 // The SPA node drives the graph from it and publishes its properties; nothing here knows
 // about PipeWire.
 

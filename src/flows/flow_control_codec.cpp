@@ -8,7 +8,8 @@
 namespace dante::flowctl {
 namespace {
 
-// Fixed part of a 0x0100 body before the strings, for N slots (PROTOCOL-NOTES 3.1).
+// Fixed part of a 0x0100 body before the strings, for N slots
+// (docs/protocol.md#flow-control).
 constexpr size_t request_fixed_body_bytes(size_t slots) { return 38 + 2 * slots; }
 
 void store_header(uint8_t* p, const Header& h) {

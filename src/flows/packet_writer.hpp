@@ -1,5 +1,5 @@
 #pragma once
-// Builds one Dante audio packet from the TX rings (docs/PROTOCOL-NOTES.md section 4).
+// Builds one Dante audio packet from the TX rings (docs/protocol.md#audio-packets).
 //
 //   byte 0      0x02
 //   bytes 1..4  u32 BE seconds    = ts / rate   (low 32 bits)

@@ -4,8 +4,8 @@
 // (flow_transmitter.hpp) runs it with real sockets and a real clock; tests run it with a
 // fake clock and a fake PacketIo.
 //
-// Pacing (docs/PROTOCOL-NOTES.md 5.2): each flow keeps next_ts, the media-clock sample
-// index of its next packet. It starts at the next multiple of fpp after media now; a
+// Pacing (docs/protocol.md#audio-packets): each flow keeps next_ts, the media-clock
+// sample index of its next packet. It starts at the next multiple of fpp after media now; a
 // packet stamped next_ts is due when the media clock reaches next_ts, i.e. at the
 // monotonic instant snapshot.monotonic_ns_at(media_ns_of_sample(next_ts)). Each pass
 // sends every due packet of every flow and advances next_ts by fpp. A flow re-bootstraps

@@ -1,7 +1,7 @@
 #pragma once
 // PTPv1 (IEEE 1588-2002) messages as Dante devices use them, and their wire codec.
 //
-// Layout (all big-endian; see docs/PROTOCOL-NOTES.md §9): a 40-byte header, then a body
+// Layout (all big-endian; see docs/protocol.md#ptpv1): a 40-byte header, then a body
 // selected by the header's control field. v1 has no Announce: the grandmaster and
 // best-master data ride in every Sync. v1 has no length field either, so a datagram
 // longer than its type's fixed size is accepted and the tail ignored (as statime does:

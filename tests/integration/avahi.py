@@ -1,9 +1,9 @@
 """avahi-daemon with a private system D-Bus inside a network namespace (stdlib only).
 
 avahi-daemon needs a system bus, and both keep their sockets and pid files at fixed paths
-under /run. So each host gets its own mount namespace too (TEST-LAB.md, "Avahi inside a
-namespace"): tmpfs over /run/dbus and /run/avahi-daemon, a dbus-daemon --system, then
-avahi-daemon in the foreground, allowed on the namespace's one interface.
+under /run. So each host gets its own mount namespace too (docs/testing.md, "avahi-daemon
+per namespace"): tmpfs over /run/dbus and /run/avahi-daemon, a dbus-daemon --system,
+then avahi-daemon in the foreground, allowed on the namespace's one interface.
 
     with AvahiHost(net.tx, net.tx_if, workdir, "tx") as tx_avahi:
         tx_avahi.prefix()   # ["nsenter", "-t", PID, "-m", "-n"]: run a client on that host

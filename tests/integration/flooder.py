@@ -21,8 +21,8 @@ import socket
 import struct
 import time
 
-# Start codes the ports expect (PROTOCOL-NOTES §2): ARC 0x27FF, CMC 0x1200, flow control
-# 0x1102; the info port (conmon) gets 0xFFFF-led junk.
+# Start codes the ports expect (docs/protocol.md#control-header): ARC 0x27FF, CMC 0x1200,
+# flow control 0x1102; the info port (conmon) gets 0xFFFF-led junk.
 START_CODES = {4440: 0x27FF, 8800: 0x1200, 4455: 0x1102, 8700: 0xFFFF}
 KINDS = ("truncated", "bad-length", "bad-opcode", "random", "oversized")
 WEIGHTS = (25, 25, 15, 30, 5)

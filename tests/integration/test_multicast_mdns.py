@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A multicast TX flow is advertised over DNS-SD the way Dante receivers look for it, and
 dante-rx --device, finding it there, joins the group and receives bit-exact without asking
-the transmitter for anything (PROTOCOL-NOTES §1.3 `b.N`, §1.4 `_netaudio-bund._udp`, §3.4
-step 3).
+the transmitter for anything (`b.N` and `_netaudio-bund._udp` in
+docs/protocol.md#mdns-and-dns-sd).
 
 Two network namespaces joined by a veth pair, each with its own avahi-daemon and system
 D-Bus (avahi.py), as test_dante_rx_device.py. Our PipeWire session with the Dante sink runs

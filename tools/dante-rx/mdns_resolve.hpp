@@ -5,9 +5,9 @@
 //   * `_netaudio-arc._udp` instance NAME gives the device's IPv4 address (the A record of
 //     its SRV target) and the interface the answer came from;
 //   * every `_netaudio-chan._udp` instance `<channel>@NAME` carries the flow-control port
-//     in its SRV record (PROTOCOL-NOTES §1.3: "receivers use the SRV port"), and the
-//     flow format in its TXT (rate, enc, latency_ns, fpp, nchan). We take the first such
-//     instance resolved on the same interface with the same address.
+//     in its SRV record (receivers use the SRV port: docs/protocol.md#mdns-and-dns-sd),
+//     and the flow format in its TXT (rate, enc, latency_ns, fpp, nchan). We take the
+//     first such instance resolved on the same interface with the same address.
 //   * A device without any channel instance still has a flow-control port: we derive it
 //     from the ARC port as our device derives both from dante.port-base
 //     (control_ports_for: ARC 4440 -> Dante's 4455; base P -> ARC P, flow control P+2).
@@ -45,10 +45,10 @@ struct ResolveResult {
 
 ResolveResult resolve_device(const std::string& name, int timeout_ms);
 
-// The multicast route to some TX channels, as a Dante receiver finds it (PROTOCOL-NOTES
-// §1.3, §1.4, §3.4 step 3): each channel's factory-name instance `<NN>@<device>` (NN = the
-// 1-based channel number, two digits at least, as our device and Inferno name them) is
-// resolved on the device's interface; its TXT `b.<bundle>=<slot>` says which multicast
+// The multicast route to some TX channels, as a Dante receiver finds it
+// (docs/protocol.md#mdns-and-dns-sd): each channel's factory-name instance `<NN>@<device>`
+// (NN = the 1-based channel number, two digits at least, as our device and Inferno name
+// them) is resolved on the device's interface; its TXT `b.<bundle>=<slot>` says which multicast
 // bundle carries it and where. When one bundle carries every asked channel (the lowest
 // such bundle number, if several do), `<bundle>@<device>._netaudio-bund._udp` is resolved
 // for the group (`a.0`, `p.0`) and the format (`nchan`, `enc`/`en`, `fpp`, `latency_ns`).

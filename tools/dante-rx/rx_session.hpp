@@ -1,16 +1,17 @@
 #pragma once
 // dante-rx's receiving logic as a library, so the loopback end-to-end test can drive it.
 //
-// It does what Inferno's receiver does to a transmitter (docs/PROTOCOL-NOTES.md 3.4):
+// It does what Inferno's receiver does to a transmitter (docs/protocol.md#flow-control):
 // sends a 0x0100 flow request from an ephemeral socket with its own IPv4 and audio port
 // in the 0x0802 descriptor, receives the audio packets, sends the 2-byte keepalive
 // 0x13 0x37 every 250 ms to the packets' source address, and stops the flow (0x0101)
 // when done. It records the samples by timestamp and the statistics a test needs.
 //
 // Or, given a multicast bundle (RxOptions::multicast, found over mDNS through the channels'
-// `b.N` TXT, PROTOCOL-NOTES 3.4 step 3), what a Dante receiver does then: joins the group on
-// the interface and takes its channels from their slots in the bundle's packets, without a
-// single request to the transmitter (no flow request, keepalive or stop).
+// `b.N` TXT, docs/protocol.md#mdns-and-dns-sd), what a Dante receiver does then: joins
+// the group on the interface and takes its channels from their slots in the bundle's
+// packets, without a single request to the transmitter (no flow request, keepalive or
+// stop).
 
 #include <atomic>
 #include <cstdint>

@@ -124,7 +124,7 @@ TEST_CASE("mdns: TXT strings are cut at 255 bytes") {
     CHECK(records[0].txt[3].starts_with("router_info=bbb"));
 }
 
-// ---- multicast bundles (PROTOCOL-NOTES §1.3 `b.N`, §1.4 `_netaudio-bund._udp`)
+// ---- multicast bundles (`b.N`, `_netaudio-bund._udp`; docs/protocol.md#mdns-and-dns-sd)
 
 namespace {
 

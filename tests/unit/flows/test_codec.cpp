@@ -24,7 +24,8 @@ FlowRequest sample_request() {
     return r;
 }
 
-// The request above, laid out by hand from PROTOCOL-NOTES 3.1 (and Inferno's receiver).
+// The request above, laid out by hand from docs/protocol.md#flow-control (and Inferno's
+// receiver).
 const std::vector<uint8_t> kSampleRequestBytes = {
     0x11, 0x02, 0x00, 0x48, 0x00, 0x07, 0x01, 0x00, 0x00, 0x00,  // header: len 72, seq 7, 0x0100
     0x00, 0x34,                                                  // device name at 52

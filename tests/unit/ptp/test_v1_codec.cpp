@@ -1,5 +1,5 @@
-// PTPv1 codec: hand-built packets at the byte offsets of IEEE 1588-2002 (PROTOCOL-NOTES §9),
-// byte-exact round trips, and refusal of every kind of malformed input.
+// PTPv1 codec: hand-built packets at the byte offsets of IEEE 1588-2002
+// (docs/protocol.md#ptpv1), byte-exact round trips, and refusal of every kind of malformed input.
 #include <doctest/doctest.h>
 
 #include <array>
