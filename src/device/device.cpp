@@ -31,8 +31,9 @@ std::unique_ptr<MediaClock> make_clock(const DeviceConfig& config, std::string& 
                 return nullptr;
             }
             const std::string page_dir = ptp::clock_page_dir();
+            const ptp::SharedPtpClock::Expectation expected{config.ptp_version, config.ptp_domain};
             if (ptp::SharedPtpClock::service_running(config.interface, page_dir))
-                return std::make_unique<ptp::SharedPtpClock>(config.interface, page_dir);
+                return std::make_unique<ptp::SharedPtpClock>(config.interface, page_dir, std::string{}, expected);
             ptp::PtpServiceOptions options;
             options.interface = config.interface;
             options.version = ptp::ptp_version_from_config(config.ptp_version);
@@ -41,7 +42,7 @@ std::unique_ptr<MediaClock> make_clock(const DeviceConfig& config, std::string& 
             auto service = std::make_unique<ptp::PtpService>(options);
             std::string why;
             if (service->start(why)) return service;
-            return std::make_unique<ptp::SharedPtpClock>(config.interface, page_dir, why);
+            return std::make_unique<ptp::SharedPtpClock>(config.interface, page_dir, why, expected);
         }
         case ClockSourceKind::phc: {
             auto phc = open_phc_reference(source.path, error);

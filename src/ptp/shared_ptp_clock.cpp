@@ -15,10 +15,12 @@ bool fresh(const SharedPtpState& state, int64_t now) {
 
 }  // namespace
 
-SharedPtpClock::SharedPtpClock(std::string interface, std::string dir, std::string why_not_in_process)
+SharedPtpClock::SharedPtpClock(std::string interface, std::string dir, std::string why_not_in_process,
+                               Expectation expected)
     : interface_(std::move(interface)),
       path_(clock_page_path(dir, interface_)),
-      why_not_in_process_(std::move(why_not_in_process)) {
+      why_not_in_process_(std::move(why_not_in_process)),
+      expected_(expected) {
     update();
 }
 
@@ -125,6 +127,13 @@ void SharedPtpClock::update() {
     if (is_stale) {
         problem_ = unit_name() + " stopped " + std::to_string((now - state->heartbeat_mono_ns) / 1'000'000'000) +
                    " s ago: holding over on its last clock";
+    } else if ((expected_.version != 0 && expected_.version != state->version) || expected_.domain != state->domain) {
+        problem_ = unit_name() + " runs PTPv" + std::to_string(state->version) + " domain " +
+                   std::to_string(state->domain) + ", not the configured " +
+                   (expected_.version != 0 ? "PTPv" + std::to_string(expected_.version) + " " : std::string{}) +
+                   "domain " + std::to_string(expected_.domain) +
+                   ": its clock is used; set the service's --version/--domain in /etc/pipewire-dante/ptp-" +
+                   interface_ + ".env";
     }
     const ClockSnapshot snap = convert(*owned_, *state);
     last_generation_ = std::max(last_generation_, snap.generation);

@@ -27,14 +27,24 @@
 
 namespace dante::ptp {
 
+// What the sink's config asks of the PTP clock: a service that runs another version or
+// domain is still used (it is what the network has), but dante.clock.problem says so.
+struct PtpExpectation {
+    uint8_t version = 0;  // 0: any (auto)
+    uint8_t domain = 0;
+};
+
 class SharedPtpClock final : public MediaClock {
 public:
     // A heartbeat older than this means the service stopped (it writes every 20 ms).
     static constexpr int64_t kStaleNs = 1'000'000'000;
 
+    using Expectation = PtpExpectation;
+
     // `why_not_in_process`: why this process does not run PTP itself, for the message
     // shown while no service is there ("" when nobody tried).
-    SharedPtpClock(std::string interface, std::string dir, std::string why_not_in_process = {});
+    SharedPtpClock(std::string interface, std::string dir, std::string why_not_in_process = {},
+                   Expectation expected = {});
     ~SharedPtpClock() override;
     SharedPtpClock(const SharedPtpClock&) = delete;
     SharedPtpClock& operator=(const SharedPtpClock&) = delete;
@@ -65,6 +75,7 @@ private:
     std::string interface_;
     std::string path_;
     std::string why_not_in_process_;
+    Expectation expected_;
 
     // Read by snapshot() from any thread.
     std::atomic<const Mapping*> current_{nullptr};

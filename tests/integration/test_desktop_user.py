@@ -61,7 +61,8 @@ def service_command(build, interface):
     unit = (Path(build) / "pipewire-dante-ptp@.service").read_text()
     lines = [ln for ln in unit.splitlines() if ln.startswith("ExecStart=")]
     check(len(lines) == 1, "the configured unit has one ExecStart line")
-    argv = shlex.split(lines[0][len("ExecStart="):].replace("%i", interface))
+    # $VAR (the options from the unit's EnvironmentFile, none here) expands to nothing
+    argv = [w for w in shlex.split(lines[0][len("ExecStart="):].replace("%i", interface)) if not w.startswith("$")]
     binary = Path(build) / "tools" / "pipewire-dante-ptp" / "pipewire-dante-ptp"
     check(Path(argv[0]).name == binary.name, "ExecStart runs %s" % binary.name)
     return [str(binary)] + argv[1:]

@@ -238,3 +238,21 @@ TEST_CASE("a page nobody writes any more is not a clock to start on") {
     CHECK(clock.snapshot().state == ClockState::unsynchronized);
     CHECK(clock.problem().find("not running") != std::string::npos);
 }
+
+TEST_CASE("a service on another PTP version or domain is used, and the mismatch is said") {
+    TempDir dir;
+    std::string error;
+    auto writer = ClockPageWriter::create(dir.path, kInterface, error);
+    REQUIRE(writer);
+    SharedPtpState state = live_state(ClockState::locked);
+    state.version = 1;
+    state.domain = 0;
+    writer->publish(state);
+    SharedPtpClock any(kInterface, dir.path, {}, {0, 0});
+    CHECK(any.problem().empty());
+    SharedPtpClock v2(kInterface, dir.path, {}, {2, 0});
+    CHECK(v2.snapshot().state == ClockState::locked);
+    CHECK(v2.problem().find("runs PTPv1 domain 0, not the configured PTPv2 domain 0") != std::string::npos);
+    SharedPtpClock domain3(kInterface, dir.path, {}, {0, 3});
+    CHECK(domain3.problem().find("not the configured domain 3") != std::string::npos);
+}
