@@ -69,6 +69,7 @@ void FlowTransmitter::stop() {
     if (!thread_.joinable()) return;
     stop_.store(true, std::memory_order_release);
     thread_.join();
+    tid_.store(0, std::memory_order_release);  // a dead thread's id may be reused
 }
 
 void FlowTransmitter::loop() {
