@@ -203,7 +203,7 @@ class PipeWireLab:
     def __init__(self, repo, module_args=None, with_pulse=True, with_wireplumber=True,
                  build=None, with_module=True, extra_conf=None, keep=False,
                  pipewire_debug=None, start_timeout=15.0, netns=None, cmd_prefix=None, user=None,
-                 dropin_text=None, daemon_prefix=None):
+                 dropin_text=None, daemon_prefix=None, installed=False):
         self.repo = Path(repo).resolve()
         self.build = Path(build).resolve() if build else self.repo / "build"
         self.module_args = dict(module_args or {})
@@ -228,6 +228,9 @@ class PipeWireLab:
         self.dropin_text = dropin_text
         # Wraps the daemons only, inside the namespace and before setpriv (e.g. prlimit).
         self.daemon_prefix = list(daemon_prefix) if daemon_prefix else []
+        # Load the module and plugin from where `meson install` put them (PipeWire's own
+        # directories), not from the build tree.
+        self.installed = installed
         self.tmp = None
         self.procs = {}          # name -> Popen (long-running, ours)
         self._bg = []            # background client Popens
@@ -283,8 +286,9 @@ class PipeWireLab:
             "XDG_STATE_HOME": str(self.state),
             "XDG_DATA_HOME": str(self.tmp / "data"),
             "DBUS_SESSION_BUS_ADDRESS": "unix:path=%s" % self.bus_path,
-            "SPA_PLUGIN_DIR": _dirlist(self.build / "spa-plugin", SYSTEM_SPA_DIR),
-            "PIPEWIRE_MODULE_DIR": _dirlist(self.build / "module", SYSTEM_MODULE_DIR),
+            "SPA_PLUGIN_DIR": SYSTEM_SPA_DIR if self.installed else _dirlist(self.build / "spa-plugin", SYSTEM_SPA_DIR),
+            "PIPEWIRE_MODULE_DIR": (SYSTEM_MODULE_DIR if self.installed else
+                                    _dirlist(self.build / "module", SYSTEM_MODULE_DIR)),
             "PULSE_RUNTIME_PATH": str(self.runtime / "pulse"),
             "NO_AT_BRIDGE": "1",
             "GSETTINGS_BACKEND": "memory",
