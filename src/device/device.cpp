@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "clock/deferred_clock.hpp"
 #include "clock/posix_clock_source.hpp"
 #include "clock/tai_clock.hpp"
 #include "clock/usrvclock_clock.hpp"
@@ -45,12 +46,15 @@ std::unique_ptr<MediaClock> make_clock(const DeviceConfig& config, std::string& 
             return std::make_unique<ptp::SharedPtpClock>(config.interface, page_dir, why, expected);
         }
         case ClockSourceKind::phc: {
-            auto phc = open_phc_reference(source.path, error);
-            if (!phc) {
-                error = "dante.clock.source = \"" + source.describe() + "\": " + error;
-                return nullptr;
-            }
-            return std::make_unique<TrackedClock>(std::move(phc), source.describe());
+            // A PHC this process may not open yet (a user and /dev/ptp0) leaves the sink
+            // loaded and unsynchronized, retrying, rather than refusing it.
+            const std::string path = source.path;
+            const std::string name = source.describe();
+            return std::make_unique<DeferredClock>(name, [path, name](std::string& why) -> std::unique_ptr<MediaClock> {
+                auto phc = open_phc_reference(path, why);
+                if (!phc) return nullptr;
+                return std::make_unique<TrackedClock>(std::move(phc), name);
+            });
         }
         case ClockSourceKind::usrvclock:
             // The server may start after us: the clock registers (and re-registers) on its own.

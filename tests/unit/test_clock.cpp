@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "clock/clock_snapshot.hpp"
+#include "clock/deferred_clock.hpp"
 #include "clock/media_time.hpp"
 #include "clock/seqlock.hpp"
 #include "clock/tai_clock.hpp"
@@ -124,4 +125,51 @@ TEST_CASE("the system TAI reference reads a tight, plausible pair") {
     const int64_t drift = (b.reference_ns - b.monotonic_ns) - (a.reference_ns - a.monotonic_ns);
     CHECK(std::llabs(drift) < 1'000'000);
     CHECK(to_string(ClockState::free_running) == "free-running");
+}
+
+TEST_CASE("a deferred clock reads unsynchronized with the reason until its opener succeeds") {
+    int attempts = 0;
+    bool allow = false;
+    DeferredClock clock("phc:/dev/ptp9", [&](std::string& error) -> std::unique_ptr<MediaClock> {
+        ++attempts;
+        if (!allow) {
+            error = "Permission denied";
+            return nullptr;
+        }
+        return std::make_unique<TaiClock>(make_system_tai_reference());
+    });
+    CHECK(attempts == 1);
+    CHECK(!clock.is_open());
+    CHECK(clock.snapshot().state == ClockState::unsynchronized);
+    CHECK(clock.source_name() == "phc:/dev/ptp9");
+    CHECK(clock.problem().find("phc:/dev/ptp9: Permission denied") != std::string::npos);
+    clock.update();  // within the retry interval: no new attempt
+    CHECK(attempts == 1);
+}
+
+TEST_CASE("a deferred clock retries from update() and, once open, is the clock it opened") {
+    int attempts = 0;
+    bool allow = false;
+    DeferredClock clock(
+        "phc:/dev/ptp9",
+        [&](std::string& error) -> std::unique_ptr<MediaClock> {
+            ++attempts;
+            if (!allow) {
+                error = "Permission denied";
+                return nullptr;
+            }
+            return std::make_unique<TaiClock>(make_system_tai_reference());
+        },
+        0);
+    clock.update();
+    CHECK(attempts == 2);
+    CHECK(!clock.problem().empty());
+    allow = true;
+    clock.update();
+    CHECK(attempts == 3);
+    REQUIRE(clock.is_open());
+    CHECK(clock.problem().empty());
+    CHECK(clock.snapshot().state != ClockState::unsynchronized);
+    clock.update();
+    CHECK(attempts == 3);
 }
