@@ -29,6 +29,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/ptp_cli.hpp"
 #include "ptp/ptp_service.hpp"
 #include "util/clock_now.hpp"
 
@@ -41,16 +42,6 @@ void on_signal(int) { g_stop = 1; }
 int fail(const std::string& message) {
     std::fprintf(stderr, "dante-ptp: %s\n", message.c_str());
     return 2;
-}
-
-bool parse_long(std::string_view text, long min, long max, long& out) {
-    if (text.empty()) return false;
-    const std::string s(text);
-    char* end = nullptr;
-    const long v = std::strtol(s.c_str(), &end, 10);
-    if (end == nullptr || *end != '\0' || v < min || v > max) return false;
-    out = v;
-    return true;
 }
 
 void print_line(const dante::ptp::PtpService& service) {
@@ -91,26 +82,19 @@ int main(int argc, char** argv) {
         if (i + 1 >= argc) return fail("missing value for " + std::string(arg));
         const std::string_view value = argv[++i];
         long n = 0;
-        if (arg == "--interface") {
-            options.interface = std::string(value);
-        } else if (arg == "--version") {
-            if (!parse_long(value, 1, 2, n)) return fail("bad --version (1 or 2)");
-            options.version = n == 2 ? dante::ptp::PtpVersion::v2 : dante::ptp::PtpVersion::v1;
-        } else if (arg == "--domain") {
-            if (!parse_long(value, 0, 255, n)) return fail("bad --domain (0 to 255)");
-            options.domain = static_cast<uint8_t>(n);
-        } else if (arg == "--priority1") {
-            if (!parse_long(value, 0, 255, n)) return fail("bad --priority1 (0 to 255)");
+        if (auto applied = dante::tools::apply_ptp_option(arg, value, options, false)) {
+            if (!applied->empty()) return fail(*applied);
+            continue;
+        }
+        if (arg == "--priority1") {
+            if (!dante::tools::parse_long(value, 0, 255, n)) return fail("bad --priority1 (0 to 255)");
             options.priority1 = static_cast<uint8_t>(n);
-        } else if (arg == "--servo") {
-            const auto kind = dante::ptp::parse_servo_kind(value);
-            if (!kind) return fail("bad --servo (linreg or pi)");
-            options.servo = *kind;
         } else if (arg == "--seconds") {
-            if (!parse_long(value, 0, 1'000'000'000, n)) return fail("bad --seconds (a whole number of seconds)");
+            if (!dante::tools::parse_long(value, 0, 1'000'000'000, n))
+                return fail("bad --seconds (a whole number of seconds)");
             seconds = n;
         } else if (arg == "--interval-ms") {
-            if (!parse_long(value, 1, 3'600'000, n)) return fail("bad --interval-ms (1 to 3600000)");
+            if (!dante::tools::parse_long(value, 1, 3'600'000, n)) return fail("bad --interval-ms (1 to 3600000)");
             interval_ms = n;
         } else {
             return fail("unknown option " + std::string(arg));

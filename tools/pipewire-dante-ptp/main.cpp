@@ -17,11 +17,11 @@
 
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <random>
 #include <string>
 #include <string_view>
 
+#include "common/ptp_cli.hpp"
 #include "ptp/clock_page.hpp"
 #include "ptp/ptp_service.hpp"
 #include "util/clock_now.hpp"
@@ -40,16 +40,6 @@ int usage_error(const std::string& message) {
                  "usage: pipewire-dante-ptp --interface IF [--version 1|2|auto] [--domain N] [--servo linreg|pi] "
                  "[--runtime-dir DIR]\n");
     return 2;
-}
-
-bool parse_long(std::string_view text, long min, long max, long& out) {
-    if (text.empty()) return false;
-    const std::string s(text);
-    char* end = nullptr;
-    const long v = std::strtol(s.c_str(), &end, 10);
-    if (end == nullptr || *end != '\0' || v < min || v > max) return false;
-    out = v;
-    return true;
 }
 
 uint64_t random_instance() {
@@ -73,25 +63,11 @@ int main(int argc, char** argv) {
         }
         if (i + 1 >= argc) return usage_error("missing value for " + std::string(arg));
         const std::string_view value = argv[++i];
-        long n = 0;
-        if (arg == "--interface") {
-            options.interface = std::string(value);
-        } else if (arg == "--version") {
-            if (value == "auto") {
-                options.version = ptp::ptp_version_from_config(0);
-            } else if (parse_long(value, 1, 2, n)) {
-                options.version = ptp::ptp_version_from_config(static_cast<uint8_t>(n));
-            } else {
-                return usage_error("bad --version (1, 2 or auto)");
-            }
-        } else if (arg == "--domain") {
-            if (!parse_long(value, 0, 255, n)) return usage_error("bad --domain (0 to 255)");
-            options.domain = static_cast<uint8_t>(n);
-        } else if (arg == "--servo") {
-            const auto kind = ptp::parse_servo_kind(value);
-            if (!kind) return usage_error("bad --servo (linreg or pi)");
-            options.servo = *kind;
-        } else if (arg == "--runtime-dir") {
+        if (auto applied = tools::apply_ptp_option(arg, value, options, true)) {
+            if (!applied->empty()) return usage_error(*applied);
+            continue;
+        }
+        if (arg == "--runtime-dir") {
             if (value.empty() || value[0] != '/') return usage_error("--runtime-dir must be an absolute path");
             dir = std::string(value);
         } else {
