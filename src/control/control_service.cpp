@@ -118,6 +118,7 @@ bool ControlService::start(std::string& error) {
     state.rate = config_.rate;
     state.encoding_bits = encoding_bits(config_.format);
     state.latency_ns = config_.latency_ns;
+    state.default_latency_ns = config_.latency_ns;
     state.max_tx_flows = static_cast<uint16_t>(std::min<uint32_t>(config_.max_flows, 0xffff));
     for (uint32_t i = 1; i <= config_.channels; ++i) state.tx_channels.push_back({two_digits(i), two_digits(i)});
     std::string state_error;
@@ -129,6 +130,7 @@ bool ControlService::start(std::string& error) {
             state_error = loaded.error;
     }
     state_ = std::move(state);
+    latency_ns_.store(state_.latency_ns, std::memory_order_relaxed);
     {
         std::lock_guard lock(status_mutex_);
         current_name_ = state_.device_name;
@@ -238,6 +240,11 @@ void ControlService::handle_info(std::span<const uint8_t> datagram, int64_t now_
 
 void ControlService::apply_renames(const control::ArcResult& result) {
     bool changed = false;
+    if (result.latency_ns) {
+        state_.latency_ns = *result.latency_ns;
+        latency_ns_.store(state_.latency_ns, std::memory_order_relaxed);
+        changed = true;
+    }
     if (result.device_rename) {
         state_.device_name = *result.device_rename;
         changed = true;
@@ -355,6 +362,7 @@ ConfigItems ControlService::properties() const {
         {"dante.control.heartbeats", std::to_string(s.heartbeats)},
         {"dante.control.send-errors", std::to_string(s.send_errors)},
         {"dante.control.save-errors", std::to_string(s.save_errors)},
+        {"dante.control.latency-ns", std::to_string(latency_ns_.load(std::memory_order_relaxed))},
     };
     {
         std::lock_guard lock(status_mutex_);

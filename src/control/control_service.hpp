@@ -67,7 +67,7 @@ struct ControlStats {
     uint64_t rejected = 0;      // answered with an error status
     uint64_t malformed = 0;     // ignored: not a request we answer
     uint64_t rate_limited = 0;  // dropped: sender over its budget
-    uint64_t renames = 0;       // device or TX channel renames applied
+    uint64_t renames = 0;       // device or TX channel renames and latency changes applied
     uint64_t heartbeats = 0;    // conmon multicasts sent
     uint64_t send_errors = 0;
     uint64_t save_errors = 0;
@@ -122,6 +122,7 @@ private:
     std::string current_name_;
     std::string state_error_;
 
+    std::atomic<int64_t> latency_ns_{0};  // the advertised latency (ARC 0x1101 may change it)
     std::atomic<bool> stop_{false};
     std::thread thread_;
     std::atomic<uint64_t> requests_{0}, replies_{0}, rejected_{0}, malformed_{0}, rate_limited_{0}, renames_{0},

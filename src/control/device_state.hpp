@@ -46,7 +46,8 @@ struct DeviceState {
     uint32_t rate = 48000;
     uint8_t encoding_bits = 24;  // 16, 24 or 32
     uint8_t pcm_type = 0x0e;     // 0x0e on current devices, 0x04 on old ones (Inferno)
-    int64_t latency_ns = 4'000'000;
+    int64_t latency_ns = 4'000'000;          // advertised (TXT latency_ns, ARC 0x1100); ARC 0x1101 sets it
+    int64_t default_latency_ns = 4'000'000;  // dante.latency-ns: what the state file need not keep
 
     uint16_t max_tx_flows = 32;
     // Refreshed by the control thread for ARC 0x2200 and after every multicast create or

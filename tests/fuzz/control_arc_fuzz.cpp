@@ -77,7 +77,12 @@ void check_arc(std::span<const uint8_t> request, const ArcOptions& options) {
     require(response_header->status != 0);
     require(result.response->size() <= kMaxArcResponseSize);
     if (response_header->status == kStatusError) {
-        require(!result.device_rename && result.channel_renames.empty());
+        require(!result.device_rename && result.channel_renames.empty() && !result.latency_ns);
+    }
+    if (result.latency_ns) {
+        require(response_header->status == kStatusOk && request_header->opcode == kArcSetDeviceSettings);
+        require(*result.latency_ns >= kMinSettableLatencyNs && *result.latency_ns <= kMaxSettableLatencyNs);
+        require(*result.latency_ns != state.latency_ns);
     }
     if (result.device_rename) {
         require(dante::is_valid_device_name(*result.device_rename));

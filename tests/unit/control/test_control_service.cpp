@@ -119,6 +119,18 @@ TEST_CASE("ControlService answers ARC and CMC on loopback, persists renames, sur
         CHECK(prop(service.properties(), "dante.device-name") == "renamed-tx");
         CHECK(prop(service.properties(), "dante.control.renames") == "2");
 
+        // ARC 0x1101 (netaudio's command_set_latency, 2 ms): applied, advertised, read back.
+        CHECK(prop(service.properties(), "dante.control.latency-ns") == "4000000");
+        reply = client.ask(netaudio_packet(0x1101, hex("0000 0503 8205 0020 0211 0010 8301 0024 8219 8301 8302 8306"
+                                                       "1e8480 00 1e8480")),
+                           base);
+        REQUIRE(reply.size() >= 10);
+        CHECK(reply[9] == 0x01);
+        CHECK(prop(service.properties(), "dante.control.latency-ns") == "2000000");
+        reply = client.ask(netaudio_packet(0x1100), base);
+        REQUIRE(reply.size() == 0x60);
+        CHECK(to_hex(Packet(reply.begin() + 0x28, reply.begin() + 0x2c)) == "001e 8480");  // 0x8204
+
         // A bad label is refused with an error status and changes nothing.
         reply = client.ask(set_tx_channel_name_request(1, "a@b"), base);
         REQUIRE(reply.size() >= 10);
@@ -168,6 +180,7 @@ TEST_CASE("ControlService answers ARC and CMC on loopback, persists renames, sur
         reply = client.ask(paged_request(0x2010, 1), base);
         CHECK(user_names(reply) == std::vector<std::string>{"01", "Guitar L", "03", "04"});
         CHECK(prop(service.properties(), "dante.device-name") == "renamed-tx");
+        CHECK(prop(service.properties(), "dante.control.latency-ns") == "2000000");  // from the state file
     }
     std::filesystem::remove_all(dir);
 }
