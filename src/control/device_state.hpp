@@ -35,9 +35,9 @@ struct DeviceState {
     std::string default_device_name;  // what ARC 0x1001 with no name resets to
     std::string factory_host_name;    // ARC 0x1003 (Inferno: "<short app>-<hex id>")
     std::string board_name = "PipeWire-Dante";  // ARC 0x1003, TXT router_info, conmon
-    std::string manufacturer = "PipeWire-Dante";
+    std::string manufacturer = "pipewire-dante";     // TXT mf, conmon product info
     std::string model_number = "_000000000000000b";  // TXT model (value from Inferno)
-    std::string model_name = "pipewire-dante";       // conmon product info
+    std::string model_name = "PipeWire Dante Transmitter";  // conmon product info (netaudio's "Model")
     DeviceId device_id{};
     uint16_t process_id = 0;
     uint32_t ipv4 = 0;  // host order; CMC registration reply

@@ -136,6 +136,35 @@ TEST_CASE("ControlService answers ARC and CMC on loopback, persists renames, sur
         REQUIRE(reply.size() >= 10);
         CHECK(((reply[8] << 8) | reply[9]) == 0x0022);
 
+        // Settings requests on the info port: interface, clock and AES67 are answered (by
+        // multicast, so only the counters show it here); a sample-rate change is well-formed
+        // but unsupported; a datagram without the conmon shape is malformed.
+        {
+            const auto settings = [](uint16_t opcode, const Packet& body) {
+                Packet p = hex("ffff");
+                put_u16(p, static_cast<uint16_t>(32 + body.size()));
+                p = concat({p, hex("0000 0000 0000 0000 0000 0000 'Audinate' 073a")});
+                put_u16(p, opcode);
+                return concat({p, hex("0000 0064"), body});
+            };
+            const auto before = service.stats();
+            const uint16_t info_port = static_cast<uint16_t>(base + 3);
+            client.send(settings(0x0013, Packet(8, 0)), info_port);
+            client.send(settings(0x0021, Packet(60, 0)), info_port);
+            client.send(settings(0x1006, Packet(4, 0)), info_port);
+            client.send(settings(0x0081, hex("0000 0001 0001 7700")), info_port);
+            client.send(hex("ffff 0004"), info_port);
+            const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+            while (service.stats().requests - before.requests < 5 && std::chrono::steady_clock::now() < give_up)
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            const auto after = service.stats();
+            CHECK(after.replies - before.replies == 3);
+            CHECK(after.unsupported - before.unsupported == 1);
+            CHECK(after.malformed - before.malformed == 1);
+            CHECK(prop(service.properties(), "dante.control.unsupported") == std::to_string(after.unsupported));
+        }
+
         // CMC registration.
         reply = client.ask(netaudio_packet(0x1001, {0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 0, 0}, 7, 0x1200),
                            static_cast<uint16_t>(base + 1));
