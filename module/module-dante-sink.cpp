@@ -122,7 +122,8 @@ extern "C" SPA_EXPORT int pipewire__module_init(pw_impl_module* module, const ch
 
     // What makes it a normal, selectable sink; the user's own node.* args win.
     set_default(props, PW_KEY_NODE_NAME, "dante_sink." + cfg.device_name);
-    set_default(props, PW_KEY_NODE_DESCRIPTION, "Dante Transmitter (" + cfg.device_name + ")");
+    // The SPA node replaces it with the current name (state file, renames) unless set here.
+    set_default(props, PW_KEY_NODE_DESCRIPTION, dante::node_description_for(cfg.device_name));
     set_default(props, PW_KEY_MEDIA_CLASS, "Audio/Sink");
     set_default(props, PW_KEY_PRIORITY_DRIVER, "1500");
     set_default(props, PW_KEY_PRIORITY_SESSION, "600");

@@ -63,7 +63,7 @@ const spa_node_methods NodeMethods::table = {
 };
 
 DanteSinkNode::DanteSinkNode(std::unique_ptr<Device> device, const spa_support* support, uint32_t n_support,
-                             uint32_t quantum_limit)
+                             uint32_t quantum_limit, bool manage_description)
     : device_(std::move(device)),
       quantum_limit_(quantum_limit),
       timeline_(device_->config().rate, kRenderMarginNs),
@@ -73,6 +73,7 @@ DanteSinkNode::DanteSinkNode(std::unique_ptr<Device> device, const spa_support* 
     data_system_ = static_cast<spa_system*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_DataSystem));
     main_utils_ = static_cast<spa_loop_utils*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_LoopUtils));
 
+    manage_description_ = manage_description;
     node_.iface = SPA_INTERFACE_INIT(SPA_TYPE_INTERFACE_Node, SPA_VERSION_NODE, &NodeMethods::table, this);
     spa_hook_list_init(&hooks_);
 
@@ -136,6 +137,14 @@ void DanteSinkNode::publish_properties() {
     published_ = device_->properties();
     log_clock_problem();
     published_.emplace_back(SPA_KEY_NODE_DRIVER, "true");
+    if (manage_description_) {
+        // The last dante.device-name wins: the control plane's (after a rename or from the
+        // state file) comes after the configured one.
+        std::string name = device_->config().device_name;
+        for (const auto& [key, value] : published_)
+            if (key == "dante.device-name") name = value;
+        published_.emplace_back(kNodeDescriptionKey, node_description_for(name));
+    }
     published_items_.clear();
     for (const auto& [key, value] : published_) published_items_.push_back(SPA_DICT_ITEM_INIT(key.c_str(), value.c_str()));
     published_dict_ = SPA_DICT_INIT(published_items_.data(), static_cast<uint32_t>(published_items_.size()));

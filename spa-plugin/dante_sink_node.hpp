@@ -18,6 +18,9 @@
 
 namespace dante::spa {
 
+// "node.description" (PW_KEY_NODE_DESCRIPTION; SPA 0.2 has no SPA_KEY_ for it).
+inline constexpr const char* kNodeDescriptionKey = "node.description";
+
 class DanteSinkNode {
 public:
     static constexpr uint32_t kMaxBuffers = 16;
@@ -25,8 +28,10 @@ public:
     // transmitter needs it (covers timer wake-up latency and the cycle's work).
     static constexpr int64_t kRenderMarginNs = 1'000'000;
 
+    // manage_description: publish node.description "Dante Transmitter (<current name>)" with
+    // the props, so a rename (or the name from the state file) reaches pw-dump and pactl.
     DanteSinkNode(std::unique_ptr<Device> device, const spa_support* support, uint32_t n_support,
-                  uint32_t quantum_limit);
+                  uint32_t quantum_limit, bool manage_description = true);
     ~DanteSinkNode();
     DanteSinkNode(const DanteSinkNode&) = delete;
     DanteSinkNode& operator=(const DanteSinkNode&) = delete;
@@ -106,6 +111,7 @@ private:
     std::vector<spa_dict_item> published_items_;
     spa_dict published_dict_{};
     spa_source* publish_timer_ = nullptr;
+    bool manage_description_ = true;
 
     spa_io_clock* clock_ = nullptr;
     spa_io_position* position_ = nullptr;

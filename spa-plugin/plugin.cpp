@@ -53,6 +53,7 @@ int init(const spa_handle_factory*, spa_handle* handle, const spa_dict* info, co
     dante::ConfigItems items;
     uint32_t quantum_limit = kDefaultQuantumLimit;
     dante::DeviceHost host;
+    std::string description;
     for (uint32_t i = 0; info && i < info->n_items; ++i) {
         const char* key = info->items[i].key;
         const char* value = info->items[i].value ? info->items[i].value : "";
@@ -68,6 +69,7 @@ int init(const spa_handle_factory*, spa_handle* handle, const spa_dict* info, co
                 return spa_thread_utils_acquire_rt(utils, reinterpret_cast<spa_thread*>(pthread_self()), priority) == 0;
             };
         }
+        if (spa_streq(key, dante::spa::kNodeDescriptionKey)) description = value;
     }
     try {
         dante::ConfigResult parsed = dante::parse_device_config(items, "pipewire-dante", dante::UnknownKeys::ignore);
@@ -75,13 +77,16 @@ int init(const spa_handle_factory*, spa_handle* handle, const spa_dict* info, co
             spa_log_error(log, "dante-sink: %s", parsed.error.c_str());
             return -EINVAL;
         }
+        // Our own description (or none) follows the device name; one the user chose stays.
+        const bool manage_description =
+            description.empty() || description == dante::node_description_for(parsed.config->device_name);
         std::string error;
         auto device = dante::Device::create(std::move(*parsed.config), error, std::move(host));
         if (!device) {
             spa_log_error(log, "dante-sink: %s", error.c_str());
             return -EINVAL;
         }
-        auto* node = new DanteSinkNode(std::move(device), support, n_support, quantum_limit);
+        auto* node = new DanteSinkNode(std::move(device), support, n_support, quantum_limit, manage_description);
         if (!node->ready()) {
             delete node;
             spa_log_error(log, "dante-sink: the host gave no data loop, data system or main loop utils");

@@ -253,4 +253,8 @@ ConfigResult parse_device_config(const ConfigItems& items, std::string_view defa
     return {std::move(cfg), {}};
 }
 
+std::string node_description_for(std::string_view device_name) {
+    return "Dante Transmitter (" + std::string(device_name) + ")";
+}
+
 }  // namespace dante

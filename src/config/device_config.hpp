@@ -71,4 +71,9 @@ bool is_valid_device_name(std::string_view name);
 // Turn a host name into a valid device name ("" stays "").
 std::string sanitize_device_name(std::string_view name);
 
+// The sink's node.description for a device name: "Dante Transmitter (<name>)". The module
+// sets it at load; the SPA node republishes it when the name changes (a rename from a
+// controller, or the name saved in dante.state-file at load), unless the user set their own.
+std::string node_description_for(std::string_view device_name);
+
 }  // namespace dante

@@ -245,6 +245,113 @@ Response tx_flows(const ControlHeader& request, const DeviceState& state) {
     return std::move(out).finish();
 }
 
+// 0x1100 device settings. Body: u8 n, u8 n, n × (u16 setting code, u16 absolute offset of
+// its u32 value), then the values (netaudio protocol.py parse_device_settings reads exactly
+// this). Latencies in ns (a real device's 0x1100 carries 1 ms as 000f4240: netaudio
+// tests/test_set_latency.py). Records, in this order:
+//   0x8020 rate | 0x8204 latency | 0x8205 minimum | 0x8301 latency | 0x8302 maximum
+//   0x8306 minimum
+// then zeros to 0x60 bytes, with 0x01 at packet offset 0x53: netaudio reads that byte of a
+// 0x1100 answer as "AES67 configured" (services/arc.py get_aes67_configured: 0x03 on,
+// 0x01 off), and we have no AES67 mode.
+inline constexpr size_t kSettingsAnswerSize = 0x60;
+inline constexpr size_t kAes67FlagOffset = 0x53;
+
+Response device_settings(const ControlHeader& request, const DeviceState& state) {
+    const int64_t latency = std::clamp(state.latency_ns, int64_t{0}, int64_t{0xffffffff});
+    const std::array<std::pair<uint16_t, uint32_t>, 6> records{{
+        {kSettingSampleRate, state.rate},
+        {kSettingLatency, static_cast<uint32_t>(latency)},
+        {kSettingMinLatency, static_cast<uint32_t>(kMinSettableLatencyNs)},
+        {kSettingLatencySet, static_cast<uint32_t>(latency)},
+        {kSettingMaxLatency, static_cast<uint32_t>(kMaxSettableLatencyNs)},
+        {kSettingMinLatency2, static_cast<uint32_t>(kMinSettableLatencyNs)},
+    }};
+    PacketWriter out = PacketWriter::response_to(request, kStatusOk);
+    out.u8(records.size());
+    out.u8(records.size());
+    size_t value_offset = kHeaderSize + 2 + 4 * records.size();
+    for (const auto& [code, value] : records) {
+        out.u16(code);
+        out.u16(static_cast<uint16_t>(value_offset));
+        value_offset += 4;
+    }
+    for (const auto& [code, value] : records) out.u32(value);
+    out.zeros(kSettingsAnswerSize - out.size());
+    std::vector<uint8_t> bytes = *std::move(out).finish();
+    bytes[kAes67FlagOffset] = 0x01;
+    return bytes;
+}
+
+// 0x1101 set device settings: the 0x1100 record layout (u8 n, u8 n, n × (u16 code, u16
+// absolute offset)), values after. Dante Controller's latency request (netaudio fixture
+// session_latency_*, 40 bytes) points 0x8205 at 0x20 and 0x8301 at 0x24, both the latency
+// in ns, plus two codes with small inline values (0x0211, 0x0310: no offset, ignored).
+// netaudio's own (device_commands.py command_set_latency, 39 bytes) points at the same
+// offsets but writes only the low three bytes of the value, the second time as the last
+// three bytes of the datagram; its 0x20 field is then value << 8. So: the latency is the
+// 0x8301 value (0x8205's only when there is no 0x8301), read as a u32, or as the 24-bit
+// value netaudio sends when the field is the last three bytes of the datagram.
+// Refused with kStatusError: a malformed record table, a value offset outside the datagram
+// or not after the record table, a
+// latency outside kMinSettableLatencyNs..kMaxSettableLatencyNs, and any 0x8020 (sample
+// rate) other than the device's: the rate is fixed by the PipeWire graph and every receiver.
+// Answer: OK with body u8 2, u8 2, 0x8205 and 0x8301 pointing at the latency (as the
+// device in the fixture echoes them), so a controller reading back sees what took effect.
+inline constexpr size_t kMaxSettingRecords = 32;
+
+// The value a record points at: after the record table (`values_start`), inside the datagram.
+std::optional<uint32_t> setting_value(Bytes raw, uint16_t offset, size_t values_start) {
+    if (offset < values_start) return std::nullopt;
+    if (const auto value = read_u32(raw, offset)) return value;
+    if (size_t{offset} + 3 == raw.size())
+        return (uint32_t{raw[offset]} << 16) | (uint32_t{raw[offset + 1u]} << 8) | uint32_t{raw[offset + 2u]};
+    return std::nullopt;
+}
+
+ArcResult set_device_settings(const ControlHeader& request, Bytes raw, const DeviceState& state) {
+    ArcResult result;
+    const Bytes body = body_of(raw);
+    const auto count = read_u8(body, 1);
+    const auto refuse = [&] {
+        result.latency_ns.reset();
+        result.response = reply(request, kStatusError);
+        return result;
+    };
+    if (!count || *count == 0 || *count > kMaxSettingRecords || body.size() < 2 + 4 * size_t{*count}) return refuse();
+    std::optional<uint32_t> latency_8205, latency_8301;
+    for (size_t i = 0; i < *count; ++i) {
+        const uint16_t code = *read_u16(body, 2 + 4 * i);
+        const uint16_t offset = *read_u16(body, 4 + 4 * i);
+        if ((code & 0x8000) == 0) continue;  // an inline value we do not know
+        const auto value = setting_value(raw, offset, kHeaderSize + 2 + 4 * size_t{*count});
+        if (!value) return refuse();
+        if (code == kSettingMinLatency) latency_8205 = value;
+        else if (code == kSettingLatencySet) latency_8301 = value;
+        else if (code == kSettingSampleRate) {
+            if (*value != state.rate) return refuse();
+        } else {
+            return refuse();  // a setting we cannot change
+        }
+    }
+    const std::optional<uint32_t> latency = latency_8301 ? latency_8301 : latency_8205;
+    if (!latency) return refuse();
+    if (*latency < kMinSettableLatencyNs || *latency > kMaxSettableLatencyNs) return refuse();
+    if (*latency != state.latency_ns) result.latency_ns = *latency;
+
+    PacketWriter out = PacketWriter::response_to(request, kStatusOk);
+    out.u8(2);
+    out.u8(2);
+    out.u16(kSettingMinLatency);
+    out.u16(kHeaderSize + 10);
+    out.u16(kSettingLatencySet);
+    out.u16(kHeaderSize + 14);
+    out.u32(*latency);
+    out.u32(*latency);
+    result.response = std::move(out).finish();
+    return result;
+}
+
 // 0x2201 create a multicast TX flow, body as netaudio builds it (services/arc.py
 // _build_create_flow_body; Dante Controller's own bytes are UNCONFIRMED):
 //   0 u16 0x0101 | 2 u16 0x0010 (0x0001 from 0x2809 controllers) | 4 u16 0 | 6 u16 flow slot
@@ -375,9 +482,8 @@ ArcResult handle_arc_request(Bytes request, const DeviceState& state, const ArcO
         case kArcSetDeviceName: return set_device_name(*header, request, state);
         case kArcDeviceName: result.response = device_name(*header, state); break;
         case kArcDeviceNames: result.response = device_names(*header, state); break;
-        // Inferno: "looks like something dependent on active connections"; real devices
-        // return latency/config TLVs. Zeros are enough for Dante Controller per Inferno.
-        case kArcDeviceSettings: result.response = zeros_reply(*header, 110); break;
+        case kArcDeviceSettings: result.response = device_settings(*header, state); break;
+        case kArcSetDeviceSettings: return set_device_settings(*header, request, state);
         case kArcDeviceSettings2: result.response = zeros_reply(*header, 94); break;
         case kArcTxChannels: result.response = tx_channels(*header, request, state, options); break;
         case kArcTxChannelNames: result.response = tx_channel_names(*header, request, state, options); break;

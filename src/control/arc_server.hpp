@@ -6,7 +6,8 @@
 //
 // Opcodes answered (layouts next to each builder in arc_server.cpp):
 //   0x1000 channel counts      0x1001 set device name     0x1002 device name
-//   0x1003 names (host/factory/board)   0x1100, 0x1102 settings (zeros, as Inferno)
+//   0x1003 names (host/factory/board)   0x1100 settings (rate, latency)   0x1101 set latency
+//   0x1102 (zeros, as Inferno)
 //   0x2000 TX channels (factory names + format, paged)   0x2010 TX user names (paged)
 //   0x2013 set TX channel name    0x2200 TX flows    0x3000 RX channels (none: a TX device)
 //   0x2201 create a multicast TX flow, 0x2202 delete one: parsed here into an effect
@@ -34,7 +35,24 @@ inline constexpr uint16_t kArcSetDeviceName = 0x1001;
 inline constexpr uint16_t kArcDeviceName = 0x1002;
 inline constexpr uint16_t kArcDeviceNames = 0x1003;
 inline constexpr uint16_t kArcDeviceSettings = 0x1100;
+inline constexpr uint16_t kArcSetDeviceSettings = 0x1101;
 inline constexpr uint16_t kArcDeviceSettings2 = 0x1102;
+// Setting codes of a 0x1100 answer / 0x1101 request: (u16 code, u16 absolute offset of a u32).
+// netaudio dante/const.py and protocol.py parse_device_settings: 0x8020 sample rate,
+// 0x8204 latency, 0x8205 minimum latency, 0x8302 maximum latency. A real device's answer
+// (netaudio tests/fixtures/provenance/session_latency_*: 0x1100 read back after a 0x1101)
+// also points 0x8301 at the latency a 0x1101 set and 0x8306 at the minimum; its 0x8204 and
+// 0x8205 hold a default and the current latency, not what netaudio's names say. We follow
+// netaudio's reading for those two (the one controller we can test against).
+inline constexpr uint16_t kSettingSampleRate = 0x8020;
+inline constexpr uint16_t kSettingLatency = 0x8204;
+inline constexpr uint16_t kSettingMinLatency = 0x8205;
+inline constexpr uint16_t kSettingLatencySet = 0x8301;
+inline constexpr uint16_t kSettingMaxLatency = 0x8302;
+inline constexpr uint16_t kSettingMinLatency2 = 0x8306;
+// The latency a controller may set (the bounds of dante.latency-ns).
+inline constexpr int64_t kMinSettableLatencyNs = 100'000;
+inline constexpr int64_t kMaxSettableLatencyNs = 100'000'000;
 inline constexpr uint16_t kArcTxChannels = 0x2000;
 inline constexpr uint16_t kArcTxChannelNames = 0x2010;
 inline constexpr uint16_t kArcSetTxChannelName = 0x2013;
@@ -88,6 +106,9 @@ struct ArcResult {
     ControlHeader request_header;         // set with either effect
     std::optional<std::string> device_rename;  // set only when the name really changes
     std::vector<ChannelRename> channel_renames;  // only channels whose label really changes
+    // 0x1101: the latency to advertise from now on (only when it really changes; within
+    // kMinSettableLatencyNs..kMaxSettableLatencyNs).
+    std::optional<int64_t> latency_ns;
 };
 
 // The answer to a 0x2201/0x2202 once applied: `status` (kStatusOk, kStatusTooManyFlows or

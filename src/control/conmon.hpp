@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "control/control_header.hpp"
@@ -69,6 +70,70 @@ enum class InfoRequest : uint8_t { none, board_info, product_info };
 // as Inferno's info_mcast_server.rs matches them.
 InfoRequest classify_info_request(Bytes datagram);
 
+// Settings requests on the info port (8700), as netaudio sends them (dante/device_commands.py;
+// answers read by services/notification.py): the 32-byte header above with start code 0xFFFF,
+// the length field = the datagram's size, vendor "Audinate", opcode bytes 24..32 = 07, a
+// protocol byte, u16 request opcode, u32 (0x64 in every netaudio request), then a body.
+// A device answers on 224.0.0.231:8702 (the multicast netaudio listens to, matching the
+// source address) with opcode request - 1 and bytes 28..32 zero (captures in netaudio
+// tests/fixtures/provenance: interface_config_set_toggle, clock_master_control,
+// aes67_toggle).
+inline constexpr uint16_t kSettingsStartCode = 0xffff;
+inline constexpr uint16_t kInterfaceStatusRequest = 0x0013;  // answer 0x0011
+inline constexpr uint16_t kClockStatusRequest = 0x0021;      // answer 0x0020 (also "set preferred leader")
+inline constexpr uint16_t kAes67Request = 0x1006;            // answer 0x1007 (also "enable AES67")
+inline constexpr uint16_t kSetSampleRateRequest = 0x0081;
+inline constexpr uint16_t kSetEncodingRequest = 0x0083;
+inline constexpr size_t kMaxSettingsRequestSize = 512;
+
+struct SettingsRequest {
+    uint16_t opcode = 0;
+    Bytes body;  // from byte 32
+};
+
+// nullopt unless the datagram has the shape above (a well-formed request we may not know).
+std::optional<SettingsRequest> parse_settings_request(Bytes datagram);
+
+// Interface status (0x0011), 96 bytes: body (packet offsets)
+//   0x20 u16 interface count (1) | 0x22 u16 0 | 0x24 u32 link speed in Mb/s (UNCONFIRMED:
+//   the one capture has 0x64 there) | 0x28 u16 mode: 1 dynamic (DHCP), 3 static
+//   0x2A MAC (6) | 0x30 IPv4 | 0x34 netmask | dynamic: 0x38 gateway, 0x3C DNS; static:
+//   0x38 DNS, 0x3C gateway (netaudio _handle_interface_status) | 0x48 u16 0: no change
+//   pending a reboot | zeros to 0x60. DNS: 0.0.0.0 (the device uses none).
+struct InterfaceStatus {
+    std::array<uint8_t, 6> mac{};
+    uint32_t address = 0;  // host order
+    uint32_t netmask = 0;
+    uint32_t gateway = 0;
+    uint32_t link_speed_mbps = 0;
+    bool dynamic = false;
+};
+std::vector<uint8_t> build_interface_status(const ConmonIdentity& identity, uint16_t sequence,
+                                            const InterfaceStatus& status);
+
+// Clock status (0x0020), 96 bytes. netaudio reads 0x26 (preferred leader: 0x01 yes) and the
+// u16 at 0x48 (PTPv1 role: 0x0006 leader, 0x0009 follower). The two captured answers also
+// show, and we fill: 0x2C the device's own clock id (8), 0x34 the leader's id, 0x3C the
+// grandmaster's (ours when we lead), 0x28 an i32 that is small and negative on a follower
+// and a leader alike (we put the clock's last measured offset in ns, clamped: UNCONFIRMED),
+// 0x44 00 01 00 34 (copied, meaning unknown). A device not synchronised gets role 0x0003
+// (PTPv1 "listening"; netaudio shows no role for it).
+enum class ClockRole : uint8_t { none, leader, follower };
+struct ClockStatus {
+    ClockRole role = ClockRole::none;
+    DeviceId leader_id{};  // the leader we follow; ours when we lead; zeros when unknown
+    int64_t offset_ns = 0;
+};
+std::vector<uint8_t> build_clock_status(const ConmonIdentity& identity, uint16_t sequence, const ClockStatus& status);
+
+// AES67 status (0x1007), 36 bytes: body 00 00 00 00; netaudio reads byte 0x21 as
+// (current, configured): 0x00 = off, off. We have no AES67 mode.
+std::vector<uint8_t> build_aes67_status(const ConmonIdentity& identity, uint16_t sequence);
+
+// Hex ("00:1d:c1:ff:fe:12:34:56", separators ignored) to 8 bytes, left-aligned; zeros if
+// it is not 1..8 hex bytes.
+DeviceId device_id_from_hex(std::string_view text);
+
 struct Datagram {
     uint32_t address = 0;  // IPv4, host order
     uint16_t port = 0;
@@ -89,6 +154,12 @@ public:
     std::vector<Datagram> poll(int64_t now_ns);
     [[nodiscard]] int64_t next_heartbeat_ns() const { return next_heartbeat_ns_; }
 
+    // Settings answers (to 224.0.0.231:8702), each kind at most once per kMinInfoIntervalNs
+    // like the info above: nullopt when the same kind went out moments ago.
+    std::optional<Datagram> interface_status(const InterfaceStatus& status, int64_t now_ns);
+    std::optional<Datagram> clock_status(const ClockStatus& status, int64_t now_ns);
+    std::optional<Datagram> aes67_status(int64_t now_ns);
+
     static constexpr int64_t kMinInfoIntervalNs = 100'000'000;
 
 private:
@@ -103,6 +174,7 @@ private:
     int64_t next_heartbeat_ns_ = 0;
     std::optional<int64_t> last_board_info_ns_;
     std::optional<int64_t> last_product_info_ns_;
+    std::optional<int64_t> last_interface_ns_, last_clock_ns_, last_aes67_ns_;
 };
 
 }  // namespace dante::control

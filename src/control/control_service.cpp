@@ -110,14 +110,27 @@ bool ControlService::start(std::string& error) {
     control::DeviceState state;
     state.device_name = config_.device_name;
     state.default_device_name = config_.device_name;
-    state.device_id = {0, 0, static_cast<uint8_t>(ip >> 24), static_cast<uint8_t>(ip >> 16),
-                       static_cast<uint8_t>(ip >> 8), static_cast<uint8_t>(ip), 0, 0};
-    state.factory_host_name = "pwdante-" + control::device_id_hex(state.device_id).substr(4, 8);
+    const InterfaceDetails details = lookup_interface_details(interface_->name, ip);
+    if (details.mac) {
+        const auto& mac = *details.mac;
+        state.device_id = {mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0, 0};
+    } else {
+        state.device_id = {0, 0, static_cast<uint8_t>(ip >> 24), static_cast<uint8_t>(ip >> 16),
+                           static_cast<uint8_t>(ip >> 8), static_cast<uint8_t>(ip), 0, 0};
+    }
+    interface_status_.mac = details.mac.value_or(std::array<uint8_t, 6>{});
+    interface_status_.address = ip;
+    interface_status_.netmask = interface_->subnet.netmask;
+    interface_status_.gateway = details.gateway;
+    interface_status_.link_speed_mbps = details.link_speed_mbps;
+    interface_status_.dynamic = details.dynamic;
+    state.factory_host_name = "pwdante-" + control::device_id_hex(state.device_id).substr(0, 12);
     state.process_id = static_cast<uint16_t>(getpid());
     state.ipv4 = ip;
     state.rate = config_.rate;
     state.encoding_bits = encoding_bits(config_.format);
     state.latency_ns = config_.latency_ns;
+    state.default_latency_ns = config_.latency_ns;
     state.max_tx_flows = static_cast<uint16_t>(std::min<uint32_t>(config_.max_flows, 0xffff));
     for (uint32_t i = 1; i <= config_.channels; ++i) state.tx_channels.push_back({two_digits(i), two_digits(i)});
     std::string state_error;
@@ -129,6 +142,7 @@ bool ControlService::start(std::string& error) {
             state_error = loaded.error;
     }
     state_ = std::move(state);
+    latency_ns_.store(state_.latency_ns, std::memory_order_relaxed);
     {
         std::lock_guard lock(status_mutex_);
         current_name_ = state_.device_name;
@@ -225,19 +239,48 @@ void ControlService::handle_cmc(std::span<const uint8_t> datagram, const Ipv4End
 }
 
 void ControlService::handle_info(std::span<const uint8_t> datagram, int64_t now_ns) {
-    const auto out = conmon_->on_info_request(datagram, now_ns);
-    if (out.empty()) {
-        // Not a request, or the same info went out moments ago.
-        if (control::classify_info_request(datagram) == control::InfoRequest::none)
-            malformed_.fetch_add(1, std::memory_order_relaxed);
+    if (control::classify_info_request(datagram) != control::InfoRequest::none) {
+        const auto out = conmon_->on_info_request(datagram, now_ns);
+        if (out.empty()) return;  // the same info went out moments ago
+        replies_.fetch_add(1, std::memory_order_relaxed);
+        send_multicasts(out);
         return;
     }
+    const auto request = control::parse_settings_request(datagram);
+    if (!request) {
+        malformed_.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    std::optional<control::Datagram> answer;
+    switch (request->opcode) {
+        case control::kInterfaceStatusRequest:
+            // A request that would change the addressing (netaudio set_interface_dhcp/static)
+            // is answered with the status as it is: we never reconfigure the host's network.
+            answer = conmon_->interface_status(interface_status_, now_ns);
+            break;
+        case control::kClockStatusRequest:
+            // Also how netaudio sets "preferred leader": the answer says not preferred.
+            {
+                control::ClockStatus clock = options_.clock_status ? options_.clock_status() : control::ClockStatus{};
+                if (clock.role == control::ClockRole::leader) clock.leader_id = state_.device_id;
+                answer = conmon_->clock_status(clock, now_ns);
+            }
+            break;
+        case control::kAes67Request: answer = conmon_->aes67_status(now_ns); break;
+        default: unsupported_.fetch_add(1, std::memory_order_relaxed); return;
+    }
+    if (!answer) return;
     replies_.fetch_add(1, std::memory_order_relaxed);
-    send_multicasts(out);
+    send_multicasts({*answer});
 }
 
 void ControlService::apply_renames(const control::ArcResult& result) {
     bool changed = false;
+    if (result.latency_ns) {
+        state_.latency_ns = *result.latency_ns;
+        latency_ns_.store(state_.latency_ns, std::memory_order_relaxed);
+        changed = true;
+    }
     if (result.device_rename) {
         state_.device_name = *result.device_rename;
         changed = true;
@@ -332,6 +375,7 @@ ControlStats ControlService::stats() const {
     s.replies = replies_.load(std::memory_order_relaxed);
     s.rejected = rejected_.load(std::memory_order_relaxed);
     s.malformed = malformed_.load(std::memory_order_relaxed);
+    s.unsupported = unsupported_.load(std::memory_order_relaxed);
     s.rate_limited = rate_limited_.load(std::memory_order_relaxed);
     s.renames = renames_.load(std::memory_order_relaxed);
     s.heartbeats = heartbeats_.load(std::memory_order_relaxed);
@@ -350,11 +394,15 @@ ConfigItems ControlService::properties() const {
         {"dante.control.replies", std::to_string(s.replies)},
         {"dante.control.rejected", std::to_string(s.rejected)},
         {"dante.control.malformed", std::to_string(s.malformed)},
+        {"dante.control.unsupported", std::to_string(s.unsupported)},
         {"dante.control.rate-limited", std::to_string(s.rate_limited)},
         {"dante.control.renames", std::to_string(s.renames)},
         {"dante.control.heartbeats", std::to_string(s.heartbeats)},
         {"dante.control.send-errors", std::to_string(s.send_errors)},
         {"dante.control.save-errors", std::to_string(s.save_errors)},
+        {"dante.control.latency-ns", std::to_string(latency_ns_.load(std::memory_order_relaxed))},
+        // The latency receivers are told (it replaces the device's dante.tx.latency-ns).
+        {"dante.tx.latency-ns", std::to_string(latency_ns_.load(std::memory_order_relaxed))},
     };
     {
         std::lock_guard lock(status_mutex_);

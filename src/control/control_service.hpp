@@ -15,8 +15,11 @@
 // cores refuse what they cannot parse, so hostile input costs a bounded amount of work.
 //
 // The thread owns the DeviceState: the configured name and channels ("01".."NN"), the
-// format (rate, encoding from audio.format, latency), device id 0000 + IPv4 + 0000 (as
-// Inferno), then the names saved in the state file (dante.state-file), if any. A rename that
+// format (rate, encoding from audio.format, latency), device id = the interface's MAC + 0000
+// (as the LX-DANTE in netaudio's captures; 0000 + IPv4 + 0000 as Inferno when the interface
+// has no MAC), then the names and latency saved in the state file (dante.state-file), if any.
+// Settings requests on the info port (netaudio: interface 0x0013, clock 0x0021, AES67 0x1006)
+// are answered by multicast like the info; other well-formed ones count as unsupported. A rename that
 // the ARC core accepts is applied, saved (atomically, when a state file is configured) and
 // re-advertised over mDNS. So is a multicast flow created or deleted over ARC (0x2201/0x2202):
 // the control thread re-reads the flows and publishes the bundle services with the set, never
@@ -58,6 +61,9 @@ struct ControlServiceOptions {
     // answer (kStatusOk, kStatusTooManyFlows, kStatusError). Unset: refused (kStatusError).
     std::function<uint16_t(const control::MulticastFlowRequest&)> create_multicast_flow;
     std::function<uint16_t(uint16_t flow_number)> delete_tx_flow;
+    // The media clock as conmon's clock status (0x0020) reports it, called on the control
+    // thread per request. Unset: no role, no leader.
+    std::function<control::ClockStatus()> clock_status;
 };
 
 // Plain copies of the counters, for node properties.
@@ -65,9 +71,10 @@ struct ControlStats {
     uint64_t requests = 0;      // datagrams that passed the rate limiter
     uint64_t replies = 0;       // datagrams answered
     uint64_t rejected = 0;      // answered with an error status
-    uint64_t malformed = 0;     // ignored: not a request we answer
+    uint64_t malformed = 0;     // ignored: not a well-formed request
+    uint64_t unsupported = 0;   // well-formed requests we do not implement (no answer)
     uint64_t rate_limited = 0;  // dropped: sender over its budget
-    uint64_t renames = 0;       // device or TX channel renames applied
+    uint64_t renames = 0;       // device or TX channel renames and latency changes applied
     uint64_t heartbeats = 0;    // conmon multicasts sent
     uint64_t send_errors = 0;
     uint64_t save_errors = 0;
@@ -122,9 +129,12 @@ private:
     std::string current_name_;
     std::string state_error_;
 
+    std::atomic<int64_t> latency_ns_{0};  // the advertised latency (ARC 0x1101 may change it)
     std::atomic<bool> stop_{false};
     std::thread thread_;
-    std::atomic<uint64_t> requests_{0}, replies_{0}, rejected_{0}, malformed_{0}, rate_limited_{0}, renames_{0},
+    control::InterfaceStatus interface_status_;
+    std::atomic<uint64_t> requests_{0}, replies_{0}, rejected_{0}, malformed_{0}, unsupported_{0}, rate_limited_{0},
+        renames_{0},
         heartbeats_{0}, send_errors_{0}, save_errors_{0};
 };
 

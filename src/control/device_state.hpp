@@ -35,9 +35,9 @@ struct DeviceState {
     std::string default_device_name;  // what ARC 0x1001 with no name resets to
     std::string factory_host_name;    // ARC 0x1003 (Inferno: "<short app>-<hex id>")
     std::string board_name = "PipeWire-Dante";  // ARC 0x1003, TXT router_info, conmon
-    std::string manufacturer = "PipeWire-Dante";
+    std::string manufacturer = "pipewire-dante";     // TXT mf, conmon product info
     std::string model_number = "_000000000000000b";  // TXT model (value from Inferno)
-    std::string model_name = "pipewire-dante";       // conmon product info
+    std::string model_name = "PipeWire Dante Transmitter";  // conmon product info (netaudio's "Model")
     DeviceId device_id{};
     uint16_t process_id = 0;
     uint32_t ipv4 = 0;  // host order; CMC registration reply
@@ -46,7 +46,8 @@ struct DeviceState {
     uint32_t rate = 48000;
     uint8_t encoding_bits = 24;  // 16, 24 or 32
     uint8_t pcm_type = 0x0e;     // 0x0e on current devices, 0x04 on old ones (Inferno)
-    int64_t latency_ns = 4'000'000;
+    int64_t latency_ns = 4'000'000;          // advertised (TXT latency_ns, ARC 0x1100); ARC 0x1101 sets it
+    int64_t default_latency_ns = 4'000'000;  // dante.latency-ns: what the state file need not keep
 
     uint16_t max_tx_flows = 32;
     // Refreshed by the control thread for ARC 0x2200 and after every multicast create or

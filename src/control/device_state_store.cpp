@@ -11,6 +11,7 @@
 #include <set>
 
 #include "config/device_config.hpp"
+#include "control/arc_server.hpp"
 #include "control/names.hpp"
 
 namespace dante::control {
@@ -96,6 +97,14 @@ StateLoadResult load_persistent_state(const std::string& path, const PersistentS
             state.tx_channel_names.push_back(label);
         }
     }
+    if (const auto latency = root.find("latency_ns"); latency != root.end()) {
+        if (!latency->is_number_integer())
+            return rejected(path, defaults, "\"latency_ns\" must be an integer");
+        const int64_t value = latency->get<int64_t>();
+        if (value != 0 && (value < kMinSettableLatencyNs || value > kMaxSettableLatencyNs))
+            return rejected(path, defaults, "\"latency_ns\" must be 0 or 100000 to 100000000");
+        state.latency_ns = value;
+    }
     return {std::move(state), true, ""};
 }
 
@@ -104,6 +113,7 @@ std::string save_persistent_state(const std::string& path, const PersistentState
     root["version"] = kFormatVersion;
     root["device_name"] = state.device_name;
     root["tx_channel_names"] = state.tx_channel_names;
+    if (state.latency_ns != 0) root["latency_ns"] = state.latency_ns;
     // `replace`: never throw on bytes that are not UTF-8 (the names are ASCII when they come
     // through the validated paths, but this function must not be the one to crash).
     const std::string text = root.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
@@ -142,10 +152,13 @@ PersistentState persistent_state_of(const DeviceState& device) {
     state.device_name = device.device_name;
     for (const TxChannel& channel : device.tx_channels)
         state.tx_channel_names.push_back(channel.user_name == channel.factory_name ? "" : channel.user_name);
+    if (device.latency_ns != device.default_latency_ns) state.latency_ns = device.latency_ns;
     return state;
 }
 
 void apply_persistent_state(DeviceState& device, const PersistentState& state) {
+    if (state.latency_ns >= kMinSettableLatencyNs && state.latency_ns <= kMaxSettableLatencyNs)
+        device.latency_ns = state.latency_ns;
     if (!state.device_name.empty() && dante::is_valid_device_name(state.device_name))
         device.device_name = state.device_name;
     const size_t count = std::min(device.tx_channels.size(), state.tx_channel_names.size());

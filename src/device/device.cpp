@@ -95,6 +95,17 @@ std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error, 
         // ARC lists the live flows (0x2200) and creates/deletes multicast ones (0x2201/0x2202).
         ControlServiceOptions control_options;
         wire_tx_flows(control_options, *device->flows_, device->config_.rate);
+        // conmon clock status (0x0020): the media clock's state, leader and last offset.
+        control_options.clock_status = [clock = device->clock_.get()] {
+            const ClockSnapshot snap = clock->snapshot();
+            control::ClockStatus status;
+            if (snap.state == ClockState::master) status.role = control::ClockRole::leader;
+            else if (snap.state == ClockState::locked || snap.state == ClockState::holdover)
+                status.role = control::ClockRole::follower;
+            status.leader_id = control::device_id_from_hex(clock->master_id());
+            status.offset_ns = snap.offset_ns;
+            return status;
+        };
         device->control_ = std::make_unique<ControlService>(device->config_, device->config_.state_file,
                                                             std::move(control_options));
         if (!device->control_->start(error)) return nullptr;

@@ -77,7 +77,12 @@ void check_arc(std::span<const uint8_t> request, const ArcOptions& options) {
     require(response_header->status != 0);
     require(result.response->size() <= kMaxArcResponseSize);
     if (response_header->status == kStatusError) {
-        require(!result.device_rename && result.channel_renames.empty());
+        require(!result.device_rename && result.channel_renames.empty() && !result.latency_ns);
+    }
+    if (result.latency_ns) {
+        require(response_header->status == kStatusOk && request_header->opcode == kArcSetDeviceSettings);
+        require(*result.latency_ns >= kMinSettableLatencyNs && *result.latency_ns <= kMaxSettableLatencyNs);
+        require(*result.latency_ns != state.latency_ns);
     }
     if (result.device_rename) {
         require(dante::is_valid_device_name(*result.device_rename));
@@ -109,6 +114,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto cmc = handle_cmc_request(input, CmcIdentity{});
     if (cmc) require(cmc->size() == kHeaderSize + 22 && parse_control_header(*cmc).has_value());
     (void)classify_info_request(input);
+    // Settings requests on the info port (conmon 0xFFFF): accepted only whole and in bounds.
+    if (const auto settings = parse_settings_request(input)) {
+        require(size >= kConmonHeaderSize && size <= kMaxSettingsRequestSize);
+        require(settings->body.size() == size - kConmonHeaderSize);
+        require(settings->opcode == ((input[26] << 8) | input[27]));
+    }
+    if (size >= kConmonHeaderSize && size <= kMaxSettingsRequestSize) {
+        std::vector<uint8_t> fixed(input.begin(), input.end());
+        fixed[0] = fixed[1] = 0xff;
+        fixed[2] = static_cast<uint8_t>(size >> 8);
+        fixed[3] = static_cast<uint8_t>(size);
+        const auto settings = parse_settings_request(fixed);
+        require(settings.has_value() == (std::equal(fixed.begin() + 16, fixed.begin() + 24, "Audinate") && fixed[24] == 7));
+    }
 
     // Most random inputs fail the length check; a copy with the length field set to the real
     // size lets the mutations reach the opcode handlers.

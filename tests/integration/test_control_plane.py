@@ -14,6 +14,15 @@ module's Avahi client talks to that host's daemon. From the receiver namespace:
   * a channel rename (0x2013, as netaudio sends it) shows in 0x2010 and in mDNS
     (Vocals@lab-tx), and survives a PipeWire restart (dante.state-file);
   * heartbeats arrive on 224.0.0.233:8708 (at least 2 in 3 s);
+  * ARC 0x1100 gives the rate and latency as netaudio parses them (and AES67 off), 0x1101
+    (netaudio's latency request) changes the advertised latency (0x1100, TXT latency_ns),
+    a rate change is refused with 0x0022, and the latency survives a restart;
+  * the conmon settings requests netaudio sends to 8700 (interface 0x0013, clock 0x0021,
+    AES67 0x1006) are answered on 224.0.0.231:8702 with the interface's MAC, address and
+    netmask, the PTP role; a well-formed request we do not implement counts as
+    dante.control.unsupported, not malformed; the device id (CMC TXT id) is the MAC + 0000;
+  * a device rename changes the node's description (pw-dump), and the name saved in the
+    state file gives the description after a restart;
   * 10,000 malformed datagrams to the ARC port in ~3 s leave the daemon alive and
     answering, and the rate limiter counts them.
 The client parts run as this same script in the receiver namespace (--client ...), since
@@ -37,6 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 ARC_PORT = 4440
 FLOW_PORT = 4455
 HEARTBEAT = ("224.0.0.233", 8708)
+INFO = ("224.0.0.231", 8702)
+SETTINGS_PORT = 8700
 
 # --------------------------------------------------------------------------------------
 # ARC client (runs in the receiver namespace)
@@ -117,6 +128,31 @@ class Arc:
         return status
 
 
+    def settings(self):
+        """ARC 0x1100 as netaudio's protocol.py parse_device_settings reads it: records of
+        (u16 code, u16 absolute offset of a u32 value) after two count bytes."""
+        status, data = self.request(0x1100, b"\0\0")
+        if data is None:
+            return None
+        codes = {}
+        for i in range(data[11]):
+            code, off = struct.unpack_from(">HH", data, 12 + 4 * i)
+            codes["%04x" % code] = struct.unpack_from(">I", data, off)[0]
+        return {"status": status, "codes": codes, "aes67": data[0x53] if len(data) > 0x53 else None}
+
+    def set_latency_netaudio(self, latency_ns):
+        # netaudio command_set_latency, rewritten: its payload after our status field, with
+        # the value's low three bytes at 0x20 (then a zero) and again at the end.
+        v = struct.pack(">I", latency_ns)[1:]
+        body = bytes.fromhex("0503 8205 0020 0211 0010 8301 0024 8219 8301 8302 8306") + v + b"\0" + v
+        status, _ = self.request(0x1101, body)
+        return status
+
+    def set_rate(self, rate):
+        body = struct.pack(">BBHHHHII", 2, 2, 0x8020, 20, 0x8301, 24, rate, 4000000)
+        status, _ = self.request(0x1101, body)
+        return status
+
     def set_device_name(self, name):
         # netaudio command_set_name: the name and a NUL right after the header; an empty
         # body (command_reset_name) resets to the default name.
@@ -138,6 +174,59 @@ def client_main(argv):
     elif mode == "set-name":
         address, name = argv[1], argv[2]
         print(json.dumps({"status": Arc(address).set_device_name(name)}))
+    elif mode == "settings":
+        print(json.dumps(Arc(argv[1]).settings()))
+    elif mode == "set-latency":
+        print(json.dumps({"status": Arc(argv[1]).set_latency_netaudio(int(argv[2]))}))
+    elif mode == "set-rate":
+        print(json.dumps({"status": Arc(argv[1]).set_rate(int(argv[2]))}))
+    elif mode == "conmon":
+        # netaudio's settings requests (device_commands.py), rewritten: FFFF, length, sequence,
+        # 0, MAC (6), 0, "Audinate", 07 3A, u16 opcode, u32 0x64, body; the answers come by
+        # multicast to 224.0.0.231:8702 (services/notification.py).
+        tx_address, local_address = argv[1], argv[2]
+        listen = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        listen.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listen.bind(("", INFO[1]))
+        listen.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                          socket.inet_aton(INFO[0]) + socket.inet_aton(local_address))
+        listen.settimeout(0.2)
+        send = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+        def request(opcode, body, seq):
+            head = struct.pack(">HHHH", 0xFFFF, 32 + len(body), seq, 0) + b"\0" * 8 + b"Audinate" + b"\x07\x3a"
+            return head + struct.pack(">HI", opcode, 0x64) + body
+
+        answers = {}
+        for opcode, body, seq in ((0x0013, b"\0" * 8, 1), (0x0021, b"\0" * 60, 0x21), (0x1006, b"\0" * 4, 0x1007),
+                                  (0x0081, bytes.fromhex("00000001 00017700"), 0x3d4)):
+            send.sendto(request(opcode, body, seq), (tx_address, SETTINGS_PORT))
+            time.sleep(0.15)  # the device answers each kind at most every 100 ms
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            try:
+                data, src = listen.recvfrom(2048)
+            except socket.timeout:
+                continue
+            if src[0] != tx_address or len(data) < 32 or data[:2] != b"\xff\xff":
+                continue
+            at = data.find(b"Audinate", 4)
+            op = struct.unpack_from(">H", data, at + 10)[0]
+            if op == 0x0011:
+                answers["interface"] = {
+                    "count": struct.unpack_from(">H", data, 0x20)[0],
+                    "mode": struct.unpack_from(">H", data, 0x28)[0],
+                    "mac": ":".join("%02x" % b for b in data[0x2a:0x30]),
+                    "ip": socket.inet_ntoa(data[0x30:0x34]), "netmask": socket.inet_ntoa(data[0x34:0x38]),
+                    "device_id": data[8:16].hex()}
+            elif op == 0x0020:
+                answers["clock"] = {"preferred": data[0x26], "role": struct.unpack_from(">H", data, 0x48)[0],
+                                    "own": data[0x2c:0x34].hex(), "leader": data[0x34:0x3c].hex()}
+            elif op == 0x1007:
+                answers["aes67"] = data[0x21]
+            else:
+                answers.setdefault("other", []).append("%04x" % op)
+        print(json.dumps(answers))
     elif mode == "heartbeats":
         tx_address, local_address, seconds = argv[1], argv[2], float(argv[3])
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -257,9 +346,12 @@ def body():
                 check(arc_s and arc_s[0]["port"] == ARC_PORT and arc_s[0]["address"] == net.tx_addr and
                       any(t.startswith("arcp_vers=") for t in arc_s[0]["txt"]),
                       "_netaudio-arc._udp lab-tx resolves to %s:%d with arcp_vers" % (net.tx_addr, ARC_PORT))
-                dev_id = "0000%s0000" % "".join("%02x" % int(x) for x in net.tx_addr.split("."))
+                tx_mac = subprocess.run(["ip", "netns", "exec", net.tx, "cat", "/sys/class/net/%s/address" % net.tx_if],
+                                        capture_output=True, text=True, check=True).stdout.strip()
+                dev_id = tx_mac.replace(":", "") + "0000"
                 check(cmc_s and cmc_s[0]["port"] == 8800 and ("id=" + dev_id) in cmc_s[0]["txt"],
-                      "_netaudio-cmc._udp lab-tx resolves on port 8800 with id=%s" % dev_id)
+                      "_netaudio-cmc._udp lab-tx resolves on port 8800 with id=%s (the interface's MAC + 0000)" %
+                      dev_id)
 
                 # ---- ARC
                 r = in_rx(["arc", net.tx_addr])
@@ -271,6 +363,48 @@ def body():
                       r["tx_channels"]["rate"] == 48000, "ARC 0x2000: channels 01, 02 at 48000 Hz")
                 check(r["tx_names"] and r["tx_names"]["names"] == {"1": "01", "2": "02"},
                       "ARC 0x2010: user names 01, 02")
+
+                # ---- device settings (0x1100) and latency (0x1101)
+                st = in_rx(["settings", net.tx_addr])
+                log("    ARC 0x1100: %s" % st)
+                check(st and st["status"] == 1 and st["codes"].get("8020") == 48000 and
+                      st["codes"].get("8204") == 4000000 and st["aes67"] == 1,
+                      "ARC 0x1100: sample rate 48000 (0x8020), latency 4000000 ns (0x8204), AES67 off")
+                rs = in_rx(["set-latency", net.tx_addr, "2000000"])
+                check(rs["status"] == 1, "ARC 0x1101 (netaudio's latency request, 2 ms) answered OK")
+                st = in_rx(["settings", net.tx_addr])
+                check(st["codes"].get("8204") == 2000000, "ARC 0x1100 now says latency 2000000 ns")
+                lab.wait_for(lambda: str(props().get("dante.tx.latency-ns")) == "2000000", 5,
+                             "dante.tx.latency-ns = 2000000")
+                lab.wait_for(lambda: any("latency_ns=2000000" in e["txt"] for n, e in chan_services().items()
+                                         if n == "01@lab-tx"), 15, "TXT latency_ns=2000000 on 01@lab-tx")
+                check(True, "the node and mDNS (01@lab-tx latency_ns=2000000) advertise the new latency")
+                rs = in_rx(["set-rate", net.tx_addr, "96000"])
+                st = in_rx(["settings", net.tx_addr])
+                check(rs["status"] == 0x0022 and st["codes"].get("8020") == 48000 and
+                      st["codes"].get("8204") == 2000000,
+                      "ARC 0x1101 to 96000 Hz refused with status 0x0022; rate and latency unchanged")
+
+                # ---- conmon settings requests on 8700 (what netaudio probes)
+                p = props()
+                malformed, unsupported = int(p["dante.control.malformed"]), int(p["dante.control.unsupported"])
+                cm = in_rx(["conmon", net.tx_addr, net.rx_addr])
+                log("    conmon: %s" % cm)
+                itf = cm.get("interface") or {}
+                check(itf.get("count") == 1 and itf.get("mac") == tx_mac and itf.get("ip") == net.tx_addr and
+                      itf.get("netmask") == "255.255.255.0" and itf.get("mode") == 3 and
+                      itf.get("device_id") == dev_id,
+                      "conmon 0x0013 -> 0x0011: MAC %s, %s/255.255.255.0, static, from device id %s" %
+                      (tx_mac, net.tx_addr, dev_id))
+                clk = cm.get("clock") or {}
+                check(clk.get("role") in (0x0006, 0x0009) and clk.get("preferred") == 0 and clk.get("own") == dev_id,
+                      "conmon 0x0021 -> 0x0020: PTP role 0x%04x (alone on its link: leader 0x0006), not preferred" %
+                      (clk.get("role") or 0))
+                check(cm.get("aes67") == 0 and "other" not in cm, "conmon 0x1006 -> 0x1007: AES67 off; nothing else")
+                lab.wait_for(lambda: int(props()["dante.control.unsupported"]) == unsupported + 1, 5,
+                             "dante.control.unsupported + 1")
+                check(int(props()["dante.control.malformed"]) == malformed,
+                      "the sample-rate request (0x0081) counts as unsupported; dante.control.malformed unchanged")
 
                 # ---- heartbeats
                 hb = in_rx(["heartbeats", net.tx_addr, net.rx_addr, "3"])
@@ -288,7 +422,8 @@ def body():
                 txt = chans["Vocals@lab-tx"]["txt"]
                 check("id=1" in txt and "default" not in txt and chans["Vocals@lab-tx"]["port"] == FLOW_PORT,
                       "mDNS: Vocals@lab-tx (id=1, no default) beside 01@lab-tx")
-                check(int(props().get("dante.control.renames", 0)) == 1, "dante.control.renames = 1")
+                check(int(props().get("dante.control.renames", 0)) == 2,
+                      "dante.control.renames = 2 (the latency change and this rename)")
                 check((lab.tmp / "state.json").exists(), "the state file was written")
 
                 # ---- a name collision: another host already announces Guitar@lab-tx
@@ -330,12 +465,17 @@ def body():
                 check(chans["01@lab-tx2"]["address"] == net.tx_addr and chans["01@lab-tx2"]["host"] == "lab-tx2.local",
                       "mDNS: the channels move to @lab-tx2, SRV target lab-tx2.local -> %s" % net.tx_addr)
                 check(props().get("dante.device-name") == "lab-tx2", "the node reports dante.device-name = lab-tx2")
+                lab.wait_for(lambda: props().get("node.description") == "Dante Transmitter (lab-tx2)", 5,
+                             "node.description = Dante Transmitter (lab-tx2) (now %s)" % props().get("node.description"))
+                check(True, "pw-dump: node.description follows the rename (Dante Transmitter (lab-tx2))")
                 rn = in_rx(["set-name", net.tx_addr, ""])
                 r = in_rx(["arc", net.tx_addr])
                 check(rn["status"] == 1 and r["device_name"][1] == "lab-tx",
                       "ARC 0x1001 reset: the device is lab-tx again")
                 wait_services(["Vocals@lab-tx", "01@lab-tx", "02@lab-tx"])
                 lab.wait_for(lambda: props().get("dante.device-name") == "lab-tx", 5, "dante.device-name = lab-tx")
+                lab.wait_for(lambda: props().get("node.description") == "Dante Transmitter (lab-tx)", 5,
+                             "node.description back to Dante Transmitter (lab-tx)")
 
                 # ---- flood
                 before = int(props().get("dante.control.rate-limited", 0))
@@ -354,7 +494,9 @@ def body():
                     int(p["dante.control.rate-limited"]) - before, fl["sent"], p.get("dante.control.malformed"),
                     p.get("dante.control.requests")))
 
-                # ---- restart: the rename persists
+                # ---- restart: the renames and the latency persist
+                rn = in_rx(["set-name", net.tx_addr, "lab-tx3"])
+                check(rn["status"] == 1, "device renamed to lab-tx3 before the restart")
                 for name in ("wireplumber", "pipewire"):
                     lab._kill(lab.procs.get(name))
                 check(True, "PipeWire stopped")
@@ -364,9 +506,17 @@ def body():
                 r = in_rx(["arc", net.tx_addr])
                 check(r["tx_names"] and r["tx_names"]["names"] == {"1": "Vocals", "2": "02"},
                       "after a PipeWire restart ARC 0x2010 still lists Vocals (state file)")
+                check(r["device_name"] and r["device_name"][1] == "lab-tx3", "ARC 0x1002: still lab-tx3")
+                p = props()
+                check(p.get("node.description") == "Dante Transmitter (lab-tx3)",
+                      "pw-dump after the restart: node.description = %s (the saved name wins)" %
+                      p.get("node.description"))
+                st = in_rx(["settings", net.tx_addr])
+                check(st["codes"].get("8204") == 2000000 and str(p.get("dante.tx.latency-ns")) == "2000000",
+                      "after the restart the latency is still 2000000 ns (ARC 0x1100, dante.tx.latency-ns)")
                 lab.wait_for(lambda: props().get("dante.mdns.state") == "published", 15, "mDNS published again")
-                wait_services(["Vocals@lab-tx", "01@lab-tx", "02@lab-tx"])
-                check(True, "after the restart mDNS advertises Vocals@lab-tx, 01@lab-tx, 02@lab-tx")
+                wait_services(["Vocals@lab-tx3", "01@lab-tx3", "02@lab-tx3"])
+                check(True, "after the restart mDNS advertises Vocals@lab-tx3, 01@lab-tx3, 02@lab-tx3")
 
                 # ---- avahi-daemon restart: the module registers again
                 reconnects = int(props().get("dante.mdns.reconnects", 0))
@@ -383,7 +533,7 @@ def body():
                 check(int(props().get("dante.mdns.reconnects", 0)) > reconnects,
                       "the module reconnected to the new avahi-daemon (dante.mdns.reconnects %s)" %
                       props().get("dante.mdns.reconnects"))
-                wait_services(["Vocals@lab-tx", "01@lab-tx", "02@lab-tx"])
+                wait_services(["Vocals@lab-tx3", "01@lab-tx3", "02@lab-tx3"])
                 check(True, "after the avahi-daemon restart the receiver resolves every instance again")
                 lab._kill(again)
     finally:

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <map>
 #include <string>
 
 #include "control/arc_server.hpp"
@@ -97,10 +98,8 @@ TEST_CASE("arc 0x1003: over-long names are cut to their fields, still NUL-termin
     CHECK(read_string_at(*result.response, 0x70, 23) == std::string(23, 'b'));
 }
 
-TEST_CASE("arc 0x1100, 0x1102, 0x3200, 0x3300: zero bodies of Inferno's sizes") {
+TEST_CASE("arc 0x1102, 0x3200, 0x3300: zero bodies of Inferno's sizes") {
     const DeviceState state = two_channel_state();
-    CHECK(response_hex(handle_arc_request(netaudio_packet(0x1100, {0, 0}, 1), state)) ==
-          to_hex(concat({hex("27ff 0078 0001 1100 0001"), Packet(110, 0)})));
     CHECK(response_hex(handle_arc_request(netaudio_packet(0x1102, {0, 0}, 2), state)) ==
           to_hex(concat({hex("27ff 0068 0002 1102 0001"), Packet(94, 0)})));
     CHECK(response_hex(handle_arc_request(netaudio_packet(0x3200, {0, 0}, 3), state)) ==
@@ -109,7 +108,40 @@ TEST_CASE("arc 0x1100, 0x1102, 0x3200, 0x3300: zero bodies of Inferno's sizes") 
           to_hex(hex("27ff 0012 0004 3300 0001 0000 0000 0000 0000")));
 }
 
-TEST_CASE("arc 0x1100: netaudio's AES67 query (start code 0x2809, 48-byte body) is answered and echoed") {
+namespace {
+
+// netaudio protocol.py parse_device_settings, rewritten: code -> u32 at the record's offset.
+std::map<uint16_t, uint32_t> parse_settings_like_netaudio(const Packet& response) {
+    std::map<uint16_t, uint32_t> out;
+    const size_t records = response.at(11);
+    for (size_t i = 0; i < records; ++i) {
+        const uint16_t code = *read_u16(response, 12 + 4 * i);
+        const uint16_t offset = *read_u16(response, 14 + 4 * i);
+        out[code] = *read_u32(response, offset);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("arc 0x1100: rate and latencies as netaudio's parse_device_settings reads them") {
+    DeviceState state = two_channel_state();
+    state.rate = 96000;
+    state.latency_ns = 2'000'000;
+    const auto result = handle_arc_request(netaudio_packet(0x1100, {0, 0}, 1), state);
+    REQUIRE(result.response);
+    CHECK(response_hex(result) == to_hex(concat({hex("27ff 0060 0001 1100 0001 0606"
+                                                     "8020 0024 8204 0028 8205 002c 8301 0030 8302 0034 8306 0038"
+                                                     "0001 7700 001e 8480 0001 86a0 001e 8480 05f5 e100 0001 86a0"),
+                                                 Packet(0x53 - 0x3c, 0), hex("01"), Packet(0x60 - 0x54, 0)})));
+    const auto settings = parse_settings_like_netaudio(*result.response);
+    CHECK(settings.at(0x8020) == 96000);    // DEVICE_SETTINGS_INFO_SAMPLE_RATE
+    CHECK(settings.at(0x8204) == 2000000);  // DEVICE_SETTINGS_INFO_LATENCY
+    CHECK(settings.at(0x8205) == 100000);   // min
+    CHECK(settings.at(0x8302) == 100000000);  // max
+}
+
+TEST_CASE("arc 0x1100: netaudio's AES67 query (start code 0x2809, 48-byte body): AES67 off at 0x53") {
     Packet body = hex("0017 0201 8204 8205 0210 0211 8218 8219 8301 8302 8306 0310"
                       "0311 0303 8021 00f0 8060 0022 0063 0064 0065 0222 0212 8321");
     Packet request = hex("2809 003a 0009 1100 0000");
@@ -117,8 +149,52 @@ TEST_CASE("arc 0x1100: netaudio's AES67 query (start code 0x2809, 48-byte body) 
     const auto result = handle_arc_request(request, two_channel_state());
     REQUIRE(result.response);
     CHECK(to_hex(Packet(result.response->begin(), result.response->begin() + 10)) ==
-          to_hex(hex("2809 0078 0009 1100 0001")));
-    CHECK(result.response->at(0x53) == 0);  // netaudio: neither 0x03 (AES67) nor 0x01
+          to_hex(hex("2809 0060 0009 1100 0001")));
+    CHECK(result.response->at(0x53) == 0x01);  // netaudio get_aes67_configured: 0x01 = off
+}
+
+TEST_CASE("arc 0x1101: Dante Controller's latency request (netaudio fixture bytes) sets the latency") {
+    DeviceState state = two_channel_state();
+    // session_latency_1000000ns: 1 ms, from a device at 0.5 ms.
+    const Packet request = hex("2729 0028 0000 1101 0000 0504 8205 0020 0211 0004 8301 0024 0310 0004 8302 8306"
+                               "000f 4240 000f 4240");
+    const auto result = handle_arc_request(request, state);
+    CHECK(result.latency_ns == 1'000'000);
+    CHECK(response_hex(result) == to_hex(hex("2729 001c 0000 1101 0001 0202 8205 0014 8301 0018 000f 4240 000f 4240")));
+    state.latency_ns = 1'000'000;
+    const auto again = handle_arc_request(request, state);  // already so: OK, no effect
+    CHECK_FALSE(again.latency_ns);
+    CHECK(*read_u16(*again.response, 8) == kStatusOk);
+}
+
+TEST_CASE("arc 0x1101: netaudio's command_set_latency (3-byte values, 39 bytes)") {
+    // config latency 2 (ms): latency_us = 2000000 -> 1e 84 80
+    const Packet payload = hex("0000 0503 8205 0020 0211 0010 8301 0024 8219 8301 8302 8306 1e8480 00 1e8480");
+    const auto result = handle_arc_request(netaudio_packet(0x1101, payload, 7), two_channel_state());
+    CHECK(result.latency_ns == 2'000'000);
+    CHECK(*read_u16(*result.response, 8) == kStatusOk);
+}
+
+TEST_CASE("arc 0x1101: refusals get status 0x0022 and no effect") {
+    const DeviceState state = two_channel_state();
+    const auto refused = [&](const Packet& body) {
+        const auto result = handle_arc_request(netaudio_packet(0x1101, concat({hex("0000"), body})), state);
+        return result.response && *read_u16(*result.response, 8) == kStatusError && !result.latency_ns;
+    };
+    CHECK(refused(hex("0101 8301 0010 0001 869f")));        // 99.999 us: below the minimum
+    CHECK(refused(hex("0101 8301 0010 05f5 e101")));        // above 100 ms
+    CHECK(refused(hex("0101 8020 0010 0001 7700")));        // sample rate 96000 on a 48 kHz device
+    CHECK(refused(hex("0101 8299 0010 0000 0001")));        // a setting we cannot change
+    CHECK(refused(hex("0101 8301 0040 000f 4240")));        // value offset past the end
+    CHECK(refused(hex("0101 8301 0002 000f 4240")));        // value offset in the header
+    CHECK(refused(hex("0101 8301 000e 000f 4240")));        // value offset in the record table
+    CHECK(refused(hex("0105 8301 000e")));                  // five records announced, one there
+    CHECK(refused(hex("0100")));                            // no record
+    CHECK(refused(hex("")));                                // no body
+    CHECK(refused(hex("0101 0211 0004")));                  // no latency at all
+    // The device's own rate with a latency is fine.
+    const auto ok = handle_arc_request(netaudio_packet(0x1101, hex("0000 0202 8020 0014 8301 0018 0000 bb80 000f 4240")), state);
+    CHECK(ok.latency_ns == 1'000'000);
 }
 
 TEST_CASE("arc 0x2000: TX channels with factory names and the format descriptor") {

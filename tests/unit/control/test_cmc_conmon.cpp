@@ -84,8 +84,12 @@ TEST_CASE("conmon: product info layout") {
     };
     CHECK(field(0, 8) == "Manufact");
     CHECK(field(8, 8) == std::string("Board\0\0\0", 8));
-    CHECK(field(0x2c, 16) == "Manufacturer-Lon");
+    CHECK(field(0x2c, 18) == std::string("Manufacturer-Long\0", 18));  // netaudio: packet 0x4C..0xCC
     CHECK(field(0xac, 16) == std::string("pipewire-dante\0\0", 16));
+    // A model name longer than Inferno's 16 bytes arrives whole (netaudio reads 0xCC..0x14C).
+    const auto longer = build_product_info(identity(), 10, {"pipewire-dante", "Board", "PipeWire Dante Transmitter", {0, 1, 0, 0}});
+    CHECK(std::string(reinterpret_cast<const char*>(longer.data() + 0xcc)) == "PipeWire Dante Transmitter");
+    CHECK(std::string(reinterpret_cast<const char*>(longer.data() + 0x4c)) == "pipewire-dante");
     CHECK(to_hex(Packet(packet.begin() + 32 + 0x12c, packet.begin() + 32 + 0x130)) == to_hex(hex("0001 0000")));
 }
 
@@ -153,4 +157,120 @@ TEST_CASE("conmon publisher: answers info requests, at most once per 100 ms per 
     REQUIRE(sent.size() == 1);
     CHECK(sent[0].bytes[27] == 0xc0);
     CHECK(publisher.on_info_request(hex("ffff 0000"), t0 + 900'000'000).empty());
+}
+
+namespace {
+
+// netaudio's settings requests (device_commands.py), rewritten: FFFF, length, u16 sequence,
+// u16 0, MAC (6), u16 0, "Audinate", 07 3A, u16 opcode, u32 0x64, body.
+Packet settings_request(uint16_t opcode, const Packet& body, uint16_t sequence = 0) {
+    Packet p = hex("ffff");
+    put_u16(p, static_cast<uint16_t>(32 + body.size()));
+    put_u16(p, sequence);
+    p = concat({p, hex("0000 0000 0000 0000 0000 'Audinate' 073a")});
+    put_u16(p, opcode);
+    return concat({p, hex("0000 0064"), body});
+}
+
+// netaudio services/notification.py _extract_conmon_opcode: the u16 10 bytes after "Audinate".
+uint16_t netaudio_opcode(const Packet& p) { return *read_u16(p, 16 + 10); }
+
+}  // namespace
+
+TEST_CASE("conmon settings requests: netaudio's probes parse; malformed ones do not") {
+    const Packet interface = settings_request(0x0013, Packet(8, 0));     // command_probe_interface_status
+    const Packet clock = settings_request(0x0021, concat({hex("0000 0000 00"), Packet(55, 0)}), 0x21);
+    const Packet aes67 = settings_request(0x1006, hex("0000 0000"), 0x1007);  // command_probe_aes67
+    for (const auto& [packet, opcode] : {std::pair{interface, 0x0013}, {clock, 0x0021}, {aes67, 0x1006}}) {
+        const auto parsed = parse_settings_request(packet);
+        REQUIRE(parsed);
+        CHECK(parsed->opcode == opcode);
+        CHECK(parsed->body.size() == packet.size() - 32);
+        CHECK(classify_info_request(packet) == InfoRequest::none);
+    }
+    Packet bad = interface;
+    bad[0] = 0x27;  // not the settings start code
+    CHECK_FALSE(parse_settings_request(bad));
+    bad = interface;
+    bad[3] += 1;  // length disagrees
+    CHECK_FALSE(parse_settings_request(bad));
+    bad = interface;
+    bad[16] = 'X';  // no vendor
+    CHECK_FALSE(parse_settings_request(bad));
+    bad = interface;
+    bad[24] = 0x08;
+    CHECK_FALSE(parse_settings_request(bad));
+    CHECK_FALSE(parse_settings_request(Packet(interface.begin(), interface.begin() + 31)));
+    CHECK_FALSE(parse_settings_request(settings_request(0x0013, Packet(600, 0))));  // oversized
+}
+
+TEST_CASE("conmon interface status 0x0011: byte-exact, as netaudio's _handle_interface_status reads it") {
+    InterfaceStatus status;
+    status.mac = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55};
+    status.address = 0x0a4d5a01;
+    status.netmask = 0xffffff00;
+    status.gateway = 0x0a4d5afe;
+    status.link_speed_mbps = 10000;
+    const auto packet = build_interface_status(identity(), 9, status);
+    CHECK(to_hex(packet) == to_hex(concat({hex("ffff 0060 0009 0003 0000 c0a8 0007 0000 'Audinate' 072a 0011 0000 0000"
+                                               "0001 0000 0000 2710 0003 0211 2233 4455 0a4d 5a01 ffff ff00"
+                                               "0000 0000 0a4d 5afe"),
+                                           Packet(0x20, 0)})));
+    CHECK(netaudio_opcode(packet) == 0x0011);
+    // Static (3): DNS at +16, gateway at +20 (from 0x28). DHCP (1): gateway first.
+    status.dynamic = true;
+    const auto dynamic = build_interface_status(identity(), 9, status);
+    CHECK(*read_u16(dynamic, 0x28) == 0x0001);
+    CHECK(*read_u32(dynamic, 0x38) == 0x0a4d5afe);
+    CHECK(*read_u32(dynamic, 0x3c) == 0);
+    CHECK(*read_u16(dynamic, 0x48) == 0);  // no reboot pending
+}
+
+TEST_CASE("conmon clock status 0x0020: role at 0x48, not preferred at 0x26, ids and offset") {
+    ClockStatus status;
+    status.role = ClockRole::follower;
+    status.leader_id = {0x00, 0x1d, 0xc1, 0xff, 0xfe, 0x12, 0x34, 0x56};
+    status.offset_ns = -178;
+    const auto packet = build_clock_status(identity(), 4, status);
+    CHECK(to_hex(packet) == to_hex(concat({hex("ffff 0060 0004 0003 0000 c0a8 0007 0000 'Audinate' 072a 0020 0000 0000"
+                                               "0002 0000 0000 0000 ffff ff4e 0000 c0a8 0007 0000"
+                                               "001d c1ff fe12 3456 001d c1ff fe12 3456 0001 0034 0009"),
+                                           Packet(0x60 - 0x4a, 0)})));
+    CHECK(netaudio_opcode(packet) == 0x0020);
+    CHECK(packet[0x26] == 0x00);
+    status.role = ClockRole::leader;
+    CHECK(*read_u16(build_clock_status(identity(), 4, status), 0x48) == 0x0006);
+    status.role = ClockRole::none;
+    CHECK(*read_u16(build_clock_status(identity(), 4, status), 0x48) == 0x0003);
+    status.offset_ns = int64_t{1} << 40;  // clamped to an i32
+    CHECK(*read_u32(build_clock_status(identity(), 4, status), 0x28) == 0x7fffffff);
+}
+
+TEST_CASE("conmon AES67 status 0x1007: off/off at 0x21") {
+    const auto packet = build_aes67_status(identity(), 2);
+    CHECK(to_hex(packet) ==
+          to_hex(hex("ffff 0024 0002 0003 0000 c0a8 0007 0000 'Audinate' 072a 1007 0000 0000 0000 0000")));
+    CHECK(netaudio_opcode(packet) == 0x1007);
+}
+
+TEST_CASE("conmon publisher: settings answers go to 224.0.0.231:8702, at most once per 100 ms per kind") {
+    ConmonPublisher publisher(identity(), {}, {});
+    const int64_t t0 = 5'000'000'000;
+    const auto first = publisher.interface_status({}, t0);
+    REQUIRE(first);
+    CHECK(first->address == kDeviceInfoGroup);
+    CHECK(first->port == kDeviceInfoPort);
+    CHECK_FALSE(publisher.interface_status({}, t0 + 50'000'000));
+    CHECK(publisher.clock_status({}, t0 + 50'000'000));  // another kind
+    CHECK(publisher.aes67_status(t0 + 50'000'000));
+    CHECK(publisher.interface_status({}, t0 + 150'000'000));
+}
+
+TEST_CASE("device id from the clock's hex id") {
+    CHECK(device_id_from_hex("00:1d:c1:ff:fe:12:34:56") == DeviceId{0x00, 0x1d, 0xc1, 0xff, 0xfe, 0x12, 0x34, 0x56});
+    CHECK(device_id_from_hex("001dc1123456") == DeviceId{0x00, 0x1d, 0xc1, 0x12, 0x34, 0x56, 0, 0});
+    CHECK(device_id_from_hex("") == DeviceId{});
+    CHECK(device_id_from_hex("00:1d:c1:ff:fe:12:34:56:78") == DeviceId{});  // more than 8 bytes
+    CHECK(device_id_from_hex("0g") == DeviceId{});
+    CHECK(device_id_from_hex("abc") == DeviceId{});  // odd digit count
 }

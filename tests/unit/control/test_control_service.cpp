@@ -119,10 +119,51 @@ TEST_CASE("ControlService answers ARC and CMC on loopback, persists renames, sur
         CHECK(prop(service.properties(), "dante.device-name") == "renamed-tx");
         CHECK(prop(service.properties(), "dante.control.renames") == "2");
 
+        // ARC 0x1101 (netaudio's command_set_latency, 2 ms): applied, advertised, read back.
+        CHECK(prop(service.properties(), "dante.control.latency-ns") == "4000000");
+        reply = client.ask(netaudio_packet(0x1101, hex("0000 0503 8205 0020 0211 0010 8301 0024 8219 8301 8302 8306"
+                                                       "1e8480 00 1e8480")),
+                           base);
+        REQUIRE(reply.size() >= 10);
+        CHECK(reply[9] == 0x01);
+        CHECK(prop(service.properties(), "dante.control.latency-ns") == "2000000");
+        reply = client.ask(netaudio_packet(0x1100), base);
+        REQUIRE(reply.size() == 0x60);
+        CHECK(to_hex(Packet(reply.begin() + 0x28, reply.begin() + 0x2c)) == "001e 8480");  // 0x8204
+
         // A bad label is refused with an error status and changes nothing.
         reply = client.ask(set_tx_channel_name_request(1, "a@b"), base);
         REQUIRE(reply.size() >= 10);
         CHECK(((reply[8] << 8) | reply[9]) == 0x0022);
+
+        // Settings requests on the info port: interface, clock and AES67 are answered (by
+        // multicast, so only the counters show it here); a sample-rate change is well-formed
+        // but unsupported; a datagram without the conmon shape is malformed.
+        {
+            const auto settings = [](uint16_t opcode, const Packet& body) {
+                Packet p = hex("ffff");
+                put_u16(p, static_cast<uint16_t>(32 + body.size()));
+                p = concat({p, hex("0000 0000 0000 0000 0000 0000 'Audinate' 073a")});
+                put_u16(p, opcode);
+                return concat({p, hex("0000 0064"), body});
+            };
+            const auto before = service.stats();
+            const uint16_t info_port = static_cast<uint16_t>(base + 3);
+            client.send(settings(0x0013, Packet(8, 0)), info_port);
+            client.send(settings(0x0021, Packet(60, 0)), info_port);
+            client.send(settings(0x1006, Packet(4, 0)), info_port);
+            client.send(settings(0x0081, hex("0000 0001 0001 7700")), info_port);
+            client.send(hex("ffff 0004"), info_port);
+            const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+            while (service.stats().requests - before.requests < 5 && std::chrono::steady_clock::now() < give_up)
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            const auto after = service.stats();
+            CHECK(after.replies - before.replies == 3);
+            CHECK(after.unsupported - before.unsupported == 1);
+            CHECK(after.malformed - before.malformed == 1);
+            CHECK(prop(service.properties(), "dante.control.unsupported") == std::to_string(after.unsupported));
+        }
 
         // CMC registration.
         reply = client.ask(netaudio_packet(0x1001, {0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 0, 0}, 7, 0x1200),
@@ -168,6 +209,7 @@ TEST_CASE("ControlService answers ARC and CMC on loopback, persists renames, sur
         reply = client.ask(paged_request(0x2010, 1), base);
         CHECK(user_names(reply) == std::vector<std::string>{"01", "Guitar L", "03", "04"});
         CHECK(prop(service.properties(), "dante.device-name") == "renamed-tx");
+        CHECK(prop(service.properties(), "dante.control.latency-ns") == "2000000");  // from the state file
     }
     std::filesystem::remove_all(dir);
 }

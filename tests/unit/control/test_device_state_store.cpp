@@ -72,6 +72,9 @@ TEST_CASE("state store: malformed files are rejected whole, with a message, keep
         {R"({"version": 1, "tx_channel_names": "Left"})", "must be an array of strings"},
         {R"({"version": 1, "tx_channel_names": ["ok", 3]})", "\"tx_channel_names\"[1] must be a string"},
         {R"({"version": 1, "tx_channel_names": ["a@b"]})", "\"tx_channel_names\"[0] is not a valid channel label"},
+        {R"({"version": 1, "latency_ns": "1000000"})", "\"latency_ns\" must be an integer"},
+        {R"({"version": 1, "latency_ns": 99999})", "\"latency_ns\" must be 0 or 100000 to 100000000"},
+        {R"({"version": 1, "latency_ns": 100000001})", "\"latency_ns\" must be 0 or 100000 to 100000000"},
         {"", "not valid JSON"},
     };
     for (const auto& [text, message] : cases) {
@@ -118,4 +121,31 @@ TEST_CASE("state store: device state ↔ persistent state") {
     apply_persistent_state(fresh, {"", {"", ""}});
     CHECK(fresh.device_name == "stage-left");
     CHECK(fresh.tx_channels[1].user_name == "02");
+}
+
+TEST_CASE("state store: a latency set over ARC 0x1101 is kept only while it differs from the configured one") {
+    TempDir dir;
+    const std::string path = (dir.path / "state.json").string();
+    DeviceState device = control_test::make_state(1);
+    device.default_latency_ns = 4'000'000;
+    device.latency_ns = 4'000'000;
+    CHECK(persistent_state_of(device).latency_ns == 0);
+    device.latency_ns = 2'000'000;
+    const PersistentState state = persistent_state_of(device);
+    CHECK(state.latency_ns == 2'000'000);
+    CHECK(save_persistent_state(path, state) == "");
+    const auto loaded = load_persistent_state(path);
+    REQUIRE(loaded.loaded);
+    CHECK(loaded.state.latency_ns == 2'000'000);
+
+    DeviceState fresh = control_test::make_state(1);
+    fresh.latency_ns = fresh.default_latency_ns = 4'000'000;
+    apply_persistent_state(fresh, loaded.state);
+    CHECK(fresh.latency_ns == 2'000'000);
+    apply_persistent_state(fresh, {"", {}, 0});  // not set: unchanged
+    CHECK(fresh.latency_ns == 2'000'000);
+
+    // Absent from a file written before the key existed: not set.
+    write_file(path, R"({"version": 1, "device_name": "x"})");
+    CHECK(load_persistent_state(path).state.latency_ns == 0);
 }

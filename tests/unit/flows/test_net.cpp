@@ -86,3 +86,25 @@ TEST_CASE("sockets on lo: bind, connect, send, receive") {
     CHECK_FALSE(open_udp_on_interface(*lo, same, error));
     CHECK(error.find("127.0.0.1") != std::string::npos);
 }
+
+TEST_CASE("default gateway from /proc/net/route text") {
+    // Two interfaces; veth0's default route via 10.77.0.254, eth0's via 192.168.1.1 (the
+    // kernel prints the network-order u32 as host-order hex, so 192.168.1.1 is 0101A8C0).
+    const char* table =
+        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+        "eth0\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n"
+        "veth0\t00004D0A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+        "veth0\t00000000\tFE004D0A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n";
+    CHECK(default_gateway_from_route_table(table, "eth0") == ipv4(192, 168, 1, 1));
+    CHECK(default_gateway_from_route_table(table, "veth0") == ipv4(10, 77, 0, 254));
+    CHECK(default_gateway_from_route_table(table, "lo") == 0u);
+    CHECK(default_gateway_from_route_table("Iface\n", "eth0") == 0u);
+    CHECK(default_gateway_from_route_table("Iface\neth0 00000000 zz 0003\neth0 x\n", "eth0") == 0u);
+}
+
+TEST_CASE("interface details of loopback: no MAC, not dynamic") {
+    const InterfaceDetails details = lookup_interface_details("lo", ipv4(127, 0, 0, 1));
+    CHECK_FALSE(details.mac);
+    CHECK_FALSE(details.dynamic);
+    CHECK(lookup_interface_details("no-such-if0", 0).gateway == 0u);
+}
