@@ -78,7 +78,7 @@ DaemonNetworkEvidence gather_daemon_evidence(int interface_index) {
             const std::string proc = "/proc/" + std::to_string(pid);
             std::string comm;
             std::getline(std::ifstream(proc + "/comm"), comm);
-            if (comm == "avahi-daemon") {
+            if (comm.starts_with("avahi-daemon")) {  // (a retitled daemon's comm may go on)
                 evidence.daemon_pid = static_cast<long>(pid);
                 evidence.daemon_netns = netns_of(proc);
             }
