@@ -172,7 +172,9 @@ StateLoadResult load_persistent_state(const std::string& path, const PersistentS
     return {defaults, false, false, prefix + "; " + about_copy + "; keeping the defaults"};
 }
 
-std::string save_persistent_state(const std::string& path, const PersistentState& state, const StateFileOps& ops) {
+namespace {
+
+std::string save_to(const std::string& path, const PersistentState& state, const StateFileOps& ops) {
     Json root = Json::object();
     root["version"] = kFormatVersion;
     root["device_name"] = state.device_name;
@@ -222,6 +224,14 @@ std::string save_persistent_state(const std::string& path, const PersistentState
         ::close(dir_fd);
     }
     return "";
+}
+
+}  // namespace
+
+std::string save_persistent_state(const std::string& path, const PersistentState& state, const StateFileOps& ops) {
+    std::string error = save_to(path, state, ops);
+    if (!error.empty()) error += "; " + path + " is left as it was";
+    return error;
 }
 
 PersistentState persistent_state_of(const DeviceState& device) {
