@@ -11,8 +11,9 @@ packages=(
   clang libclang-rt-14-dev
   # tests, demo and lab
   python3 sox iproute2 xvfb pavucontrol imagemagick tesseract-ocr tesseract-ocr-eng
-  # the control plane: mDNS through Avahi, and the lab's own avahi-daemon
-  libavahi-client-dev avahi-daemon avahi-utils
+  # the control plane: mDNS through Avahi (libdbus: is the daemon of our network namespace?),
+  # and the lab's own avahi-daemon
+  libavahi-client-dev libdbus-1-dev avahi-daemon avahi-utils
   # the PTP tests: ptp4l as a PTPv2 leader and follower (free-running, never touching the system clock)
   linuxptp
 )

@@ -1,8 +1,8 @@
 #include "control/avahi_publisher.hpp"
 
 #include <arpa/inet.h>
-#include <sys/socket.h>
-#include <sys/un.h>
+#include <dbus/dbus.h>
+#include <net/if.h>
 #include <unistd.h>
 #include <avahi-client/client.h>
 #include <avahi-client/publish.h>
@@ -11,11 +11,11 @@
 #include <avahi-common/timeval.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <string_view>
+#include <fstream>
 #include <strings.h>
 
+#include "control/daemon_network.hpp"
 #include "control/names.hpp"
 
 namespace dante::control {
@@ -23,8 +23,110 @@ namespace dante::control {
 namespace {
 
 constexpr unsigned kRetryMs = 5000;  // no system bus: try the client again this often
+constexpr unsigned kRecheckMs = 5000;  // a daemon not (yet) shown to be ours: ask again this often
+constexpr int kDbusTimeoutMs = 1000;   // per question to the bus or the daemon
+constexpr size_t kMaxProbedInterfaces = 64;
 
 enum class GroupState : uint8_t { pending, established, collided, failed };
+
+std::string netns_of(const std::string& proc) {
+    char target[128] = {};
+    const ssize_t n = readlink((proc + "/ns/net").c_str(), target, sizeof target - 1);
+    return n > 0 ? std::string(target, static_cast<size_t>(n)) : std::string();
+}
+
+std::string error_text(const DBusError& error) {
+    return std::string(error.name ? error.name : "D-Bus error") + (error.message ? std::string(": ") + error.message : "");
+}
+
+// What judge_daemon_network() decides on (control/daemon_network.hpp says why these two
+// pieces of evidence): asked over a private connection to the same system bus the Avahi
+// client uses (DBUS_SYSTEM_BUS_ADDRESS or the default socket), a few short blocking calls.
+DaemonNetworkEvidence gather_daemon_evidence(int interface_index) {
+    DaemonNetworkEvidence evidence;
+    evidence.dante_index = interface_index;
+    char name[IF_NAMESIZE] = {};
+    if (interface_index > 0 && if_indextoname(static_cast<unsigned>(interface_index), name))
+        evidence.dante_interface = name;
+    evidence.our_netns = netns_of("/proc/self");
+
+    DBusError error;
+    dbus_error_init(&error);
+    DBusConnection* bus = dbus_bus_get_private(DBUS_BUS_SYSTEM, &error);
+    if (!bus) {
+        evidence.query_error = "system bus: " + error_text(error);
+        dbus_error_free(&error);
+        return evidence;
+    }
+    dbus_connection_set_exit_on_disconnect(bus, FALSE);
+    auto call = [&](DBusMessage* message) {
+        DBusMessage* reply = message ? dbus_connection_send_with_reply_and_block(bus, message, kDbusTimeoutMs, &error)
+                                     : nullptr;
+        if (message) dbus_message_unref(message);
+        return reply;
+    };
+
+    // (2) The pid owning org.freedesktop.Avahi, in the bus daemon's pid namespace: evidence
+    // only if it is an avahi-daemon here and we may read its ns/net.
+    const char* service = "org.freedesktop.Avahi";
+    DBusMessage* message = dbus_message_new_method_call("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                                        "org.freedesktop.DBus", "GetConnectionUnixProcessID");
+    if (message) dbus_message_append_args(message, DBUS_TYPE_STRING, &service, DBUS_TYPE_INVALID);
+    if (DBusMessage* reply = call(message)) {
+        dbus_uint32_t pid = 0;
+        if (dbus_message_get_args(reply, &error, DBUS_TYPE_UINT32, &pid, DBUS_TYPE_INVALID) && pid > 0) {
+            const std::string proc = "/proc/" + std::to_string(pid);
+            std::string comm;
+            std::getline(std::ifstream(proc + "/comm"), comm);
+            if (comm.starts_with("avahi-daemon")) {  // (a retitled daemon's comm may go on)
+                evidence.daemon_pid = static_cast<long>(pid);
+                evidence.daemon_netns = netns_of(proc);
+            }
+        }
+        dbus_message_unref(reply);
+    }
+    dbus_error_free(&error);  // no owner (daemon not there yet) or no such pid here: no evidence
+
+    // (1) The daemon's name for each of our interface indexes.
+    if (struct if_nameindex* list = if_nameindex()) {
+        for (const struct if_nameindex* i = list; i->if_index != 0 && i->if_name; ++i) {
+            const bool is_dante = static_cast<int>(i->if_index) == interface_index;
+            if (!is_dante && evidence.interfaces.size() >= kMaxProbedInterfaces) continue;
+            InterfaceProbe probe;
+            probe.index = static_cast<int>(i->if_index);
+            probe.name = i->if_name;
+            if (evidence.query_error.empty()) {
+                DBusMessage* ask = dbus_message_new_method_call(service, "/", "org.freedesktop.Avahi.Server",
+                                                                "GetNetworkInterfaceNameByIndex");
+                const dbus_int32_t index = probe.index;
+                if (ask) dbus_message_append_args(ask, DBUS_TYPE_INT32, &index, DBUS_TYPE_INVALID);
+                if (DBusMessage* reply = call(ask)) {
+                    const char* theirs = nullptr;
+                    if (dbus_message_get_args(reply, &error, DBUS_TYPE_STRING, &theirs, DBUS_TYPE_INVALID) && theirs) {
+                        probe.answered = true;
+                        probe.daemon_name = std::string(theirs);
+                    } else {
+                        evidence.query_error = "GetNetworkInterfaceNameByIndex: " + error_text(error);
+                    }
+                    dbus_message_unref(reply);
+                } else if (dbus_error_has_name(&error, "org.freedesktop.Avahi.OSError")) {
+                    probe.answered = true;  // its if_indextoname() failed: no such index there
+                } else {
+                    evidence.query_error = "GetNetworkInterfaceNameByIndex: " + error_text(error);
+                }
+                dbus_error_free(&error);
+            }
+            if (is_dante)
+                evidence.interfaces.insert(evidence.interfaces.begin(), std::move(probe));
+            else
+                evidence.interfaces.push_back(std::move(probe));
+        }
+        if_freenameindex(list);
+    }
+    dbus_connection_close(bus);
+    dbus_connection_unref(bus);
+    return evidence;
+}
 
 }  // namespace
 
@@ -44,6 +146,8 @@ struct AvahiPublisher::Impl {
     AvahiClient* client = nullptr;
     AvahiTimeout* retry = nullptr;       // create the client again
     AvahiTimeout* reregister = nullptr;  // register again (after our A record collided)
+    AvahiTimeout* recheck = nullptr;     // ask again whether the daemon is of our network namespace
+    bool daemon_ours = false;            // the running daemon was shown to be of our namespace
     AvahiEntryGroup* address_group = nullptr;
     bool address_collided = false;  // our "<device>.local" A record is taken: use avahi's host name
     std::vector<ServiceRecord> records;
@@ -105,7 +209,7 @@ struct AvahiPublisher::Impl {
         switch (state) {
             case AVAHI_CLIENT_S_RUNNING:
                 self->client = c;  // may run inside avahi_client_new, before it returned
-                self->register_all();
+                if (self->check_daemon_network()) self->register_all();
                 break;
             case AVAHI_CLIENT_S_COLLISION:
             case AVAHI_CLIENT_S_REGISTERING:
@@ -119,6 +223,7 @@ struct AvahiPublisher::Impl {
                 break;
             case AVAHI_CLIENT_FAILURE: {
                 const int error = avahi_client_errno(c);
+                self->daemon_ours = false;  // the next daemon is checked again
                 self->withdraw_all();
                 avahi_client_free(c);
                 self->client = nullptr;
@@ -133,6 +238,35 @@ struct AvahiPublisher::Impl {
                 break;
             }
         }
+    }
+
+    // Publishing only through an avahi-daemon of our own network namespace (see
+    // control/daemon_network.hpp). Checked each time a daemon comes up, before anything is
+    // registered; a daemon not shown to be ours gets nothing and is asked again later.
+    bool check_daemon_network() {
+        std::string why;
+        const DaemonNetwork verdict = judge_daemon_network(gather_daemon_evidence(interface_index), why);
+        daemon_ours = verdict == DaemonNetwork::ours;
+        if (daemon_ours) return true;
+        withdraw_all();
+        set_client_state("unavailable");
+        set_error(why);
+        const AvahiPoll* api = avahi_threaded_poll_get(poll);
+        timeval tv{};
+        avahi_elapse_time(&tv, kRecheckMs, 0);
+        if (recheck)
+            api->timeout_update(recheck, &tv);
+        else
+            recheck = api->timeout_new(api, &tv, &Impl::recheck_callback, this);
+        return false;
+    }
+
+    static void recheck_callback(AvahiTimeout* timeout, void* userdata) {
+        auto* self = static_cast<Impl*>(userdata);
+        avahi_threaded_poll_get(self->poll)->timeout_update(timeout, nullptr);
+        if (self->client && avahi_client_get_state(self->client) == AVAHI_CLIENT_S_RUNNING && !self->daemon_ours &&
+            self->check_daemon_network())
+            self->register_all();
     }
 
     static void address_callback(AvahiEntryGroup*, AvahiEntryGroupState state, void* userdata) {
@@ -269,7 +403,8 @@ struct AvahiPublisher::Impl {
     // told it went away and came back. False (nothing changed) when this does not apply:
     // then register_all() starts over.
     bool update_in_place(std::vector<ServiceRecord>& next) {
-        if (!client || avahi_client_get_state(client) != AVAHI_CLIENT_S_RUNNING || groups.size() != records.size())
+        if (!client || avahi_client_get_state(client) != AVAHI_CLIENT_S_RUNNING || !daemon_ours ||
+            groups.size() != records.size())
             return false;
         std::vector<std::unique_ptr<Group>> kept(next.size());
         std::vector<GroupState> states(next.size(), GroupState::pending);
@@ -317,7 +452,7 @@ struct AvahiPublisher::Impl {
 
     void register_all() {
         withdraw_all();
-        if (!client || avahi_client_get_state(client) != AVAHI_CLIENT_S_RUNNING) return;
+        if (!client || avahi_client_get_state(client) != AVAHI_CLIENT_S_RUNNING || !daemon_ours) return;
         {
             std::lock_guard lock(stats_mutex);
             group_states.assign(records.size(), GroupState::pending);
@@ -353,55 +488,6 @@ struct AvahiPublisher::Impl {
     }
 };
 
-namespace {
-
-// Interface indexes are per network namespace, and the Avahi client finds its daemon
-// through the system D-Bus socket, a filesystem path that network namespaces do not
-// separate. An avahi-daemon of another namespace (say the host's, while we run in a lab
-// namespace) would take our index as one of ITS interfaces and announce us on a real
-// network. So we publish only when the bus daemon answering that socket lives in our own
-// network namespace.
-bool system_bus_shares_our_network(std::string& why) {
-    std::string path = "/run/dbus/system_bus_socket";
-    if (const char* address = std::getenv("DBUS_SYSTEM_BUS_ADDRESS")) {
-        const std::string_view a(address);
-        if (a.starts_with("unix:path=")) path = std::string(a.substr(10, a.find(',') == std::string_view::npos ? a.npos : a.find(',') - 10));
-    }
-    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return true;
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) {
-        close(fd);
-        why = "system bus path too long";
-        return false;
-    }
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-        close(fd);
-        return true;  // no bus at all: the client reports avahi as unavailable by itself
-    }
-    ucred peer{};
-    socklen_t len = sizeof peer;
-    const bool got = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 && peer.pid > 0;
-    close(fd);
-    auto net_of = [](const std::string& proc) {
-        char target[128] = {};
-        const ssize_t n = readlink((proc + "/ns/net").c_str(), target, sizeof target - 1);
-        return n > 0 ? std::string(target, static_cast<size_t>(n)) : std::string();
-    };
-    const std::string ours = net_of("/proc/self");
-    const std::string theirs = got ? net_of("/proc/" + std::to_string(peer.pid)) : std::string();
-    if (ours.empty() || theirs.empty() || ours != theirs) {
-        why = "the system bus at " + path + " (and so avahi-daemon) belongs to another network namespace; "
-              "not publishing there";
-        return false;
-    }
-    return true;
-}
-
-}  // namespace
-
 AvahiPublisher::AvahiPublisher(int interface_index, uint32_t ipv4)
     : impl_(std::make_unique<Impl>(interface_index, ipv4)) {}
 
@@ -411,11 +497,6 @@ bool AvahiPublisher::start(std::vector<ServiceRecord> records, std::string devic
     if (impl_->poll) return true;
     impl_->records = std::move(records);
     impl_->device_name = std::move(device_name);
-    if (std::string why; !system_bus_shares_our_network(why)) {
-        impl_->set_client_state("unavailable");
-        impl_->set_error(why);
-        return true;  // the sink works without mDNS; receivers can still use its address
-    }
     impl_->poll = avahi_threaded_poll_new();
     if (!impl_->poll) {
         impl_->set_client_state("unavailable");
@@ -460,6 +541,9 @@ void AvahiPublisher::stop() {
     impl_->retry = nullptr;
     if (impl_->reregister) avahi_threaded_poll_get(impl_->poll)->timeout_free(impl_->reregister);
     impl_->reregister = nullptr;
+    if (impl_->recheck) avahi_threaded_poll_get(impl_->poll)->timeout_free(impl_->recheck);
+    impl_->recheck = nullptr;
+    impl_->daemon_ours = false;
     if (impl_->client) avahi_client_free(impl_->client);
     impl_->client = nullptr;
     avahi_threaded_poll_free(impl_->poll);

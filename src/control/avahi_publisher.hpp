@@ -16,6 +16,11 @@
 //    we use it; when our A record collides, the services fall back to avahi's host name.
 //  - Avahi cannot set per-record TTLs (ARC's 4500 s) nor publish empty TXT strings; both
 //    are left at Avahi's defaults / left out.
+//  - Only through an avahi-daemon of our own network namespace (control/daemon_network.hpp):
+//    each time a daemon comes up it is asked, over the system bus, for the names of our
+//    interface indexes (and its pid's namespace is compared when we can read it); a daemon
+//    of another namespace gets nothing, state() says "unavailable" with the reason in
+//    last_error, and it is asked again every few seconds.
 //  - avahi-daemon absent or restarted: the client is (re)created with AVAHI_CLIENT_NO_FAIL,
 //    so it waits for the daemon and registers everything again when it comes back. Without
 //    a system D-Bus at all it retries every few seconds. Either way the caller never fails:

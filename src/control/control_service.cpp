@@ -135,11 +135,12 @@ bool ControlService::start(std::string& error) {
     for (uint32_t i = 1; i <= config_.channels; ++i) state.tx_channels.push_back({two_digits(i), two_digits(i)});
     std::string state_error;
     if (!state_file_.empty()) {
+        // A bad file: the last good copy or the defaults, and said so (log and
+        // dante.control.state-error) until a save replaces it.
         const control::StateLoadResult loaded = control::load_persistent_state(state_file_);
-        if (loaded.loaded)
-            control::apply_persistent_state(state, loaded.state);
-        else
-            state_error = loaded.error;
+        if (loaded.loaded) control::apply_persistent_state(state, loaded.state);
+        state_error = loaded.error;
+        if (!state_error.empty()) std::fprintf(stderr, "dante control: %s\n", state_error.c_str());
     }
     state_ = std::move(state);
     latency_ns_.store(state_.latency_ns, std::memory_order_relaxed);

@@ -1,14 +1,12 @@
 #include "control/device_state_store.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
-#include <set>
 
 #include "config/device_config.hpp"
 #include "control/arc_server.hpp"
@@ -21,22 +19,22 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr int kFormatVersion = 1;
-constexpr std::streamsize kMaxFileSize = 1 << 20;  // a real file is a few kB
+constexpr size_t kMaxFileSize = 1 << 20;  // a real file is a few kB
 
-StateLoadResult rejected(const std::string& path, const PersistentState& defaults, const std::string& why) {
-    return {defaults, false, "state file " + path + ": " + why + "; keeping the defaults"};
+std::string os_error(const std::string& what, const std::string& path, int error) {
+    return what + " " + path + ": " + std::strerror(error);
 }
 
-std::string os_error(const std::string& what, const std::string& path) {
-    return what + " " + path + ": " + std::strerror(errno);
-}
-
-bool write_all(int fd, const std::string& data) {
+bool write_all(const StateFileOps& ops, int fd, const std::string& data) {
     size_t done = 0;
     while (done < data.size()) {
-        const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+        const ssize_t n = ops.write(fd, data.data() + done, data.size() - done);
         if (n < 0) {
             if (errno == EINTR) continue;
+            return false;
+        }
+        if (n == 0) {  // no progress and no reason: as a full disk would say
+            errno = ENOSPC;
             return false;
         }
         done += static_cast<size_t>(n);
@@ -50,65 +48,141 @@ std::string directory_of(const std::string& path) {
     return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-}  // namespace
+// One file's verdict: its state, or why not (`missing` when it does not exist).
+struct FileRead {
+    bool missing = false;
+    std::string error;  // empty: `state` is good
+    PersistentState state;
+};
 
-StateLoadResult load_persistent_state(const std::string& path, const PersistentState& defaults) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        if (errno == ENOENT) return {defaults, false, ""};  // first run: nothing saved yet
-        return rejected(path, defaults, std::string("cannot open (") + std::strerror(errno) + ")");
+// The whole file, at most kMaxFileSize bytes; a regular file only (a FIFO or a device in
+// its place must not block or feed us forever).
+bool read_file(const std::string& path, std::string& text, FileRead& out) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        if (errno == ENOENT) {
+            out.missing = true;
+        } else {
+            out.error = std::string("cannot open (") + std::strerror(errno) + ")";
+        }
+        return false;
     }
-    std::string text;
-    text.reserve(4096);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        out.error = "not a regular file";
+        ::close(fd);
+        return false;
+    }
     char chunk[4096];
-    while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
-        text.append(chunk, static_cast<size_t>(in.gcount()));
-        if (static_cast<std::streamsize>(text.size()) > kMaxFileSize) return rejected(path, defaults, "larger than 1 MiB");
+    for (;;) {
+        const ssize_t n = ::read(fd, chunk, sizeof chunk);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            out.error = std::string("cannot read (") + std::strerror(errno) + ")";
+            break;
+        }
+        if (n == 0) break;
+        text.append(chunk, static_cast<size_t>(n));
+        if (text.size() > kMaxFileSize) {
+            out.error = "larger than 1 MiB";
+            break;
+        }
     }
+    ::close(fd);
+    return out.error.empty();
+}
 
+FileRead parse_state(const std::string& text, const PersistentState& defaults) {
+    FileRead out;
+    auto fail = [&](std::string why) {
+        out.error = std::move(why);
+        return out;
+    };
+    if (text.empty()) return fail("empty (truncated?)");
     const Json root = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (root.is_discarded()) return rejected(path, defaults, "not valid JSON");
-    if (!root.is_object()) return rejected(path, defaults, "not a JSON object");
+    if (root.is_discarded()) return fail("not valid JSON (truncated or corrupt)");
+    if (!root.is_object()) return fail("not a JSON object");
     const auto version = root.find("version");
     if (version == root.end() || !version->is_number_integer() || version->get<int64_t>() != kFormatVersion)
-        return rejected(path, defaults, "\"version\" must be 1");
+        return fail("\"version\" must be 1");
 
     PersistentState state = defaults;
     if (const auto name = root.find("device_name"); name != root.end()) {
-        if (!name->is_string()) return rejected(path, defaults, "\"device_name\" must be a string");
+        if (!name->is_string()) return fail("\"device_name\" must be a string");
         const auto& value = name->get_ref<const std::string&>();
         if (!value.empty() && !dante::is_valid_device_name(value))
-            return rejected(path, defaults,
-                            "\"device_name\" \"" + value + "\" is not a valid Dante device name (1 to 31 letters, "
-                            "digits or '-', not starting or ending with '-')");
+            return fail("\"device_name\" " + Json(value).dump(-1, ' ', true, Json::error_handler_t::replace).substr(0, 80) +
+                        " is not a valid Dante device name (1 to 31 letters, digits or '-', not starting or ending "
+                        "with '-')");
         state.device_name = value;
     }
     if (const auto names = root.find("tx_channel_names"); names != root.end()) {
-        if (!names->is_array()) return rejected(path, defaults, "\"tx_channel_names\" must be an array of strings");
+        if (!names->is_array()) return fail("\"tx_channel_names\" must be an array of strings");
         state.tx_channel_names.clear();
         for (size_t i = 0; i < names->size(); ++i) {
             const Json& item = (*names)[i];
             const std::string where = "\"tx_channel_names\"[" + std::to_string(i) + "]";
-            if (!item.is_string()) return rejected(path, defaults, where + " must be a string");
+            if (!item.is_string()) return fail(where + " must be a string");
             const auto& label = item.get_ref<const std::string&>();
             if (!label.empty() && !is_valid_channel_label(label))
-                return rejected(path, defaults,
-                                where + " is not a valid channel label (1 to 31 ASCII characters, none of = . @)");
+                return fail(where + " is not a valid channel label (1 to 31 ASCII characters, none of = . @)");
             state.tx_channel_names.push_back(label);
         }
     }
     if (const auto latency = root.find("latency_ns"); latency != root.end()) {
-        if (!latency->is_number_integer())
-            return rejected(path, defaults, "\"latency_ns\" must be an integer");
+        if (!latency->is_number_integer()) return fail("\"latency_ns\" must be an integer");
         const int64_t value = latency->get<int64_t>();
         if (value != 0 && (value < kMinSettableLatencyNs || value > kMaxSettableLatencyNs))
-            return rejected(path, defaults, "\"latency_ns\" must be 0 or 100000 to 100000000");
+            return fail("\"latency_ns\" must be 0 or 100000 to 100000000");
         state.latency_ns = value;
     }
-    return {std::move(state), true, ""};
+    out.state = std::move(state);
+    return out;
 }
 
-std::string save_persistent_state(const std::string& path, const PersistentState& state) {
+FileRead load_file(const std::string& path, const PersistentState& defaults) {
+    FileRead out;
+    std::string text;
+    if (!read_file(path, text, out)) return out;
+    return parse_state(text, defaults);
+}
+
+// `to` becomes another name of `from`'s inode, replacing what `to` was, atomically
+// (through a temporary link: link() does not replace).
+bool link_over(const std::string& from, const std::string& to) {
+    const std::string temporary = to + ".tmp";
+    ::unlink(temporary.c_str());
+    if (::link(from.c_str(), temporary.c_str()) != 0) return false;
+    if (::rename(temporary.c_str(), to.c_str()) != 0) {
+        ::unlink(temporary.c_str());
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string backup_path_of(const std::string& path) { return path + ".bak"; }
+std::string rejected_path_of(const std::string& path) { return path + ".rejected"; }
+
+StateLoadResult load_persistent_state(const std::string& path, const PersistentState& defaults) {
+    const FileRead main = load_file(path, defaults);
+    if (main.missing) return {defaults, false, false, ""};  // first run: nothing saved yet
+    if (main.error.empty()) return {main.state, true, false, ""};
+
+    const std::string prefix = "state file " + path + ": " + main.error;
+    const std::string backup = backup_path_of(path);
+    const FileRead copy = load_file(backup, defaults);
+    if (copy.error.empty() && !copy.missing)
+        return {copy.state, true, true, prefix + "; using the last good copy " + backup};
+    const std::string about_copy = copy.missing ? "no last good copy" : "the last good copy " + backup + " is bad too (" +
+                                                                            copy.error + ")";
+    return {defaults, false, false, prefix + "; " + about_copy + "; keeping the defaults"};
+}
+
+namespace {
+
+std::string save_to(const std::string& path, const PersistentState& state, const StateFileOps& ops) {
     Json root = Json::object();
     root["version"] = kFormatVersion;
     root["device_name"] = state.device_name;
@@ -118,22 +192,36 @@ std::string save_persistent_state(const std::string& path, const PersistentState
     // through the validated paths, but this function must not be the one to crash).
     const std::string text = root.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 
+    // A fresh temporary: a stale one (a crash mid-save) is removed, and O_EXCL|O_NOFOLLOW
+    // make sure we write into a new file of ours, not through a link left in its place.
     const std::string temporary = path + ".tmp";
-    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return os_error("cannot create", temporary);
-    if (!write_all(fd, text) || ::fsync(fd) != 0) {
-        const std::string error = os_error("cannot write", temporary);
+    ::unlink(temporary.c_str());
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) return os_error("cannot create", temporary, errno);
+    if (!write_all(ops, fd, text) || ops.fsync(fd) != 0) {
+        const std::string error = os_error("cannot write", temporary, errno);
         ::close(fd);
         ::unlink(temporary.c_str());
         return error;
     }
     if (::close(fd) != 0) {
-        const std::string error = os_error("cannot close", temporary);
+        const std::string error = os_error("cannot close", temporary, errno);
         ::unlink(temporary.c_str());
         return error;
     }
-    if (::rename(temporary.c_str(), path.c_str()) != 0) {
-        const std::string error = os_error("cannot rename over", path);
+
+    // Keep what is being replaced: a good file as the last good copy, a bad one (that the
+    // load refused) for whoever wants to see what was wrong with it. Best effort: a failure
+    // here leaves the previous .bak, and the save goes on (the new state is good).
+    if (const FileRead current = load_file(path, {}); !current.missing) {
+        if (current.error.empty())
+            link_over(path, backup_path_of(path));
+        else
+            link_over(path, rejected_path_of(path));
+    }
+
+    if (ops.rename(temporary.c_str(), path.c_str()) != 0) {
+        const std::string error = os_error("cannot rename over", path, errno);
         ::unlink(temporary.c_str());
         return error;
     }
@@ -145,6 +233,14 @@ std::string save_persistent_state(const std::string& path, const PersistentState
         ::close(dir_fd);
     }
     return "";
+}
+
+}  // namespace
+
+std::string save_persistent_state(const std::string& path, const PersistentState& state, const StateFileOps& ops) {
+    std::string error = save_to(path, state, ops);
+    if (!error.empty()) error += "; " + path + " is left as it was";
+    return error;
 }
 
 PersistentState persistent_state_of(const DeviceState& device) {

@@ -4,13 +4,15 @@ avahi-daemon needs a system bus, and both keep their sockets and pid files at fi
 under /run. So each host gets its own mount namespace too (docs/testing.md, "avahi-daemon
 per namespace"): tmpfs over /run/dbus and /run/avahi-daemon, a dbus-daemon --system,
 then avahi-daemon in the foreground, allowed on the namespace's one interface.
+`fork_bus=True` starts the bus as sysvinit/OpenRC do (it forks after listening).
 
     with AvahiHost(net.tx, net.tx_if, workdir, "tx") as tx_avahi:
         tx_avahi.prefix()   # ["nsenter", "-t", PID, "-m", "-n"]: run a client on that host
         tx_avahi.browse("_netaudio-chan._udp")
 
 Only the processes started here are signalled, by their process group (the shell that
-becomes avahi-daemon leads it; dbus-daemon runs in it as a background job).
+becomes avahi-daemon leads it; dbus-daemon runs in it as a background job, or, forked,
+in a session of its own: then by the pid it printed).
 """
 import os
 import signal
@@ -23,8 +25,14 @@ set -e
 mkdir -p /run/dbus /run/avahi-daemon
 mount -t tmpfs none /run/dbus
 mount -t tmpfs none /run/avahi-daemon
-dbus-daemon --system --nofork --nopidfile &
-echo $! > "$1"
+if [ "$3" = fork ]; then
+  # As sysvinit/OpenRC start it (system.conf has <fork/>): the daemon listens, then forks,
+  # and the process that called listen() exits. --print-pid gives the forked daemon's pid.
+  dbus-daemon --system --fork --print-pid > "$1"
+else
+  dbus-daemon --system --nofork --nopidfile &
+  echo $! > "$1"
+fi
 i=0
 while [ ! -S /run/dbus/system_bus_socket ]; do
   i=$((i+1)); [ $i -gt 100 ] && { echo "no system bus socket" >&2; exit 1; }
@@ -41,8 +49,9 @@ def available():
 
 
 class AvahiHost:
-    def __init__(self, netns, ifname, workdir, tag, host_name=None):
+    def __init__(self, netns, ifname, workdir, tag, host_name=None, fork_bus=False):
         self.netns = netns
+        self.fork_bus = fork_bus  # dbus-daemon --fork (sysvinit style) instead of --nofork
         self.ifname = ifname
         self.workdir = Path(workdir)
         self.tag = tag
@@ -67,7 +76,8 @@ class AvahiHost:
         try:
             self.proc = subprocess.Popen(
                 ["ip", "netns", "exec", self.netns, "unshare", "-m", "--propagation", "private",
-                 "sh", "-c", SCRIPT, "avahi-host", str(self.dbus_pid_file), str(self.conf)],
+                 "sh", "-c", SCRIPT, "avahi-host", str(self.dbus_pid_file), str(self.conf),
+                 "fork" if self.fork_bus else "nofork"],
                 stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
         finally:
             logf.close()

@@ -222,3 +222,56 @@ TEST_CASE("ControlService refuses an unknown interface with a message") {
     CHECK_FALSE(service.start(error));
     CHECK(error.find("no-such-if0") != std::string::npos);
 }
+
+TEST_CASE("ControlService starts from the last good copy of a bad state file, or its defaults, and says so") {
+    const auto dir = std::filesystem::temp_directory_path() / ("ctl-bad-state-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string state_file = (dir / "state.json").string();
+    const auto base = static_cast<uint16_t>(33000 + (getpid() % 2000) * 4);
+    const dante::DeviceConfig config = loopback_config(base);
+    auto write = [](const std::string& path, const std::string& text) {
+        FILE* f = std::fopen(path.c_str(), "wb");
+        REQUIRE(f != nullptr);
+        std::fwrite(text.data(), 1, text.size(), f);
+        std::fclose(f);
+    };
+    auto device_name = [&] {
+        Client client;
+        Packet reply = client.ask(netaudio_packet(0x1002), base);
+        REQUIRE(reply.size() > 10);
+        return std::string(reinterpret_cast<const char*>(reply.data() + 10));
+    };
+
+    write(state_file, "{\"version\": 1, \"device_name\": \"saved-tx\", \"tx_chan");  // truncated
+    write(state_file + ".bak", R"({"version": 1, "device_name": "backup-tx", "tx_channel_names": ["Kick"]})");
+    {
+        dante::ControlService service(config, state_file);
+        std::string error;
+        REQUIRE_MESSAGE(service.start(error), error);
+        CHECK(device_name() == "backup-tx");
+        const std::string why = prop(service.properties(), "dante.control.state-error");
+        CHECK(why.find("not valid JSON") != std::string::npos);
+        CHECK(why.find("using the last good copy") != std::string::npos);
+        // A rename saves a good file; the bad one is kept aside, the error cleared.
+        Client client;
+        Packet reply = client.ask(set_name_request("renamed-tx"), base);
+        REQUIRE(reply.size() >= 10);
+        CHECK(reply[9] == 0x01);
+        CHECK(prop(service.properties(), "dante.control.state-error") == "");
+        CHECK(std::filesystem::exists(state_file + ".rejected"));
+        service.stop();
+    }
+
+    write(state_file, "\x7f" "ELF garbage");
+    std::filesystem::remove(state_file + ".bak");
+    {
+        dante::ControlService service(config, state_file);
+        std::string error;
+        REQUIRE_MESSAGE(service.start(error), error);
+        CHECK(device_name() == "unit-tx");  // the configured default
+        const std::string why = prop(service.properties(), "dante.control.state-error");
+        CHECK(why.find("keeping the defaults") != std::string::npos);
+        service.stop();
+    }
+    std::filesystem::remove_all(dir);
+}

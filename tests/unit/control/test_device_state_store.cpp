@@ -1,8 +1,17 @@
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "control/device_state_store.hpp"
 #include "control_test_support.hpp"
@@ -27,6 +36,48 @@ struct TempDir {
 };
 
 void write_file(const fs::path& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+std::string read_all(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+const PersistentState kGood{"stage-left", {"", "Guitar R", "Vox"}};
+const PersistentState kNewer{"stage-right", {"Kick", "", "Snare"}};
+const PersistentState kDefaults{"default-name", {"A"}};
+
+void check_defaults(const StateLoadResult& loaded) {
+    CHECK_FALSE(loaded.loaded);
+    CHECK_FALSE(loaded.from_backup);
+    CHECK(loaded.state.device_name == "default-name");
+    CHECK(loaded.state.tx_channel_names == std::vector<std::string>{"A"});
+}
+
+// Failing system calls for save_persistent_state's seam (StateFileOps).
+int g_writes = 0;
+ssize_t write_enospc(int, const void*, size_t) {
+    ++g_writes;
+    errno = ENOSPC;
+    return -1;
+}
+ssize_t write_some_then_enospc(int fd, const void* data, size_t size) {
+    if (g_writes++ == 0) return ::write(fd, data, std::min<size_t>(size, 10));  // a short write first
+    errno = ENOSPC;
+    return -1;
+}
+ssize_t write_nothing(int, const void*, size_t) { return 0; }
+int fsync_eio(int) {
+    errno = EIO;
+    return -1;
+}
+int rename_erofs(const char*, const char*) {
+    errno = EROFS;
+    return -1;
+}
 
 }  // namespace
 
@@ -75,7 +126,7 @@ TEST_CASE("state store: malformed files are rejected whole, with a message, keep
         {R"({"version": 1, "latency_ns": "1000000"})", "\"latency_ns\" must be an integer"},
         {R"({"version": 1, "latency_ns": 99999})", "\"latency_ns\" must be 0 or 100000 to 100000000"},
         {R"({"version": 1, "latency_ns": 100000001})", "\"latency_ns\" must be 0 or 100000 to 100000000"},
-        {"", "not valid JSON"},
+        {"", "empty (truncated?)"},
     };
     for (const auto& [text, message] : cases) {
         CAPTURE(text);
@@ -148,4 +199,278 @@ TEST_CASE("state store: a latency set over ARC 0x1101 is kept only while it diff
     // Absent from a file written before the key existed: not set.
     write_file(path, R"({"version": 1, "device_name": "x"})");
     CHECK(load_persistent_state(path).state.latency_ns == 0);
+}
+
+TEST_CASE("state store: truncated and garbage files fall back to the last good copy, saying so") {
+    TempDir dir;
+    const std::string path = (dir.path / "state.json").string();
+    REQUIRE(save_persistent_state(path, kGood) == "");
+    CHECK_FALSE(fs::exists(backup_path_of(path)));  // nothing was replaced yet
+    REQUIRE(save_persistent_state(path, kNewer) == "");
+    REQUIRE(fs::exists(backup_path_of(path)));  // the replaced good file
+    CHECK(load_persistent_state(backup_path_of(path)).state.device_name == "stage-left");
+    const std::string good = read_all(path);
+
+    const std::string garbage("\x00\xff\xfe{\"version\x01\x80\n\x1b[2J", 15);
+    const std::pair<std::string, const char*> cases[] = {
+        {good.substr(0, good.size() / 2), "not valid JSON (truncated or corrupt)"},
+        {good.substr(0, good.size() - 3), "not valid JSON (truncated or corrupt)"},
+        {"", "empty (truncated?)"},
+        {garbage, "not valid JSON"},
+        {std::string(4096, '\0'), "not valid JSON"},
+        {"version=1\ndevice_name=x\n", "not valid JSON"},
+        {R"({"version": 1, "device_name": "x", "tx_channel_names": {"1": "a"}})", "must be an array of strings"},
+    };
+    for (const auto& [text, message] : cases) {
+        CAPTURE(message);
+        write_file(path, text);
+        const auto loaded = load_persistent_state(path, kDefaults);
+        CHECK(loaded.loaded);
+        CHECK(loaded.from_backup);
+        CHECK(contains(loaded.error, message));
+        CHECK(contains(loaded.error, "state file " + path));
+        CHECK(contains(loaded.error, "using the last good copy " + backup_path_of(path)));
+        CHECK(loaded.state.device_name == "stage-left");
+        CHECK(loaded.state.tx_channel_names == std::vector<std::string>{"", "Guitar R", "Vox"});
+        CHECK(read_all(path) == text);  // loading never writes
+    }
+
+    // The last good copy bad too: the defaults, and both reasons.
+    write_file(path, "{");
+    write_file(backup_path_of(path), "[]");
+    auto loaded = load_persistent_state(path, kDefaults);
+    check_defaults(loaded);
+    CHECK(contains(loaded.error, "not valid JSON"));
+    CHECK(contains(loaded.error, "the last good copy " + backup_path_of(path) + " is bad too (not a JSON object)"));
+    CHECK(contains(loaded.error, "keeping the defaults"));
+
+    // No last good copy: the defaults.
+    fs::remove(backup_path_of(path));
+    loaded = load_persistent_state(path, kDefaults);
+    check_defaults(loaded);
+    CHECK(contains(loaded.error, "no last good copy; keeping the defaults"));
+
+    // A good file is used as it is, whatever the copy holds.
+    REQUIRE(save_persistent_state(path, kNewer) == "");
+    write_file(backup_path_of(path), "junk");
+    loaded = load_persistent_state(path, kDefaults);
+    CHECK(loaded.loaded);
+    CHECK_FALSE(loaded.from_backup);
+    CHECK(loaded.error == "");
+    CHECK(loaded.state.device_name == "stage-right");
+}
+
+TEST_CASE("state store: hostile values and shapes are rejected whole") {
+    TempDir dir;
+    const std::string path = (dir.path / "state.json").string();
+    const std::string long_name(100000, 'a');
+    const std::pair<std::string, const char*> cases[] = {
+        {R"({"version": 1, "device_name": ")" + std::string(32, 'a') + "\"}", "not a valid Dante device name"},
+        {R"({"version": 1, "device_name": ")" + long_name + "\"}", "not a valid Dante device name"},
+        {R"({"version": 1, "device_name": "a\u0000b"})", "not a valid Dante device name"},
+        {R"({"version": 1, "device_name": "caf\u00e9"})", "not a valid Dante device name"},
+        {R"({"version": 1, "device_name": null})", "\"device_name\" must be a string"},
+        {R"({"version": 1, "device_name": ["x"]})", "\"device_name\" must be a string"},
+        {R"({"version": 1, "device_name": {"x": 1}})", "\"device_name\" must be a string"},
+        {R"({"version": 1, "tx_channel_names": [")" + std::string(32, 'L') + "\"]}", "is not a valid channel label"},
+        {R"({"version": 1, "tx_channel_names": ["ok", "line\nbreak"]})", "\"tx_channel_names\"[1] is not a valid"},
+        {R"({"version": 1, "tx_channel_names": ["tab\there"]})", "is not a valid channel label"},
+        {R"({"version": 1, "tx_channel_names": [" lead"]})", "is not a valid channel label"},
+        {R"({"version": 1, "tx_channel_names": [null]})", "\"tx_channel_names\"[0] must be a string"},
+        {R"({"version": 1, "tx_channel_names": [["a"]]})", "\"tx_channel_names\"[0] must be a string"},
+        {R"({"version": 1, "tx_channel_names": null})", "must be an array of strings"},
+        {R"({"version": 1.0})", "\"version\" must be 1"},
+        {R"({"version": 1e400})", "not valid JSON"},
+        {R"({"version": 18446744073709551617})", "\"version\" must be 1"},
+        {R"({"version": true})", "\"version\" must be 1"},
+        {"\"just a string\"", "not a JSON object"},
+        {"42", "not a JSON object"},
+        {"null", "not a JSON object"},
+        {std::string(100000, '[') + std::string(100000, ']'), "not a JSON object"},  // deep, no stack overflow
+        {std::string(200000, '['), "not valid JSON"},
+        {"{\"version\": 1, \"device_name\": \"\xff\xfe\"}", "not valid JSON"},  // not UTF-8
+        {"{\"version\": 1}" + std::string(1 << 20, ' '), "larger than 1 MiB"},
+    };
+    for (const auto& [text, message] : cases) {
+        CAPTURE(message);
+        write_file(path, text);
+        const auto loaded = load_persistent_state(path, kDefaults);
+        check_defaults(loaded);
+        CHECK(contains(loaded.error, message));
+        CHECK(loaded.error.size() < 400);  // a hostile value is not copied whole into the log
+    }
+
+    // Trailing junk after a good object is not accepted either.
+    write_file(path, R"({"version": 1, "device_name": "ok"} trailing)");
+    check_defaults(load_persistent_state(path, kDefaults));
+
+    // Many channel names are fine (extra ones are ignored when applied); unknown keys too.
+    write_file(path, R"({"version": 1, "future": {"x": [1]}, "tx_channel_names": [)" +
+                         [] {
+                             std::string s;
+                             for (int i = 0; i < 5000; ++i) s += std::string(i ? "," : "") + "\"c" + std::to_string(i) + "\"";
+                             return s;
+                         }() +
+                         "]}");
+    const auto loaded = load_persistent_state(path, kDefaults);
+    CHECK(loaded.loaded);
+    CHECK(loaded.state.tx_channel_names.size() == 5000);
+    DeviceState device = control_test::make_state(2);
+    apply_persistent_state(device, loaded.state);
+    CHECK(device.tx_channels.size() == 2);
+    CHECK(device.tx_channels[1].user_name == "c1");
+}
+
+TEST_CASE("state store: something other than a regular file in its place is refused, never waited on") {
+    TempDir dir;
+    const std::string path = (dir.path / "state.json").string();
+    REQUIRE(::mkfifo(path.c_str(), 0600) == 0);  // open() of a FIFO without a writer would block
+    auto loaded = load_persistent_state(path, kDefaults);
+    check_defaults(loaded);
+    CHECK(contains(loaded.error, "not a regular file"));
+    fs::remove(path);
+
+    fs::create_directory(path);
+    loaded = load_persistent_state(path, kDefaults);
+    check_defaults(loaded);
+    CHECK(contains(loaded.error, "not a regular file"));
+    const std::string error = save_persistent_state(path, kGood);
+    CHECK(contains(error, "cannot rename over " + path));
+    CHECK(fs::is_directory(path));
+    CHECK_FALSE(fs::exists(path + ".tmp"));
+}
+
+TEST_CASE("state store: an unwritable place reports why and leaves nothing behind") {
+    TempDir dir;
+    // Root ignores permission bits, so: a directory that does not exist, and a "directory"
+    // that is a file.
+    std::string error = save_persistent_state((dir.path / "no" / "state.json").string(), kGood);
+    CHECK(contains(error, "cannot create"));
+    CHECK(contains(error, "No such file or directory"));
+
+    write_file(dir.path / "file", "not a directory");
+    error = save_persistent_state((dir.path / "file" / "state.json").string(), kGood);
+    CHECK(contains(error, "cannot create"));
+    CHECK(contains(error, "Not a directory"));
+    CHECK(read_all(dir.path / "file") == "not a directory");
+}
+
+TEST_CASE("state store: a failed write (full disk, I/O error) leaves the old file intact") {
+    TempDir dir;
+    const std::string path = (dir.path / "state.json").string();
+    REQUIRE(save_persistent_state(path, kGood) == "");
+    const std::string before = read_all(path);
+
+    struct Case {
+        const char* what;
+        StateFileOps ops;
+        const char* message;
+    };
+    StateFileOps enospc;
+    enospc.write = write_enospc;
+    StateFileOps partial;
+    partial.write = write_some_then_enospc;
+    StateFileOps stuck;
+    stuck.write = write_nothing;
+    StateFileOps eio;
+    eio.fsync = fsync_eio;
+    StateFileOps erofs;
+    erofs.rename = rename_erofs;
+    const Case cases[] = {
+        {"write: ENOSPC", enospc, "cannot write"},
+        {"a short write, then ENOSPC", partial, "cannot write"},
+        {"write makes no progress", stuck, "cannot write"},
+        {"fsync: EIO", eio, "cannot write"},
+        {"rename: EROFS", erofs, "cannot rename over"},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.what);
+        g_writes = 0;
+        const std::string error = save_persistent_state(path, kNewer, c.ops);
+        CHECK(contains(error, c.message));
+        CHECK(contains(error, path + " is left as it was"));
+        CHECK(read_all(path) == before);  // byte for byte
+        CHECK_FALSE(fs::exists(path + ".tmp"));
+        const auto loaded = load_persistent_state(path, kDefaults);
+        CHECK(loaded.loaded);
+        CHECK(loaded.error == "");
+        CHECK(loaded.state.device_name == "stage-left");
+    }
+    StateFileOps full;
+    full.write = write_enospc;
+    CHECK(contains(save_persistent_state(path, kNewer, full), "No space left on device"));
+    CHECK(contains(save_persistent_state(path, kNewer, eio), "Input/output error"));
+
+    // And the real calls work again afterwards.
+    CHECK(save_persistent_state(path, kNewer) == "");
+    CHECK(load_persistent_state(path).state.device_name == "stage-right");
+}
+
+TEST_CASE("state store: a stale temporary or a link in its place is not written through") {
+    TempDir dir;
+    const std::string path = (dir.path / "state.json").string();
+    write_file(dir.path / "victim", "keep me");
+    fs::create_symlink(dir.path / "victim", path + ".tmp");
+    CHECK(save_persistent_state(path, kGood) == "");
+    CHECK(read_all(dir.path / "victim") == "keep me");
+    CHECK(load_persistent_state(path).state.device_name == "stage-left");
+    CHECK_FALSE(fs::exists(path + ".tmp"));
+}
+
+TEST_CASE("state store: saving over a bad file keeps it as .rejected, and the last good copy stays") {
+    TempDir dir;
+    const std::string path = (dir.path / "state.json").string();
+    REQUIRE(save_persistent_state(path, kGood) == "");
+    REQUIRE(save_persistent_state(path, kGood) == "");  // .bak = kGood
+    write_file(path, "{\"version\": 1, \"device_name\": ");
+    const auto loaded = load_persistent_state(path, kDefaults);
+    REQUIRE(loaded.from_backup);
+    CHECK(save_persistent_state(path, kNewer) == "");
+    CHECK(read_all(rejected_path_of(path)) == "{\"version\": 1, \"device_name\": ");
+    CHECK(load_persistent_state(backup_path_of(path)).state.device_name == "stage-left");  // not the bad file
+    CHECK(load_persistent_state(path).state.device_name == "stage-right");
+}
+
+TEST_CASE("state store: a really full disk (a tiny tmpfs in a private mount namespace)") {
+    TempDir dir;
+    const std::string path = (dir.path / "state.json").string();
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        // Exit codes: 0 ok, 77 cannot mount here (not root), else the failed step.
+        if (::unshare(CLONE_NEWNS) != 0) ::_exit(77);
+        if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ::_exit(77);
+        if (::mount("tmpfs", dir.path.c_str(), "tmpfs", 0, "size=64k,mode=0700") != 0) ::_exit(77);
+        if (save_persistent_state(path, kGood) != "") ::_exit(2);
+        const std::string before = read_all(path);
+        // Fill the file system to the last byte.
+        const int fd = ::open((dir.path / "filler").c_str(), O_WRONLY | O_CREAT, 0600);
+        if (fd < 0) ::_exit(3);
+        const std::string block(4096, 'x');
+        while (::write(fd, block.data(), block.size()) > 0) {
+        }
+        if (errno != ENOSPC) ::_exit(4);
+        while (::write(fd, block.data(), 1) > 0) {
+        }
+        ::close(fd);
+        const std::string error = save_persistent_state(path, kNewer);
+        if (!contains(error, "No space left on device")) ::_exit(5);
+        if (read_all(path) != before) ::_exit(6);
+        if (fs::exists(path + ".tmp")) ::_exit(7);
+        if (load_persistent_state(path).state.device_name != "stage-left") ::_exit(8);
+        // Room again: the save goes through.
+        fs::remove(dir.path / "filler");
+        if (save_persistent_state(path, kNewer) != "") ::_exit(9);
+        if (load_persistent_state(path).state.device_name != "stage-right") ::_exit(10);
+        ::umount(dir.path.c_str());
+        ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77) {
+        MESSAGE("skipped: cannot mount a tmpfs in a private mount namespace here (not root?)");
+        return;
+    }
+    CHECK(WEXITSTATUS(status) == 0);
 }
