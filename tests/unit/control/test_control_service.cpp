@@ -147,6 +147,9 @@ TEST_CASE("ControlService answers ARC and CMC on loopback, persists renames, sur
                 put_u16(p, opcode);
                 return concat({p, hex("0000 0064"), body});
             };
+            // The last ARC reply reached us before the service counted it (it counts after the
+            // send): let it settle, or it lands in this section's delta.
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
             const auto before = service.stats();
             const uint16_t info_port = static_cast<uint16_t>(base + 3);
             client.send(settings(0x0013, Packet(8, 0)), info_port);
