@@ -118,6 +118,7 @@ TEST_CASE("bad values are refused with a message naming the arg and what is acce
     CHECK(error_names({{"dante.multicast-ttl", "256"}}, "dante.multicast-ttl"));
     CHECK(error_names({{"dante.mdns", "bonjour"}}, "builtin or avahi"));
     CHECK(parse({{"dante.mdns", "builtin"}}).config->mdns == MdnsBackend::builtin);
+    CHECK(parse({}).config->mdns == MdnsBackend::builtin);  // the default
 }
 
 TEST_CASE("unknown args are refused in module args and tolerated in factory info") {
