@@ -16,6 +16,9 @@ Checks, for `01@lab-tx._netaudio-chan._udp.local` and for a multicast bundle
     avahi-publish) at its host name, and our channel instances; avahi-resolve finds the
     transmitter avahi's host name; no collision on either side;
   * part 2, no avahi-daemon in the transmitter's namespace at all: the same 20 of 20;
+    then the receiver's host announces an SRV record of its own for `02@lab-tx`: the sink
+    reports a collision (dante.mdns.state, collisions, last-error), keeps its name, and
+    01@lab-tx still resolves;
   * part 3 (for the record, not a pass condition): dante.mdns = avahi on the same lab, a
     few tries, printed: how the receiver fares behind avahi-daemon.
 `--tries N` changes the count (default 20).
@@ -87,6 +90,31 @@ def wait_published(lab):
 def make_bundle(net):
     r = arc(net, [["create", 1, [1]]])
     check(r["create"] == [1], "ARC 0x2201 created multicast flow 1 = [1] (%s)" % r["create"])
+
+
+CLAIM = r"""
+import socket, struct, sys
+def name(n):
+    return b"".join(bytes([len(l)]) + l.encode() for l in n.split(".")) + b"\0"
+target = name("squatter.local")
+rdata = struct.pack(">HHH", 0, 0, 9999) + target
+p = struct.pack(">HHHHHH", 0, 0x8400, 0, 1, 0, 0)
+p += name(sys.argv[2]) + struct.pack(">HHIH", 33, 0x8001, 120, len(rdata)) + rdata
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+s.bind(("", 5353))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(sys.argv[1]))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+s.sendto(p, ("224.0.0.251", 5353))
+"""
+
+
+def claim(net, instance):
+    """The receiver's host announces an SRV record of its own for one of our instances."""
+    r = subprocess.run(["ip", "netns", "exec", net.rx, sys.executable, "-c", CLAIM, net.rx_addr, instance],
+                       capture_output=True, text=True, timeout=20)
+    check(r.returncode == 0, "another host announced %s (%s)" % (instance, r.stderr.strip()[-300:]))
 
 
 def body():
@@ -163,6 +191,20 @@ def body():
                 log("  part 2: no avahi-daemon in the transmitter's namespace")
                 check_receiver(net, CHANNEL, n)
                 check_receiver(net, BUNDLE, n)
+
+                # Another host claims one of our names: a collision, reported, never a rename.
+                claim(net, "02@%s._netaudio-chan._udp.local" % DEVICE)
+                lab.wait_for(lambda: lab.node_props(SINK).get("dante.mdns.state") == "collision", 10,
+                             "dante.mdns.state = collision")
+                p = lab.node_props(SINK)
+                log("    %s" % p.get("dante.mdns.last-error"))
+                check(str(p.get("dante.mdns.collisions")) == "1" and "02@" + DEVICE in p.get("dante.mdns.last-error", ""),
+                      "another host answering for 02@%s is reported as a collision (%s)" %
+                      (DEVICE, p.get("dante.mdns.collisions")))
+                check(p.get("dante.device-name", DEVICE) == DEVICE, "the device keeps its name")
+                tries = resolve(net, CHANNEL, 3)
+                check(all(t["ok"] and t["path"] == "additional" for t in tries),
+                      "the other instances still resolve (%s)" % summary(tries))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
