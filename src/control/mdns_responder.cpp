@@ -56,8 +56,9 @@ bool MdnsResponder::open_socket(std::string& error) {
     // Needs CAP_NET_RAW; without it IP_MULTICAST_ALL off and IP_PKTINFO keep us on the interface.
     (void)setsockopt(fd_, SOL_SOCKET, SO_BINDTODEVICE, iface_.name.c_str(), static_cast<socklen_t>(iface_.name.size()));
     if (setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_ALL, &zero, sizeof zero) != 0 ||
-        setsockopt(fd_, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) != 0) {
-        error = errno_text("IP_MULTICAST_ALL/IP_PKTINFO");
+        setsockopt(fd_, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) != 0 ||
+        setsockopt(fd_, IPPROTO_IP, IP_RECVTTL, &one, sizeof one) != 0) {
+        error = errno_text("IP_MULTICAST_ALL/IP_PKTINFO/IP_RECVTTL");
         return false;
     }
     sockaddr_in local{};
@@ -241,16 +242,27 @@ void MdnsResponder::run() {
                 continue;
             }
             int arrived_on = 0;
-            for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-                if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
-                    arrived_on = reinterpret_cast<const in_pktinfo*>(CMSG_DATA(c))->ipi_ifindex;
+            int ttl = -1;
+            for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+                if (c->cmsg_level != IPPROTO_IP) continue;
+                if (c->cmsg_type == IP_PKTINFO) {
+                    in_pktinfo info{};
+                    std::memcpy(&info, CMSG_DATA(c), sizeof info);
+                    arrived_on = info.ipi_ifindex;
+                } else if (c->cmsg_type == IP_TTL) {
+                    std::memcpy(&ttl, CMSG_DATA(c), sizeof ttl);
+                }
+            }
             if (arrived_on != ifindex_) continue;  // another interface: not ours to answer
+            const Ipv4Endpoint source{ntohl(from.sin_addr.s_addr), ntohs(from.sin_port)};
+            // RFC 6762 §11: only from the link: a source on our subnet, or IP TTL 255 (a
+            // link-local peer outside the subnet; a routed packet has a lower TTL).
+            if (!iface_.subnet.contains(source.address) && ttl != 255) continue;
             now = monotonic_now_ns();
             if (static_cast<size_t>(size) > kMaxDnsMessageSize || (msg.msg_flags & MSG_TRUNC)) {
                 dispatch(core.on_packet({}, {}, now), now);  // counted as malformed
                 continue;
             }
-            const Ipv4Endpoint source{ntohl(from.sin_addr.s_addr), ntohs(from.sin_port)};
             dispatch(core.on_packet(std::span<const uint8_t>(buffer.data(), static_cast<size_t>(size)), source, now),
                      now);
         }

@@ -32,7 +32,8 @@
 // Socket: UDP 0.0.0.0:5353 with SO_REUSEADDR + SO_REUSEPORT, SO_BINDTODEVICE when allowed,
 // IP_MULTICAST_ALL off and 224.0.0.251 joined on the interface only (by index and address),
 // so multicast from other interfaces never reaches it; IP_PKTINFO drops anything that
-// arrived on another interface anyway. Sends: IP_MULTICAST_IF = the interface, TTL 255
+// arrived on another interface anyway, and only on-link sources count (RFC 6762 §11: on
+// our subnet, or IP TTL 255). Sends: IP_MULTICAST_IF = the interface, TTL 255
 // (RFC 6762 §11), multicast loop on (a local avahi-daemon and resolvers see us). Unicast
 // answers go only to sources on the interface's subnet.
 
