@@ -311,10 +311,14 @@ MdnsAnswer MdnsResponderCore::answer_for(const std::vector<DnsQuestion>& questio
         if (!owns_host_name(device_name_) && !device_name_.empty()) {
             // The host's own name: avahi-daemon owns it, but the address record is still
             // what a receiver needs next to our SRV (same data as avahi's: no conflict).
+            // Without the cache-flush bit: the host may have more addresses under that name,
+            // which a receiver's cache must keep.
             Entry e;
             e.host = true;
             e.name = host_name();
-            return unique_records(e);
+            std::vector<DnsRecord> records = unique_records(e);
+            for (DnsRecord& r : records) r.cache_flush = false;
+            return records;
         }
         return {};
     };
