@@ -78,7 +78,10 @@ public:
 
     bool skip(size_t n, std::vector<uint8_t>* copy) {
         if (remaining() < n) return false;
-        if (copy) copy->assign(bytes_.begin() + static_cast<long>(offset_), bytes_.begin() + static_cast<long>(offset_ + n));
+        if (copy) {
+            const auto from = bytes_.begin() + static_cast<long>(offset_);
+            copy->assign(from, from + static_cast<long>(n));
+        }
         offset_ += n;
         return true;
     }

@@ -216,8 +216,9 @@ void MdnsResponder::run() {
 
         int64_t deadline = core.next_deadline_ns();
         for (const MdnsOutgoing& p : delayed) deadline = std::min(deadline, p.not_before_ns);
-        const int64_t wait_ms =
-            deadline == INT64_MAX ? kMaxPollMs : std::clamp<int64_t>((deadline - now + 999'999) / 1'000'000, 0, kMaxPollMs);
+        const int64_t wait_ms = deadline == INT64_MAX
+                                    ? kMaxPollMs
+                                    : std::clamp<int64_t>((deadline - now + 999'999) / 1'000'000, 0, kMaxPollMs);
         std::array<pollfd, 2> fds{pollfd{fd_, POLLIN, 0}, pollfd{wake_fd_, POLLIN, 0}};
         if (::poll(fds.data(), fds.size(), static_cast<int>(wait_ms)) <= 0) continue;
         if (fds[1].revents & POLLIN) {

@@ -328,10 +328,11 @@ MdnsAnswer MdnsResponderCore::answer_for(const std::vector<DnsQuestion>& questio
         const bool any = q.type == kDnsTypeAny;
         if ((q.type == kDnsTypePtr || any) && dns_names_equal(q.name, kServicesName)) {
             std::vector<DnsName> types;
-            for (const Entry& e : entries_)
-                if (!e.host && answerable(e) &&
-                    std::none_of(types.begin(), types.end(), [&](const DnsName& t) { return dns_names_equal(t, e.type_name); }))
+            for (const Entry& e : entries_) {
+                const auto same_type = [&](const DnsName& t) { return dns_names_equal(t, e.type_name); };
+                if (!e.host && answerable(e) && std::none_of(types.begin(), types.end(), same_type))
                     types.push_back(e.type_name);
+            }
             for (const DnsName& t : types) {
                 DnsRecord ptr;
                 ptr.name = kServicesName;

@@ -129,7 +129,8 @@ private:
         int lost_tiebreaks = 0;
     };
 
-    [[nodiscard]] std::vector<DnsRecord> unique_records(const Entry& e, uint32_t ttl_scale_zero = 1) const;
+    // SRV + TXT of an instance, or the host's A; ttl_scale 0 makes goodbyes.
+    [[nodiscard]] std::vector<DnsRecord> unique_records(const Entry& e, uint32_t ttl_scale = 1) const;
     [[nodiscard]] DnsRecord ptr_record(const Entry& e) const;
     [[nodiscard]] DnsName host_name() const;
     [[nodiscard]] bool owns_host_name(const std::string& device_name) const;
