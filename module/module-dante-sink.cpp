@@ -87,7 +87,7 @@ const spa_dict_item kModuleInfo[] = {
      "audio.format=<S16|S24|S32> audio.position=<[ FL FR ]> dante.latency-ns=<ns> "
      "dante.clock.source=<ptp|tai|phc:/dev/ptpN|usrvclock:/path> dante.ptp.version=<1|2|auto> "
      "dante.ptp.domain=<0-255> dante.ptp.servo=<linreg|pi> dante.state-file=<path> dante.port-base=<0|1024-65531> "
-     "dante.max-flows=<1-128> dante.multicast-ttl=<1-255> ..."},
+     "dante.max-flows=<1-128> dante.multicast-ttl=<1-255> dante.mdns=<builtin|avahi> ..."},
     {PW_KEY_MODULE_VERSION, "0.1.0"},
 };
 

@@ -19,6 +19,7 @@ constexpr std::array kKnownKeys{
     "audio.format",      "audio.position",   "dante.latency-ns",    "dante.clock.source",
     "dante.ptp.version", "dante.ptp.domain", "dante.ptp.servo",     "dante.state-file",
     "dante.port-base",   "dante.max-flows",  "dante.debug.ring-tap", "dante.multicast-ttl",
+    "dante.mdns",
 };
 
 constexpr std::array kPassthroughPrefixes{"node.",   "media.",  "priority.", "object.",
@@ -229,6 +230,10 @@ ConfigResult parse_device_config(const ConfigItems& items, std::string_view defa
             const auto n = parse_int<uint32_t>(value, 1, 255);
             if (!n) return fail(invalid(key, value, "an integer from 1 to 255"));
             cfg.multicast_ttl = static_cast<uint8_t>(*n);
+        } else if (key == "dante.mdns") {
+            if (value == "builtin") cfg.mdns = MdnsBackend::builtin;
+            else if (value == "avahi") cfg.mdns = MdnsBackend::avahi;
+            else return fail(invalid(key, value, "builtin or avahi"));
         } else if (key == "dante.debug.ring-tap") {
             if (value.empty() || value.front() != '/') return fail(invalid(key, value, "an absolute path"));
             cfg.ring_tap_path = value;

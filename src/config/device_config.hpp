@@ -29,6 +29,11 @@ struct ClockSourceConfig {
     [[nodiscard]] std::string describe() const;
 };
 
+// dante.mdns: who answers for the device's DNS-SD records. builtin (default): our own
+// responder, which Dante receivers can resolve; avahi: avahi-daemon, whose answers they
+// cannot use (src/control/mdns_responder.hpp says why).
+enum class MdnsBackend : uint8_t { builtin, avahi };
+
 struct DeviceConfig {
     std::string device_name;
     std::string interface;  // empty: none named (nothing goes on the network)
@@ -45,6 +50,7 @@ struct DeviceConfig {
     uint16_t port_base = 0;  // 0: Dante's standard ports
     uint32_t max_flows = 32;
     uint8_t multicast_ttl = 1;  // IP TTL of multicast flows: 1 keeps them on the link
+    MdnsBackend mdns = MdnsBackend::builtin;
     std::string ring_tap_path;  // test hook: dump what the graph wrote to the rings
 };
 

@@ -561,6 +561,7 @@ MdnsStats AvahiPublisher::stats() const {
 ConfigItems AvahiPublisher::properties() const {
     const MdnsStats s = stats();
     ConfigItems items{
+        {"dante.mdns.backend", "avahi"},
         {"dante.mdns.state", s.state},
         {"dante.mdns.services", std::to_string(s.registered)},
         {"dante.mdns.collisions", std::to_string(s.collisions)},

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "config/device_config.hpp"
+#include "control/mdns_publisher.hpp"
 #include "control/mdns_records.hpp"
 
 namespace dante::control {
@@ -47,29 +48,29 @@ struct MdnsStats {
     std::string last_error;
 };
 
-class AvahiPublisher {
+class AvahiPublisher : public MdnsPublisher {
 public:
     // interface_index: if_nametoindex of the Dante interface; ipv4 host order (A record).
     AvahiPublisher(int interface_index, uint32_t ipv4);
-    ~AvahiPublisher();
+    ~AvahiPublisher() override;
     AvahiPublisher(const AvahiPublisher&) = delete;
     AvahiPublisher& operator=(const AvahiPublisher&) = delete;
 
     // Starts the Avahi thread and registers `records` for `device_name` as soon as the daemon
     // is reachable. False only if the poll thread itself cannot be created (then state()
     // stays "unavailable"); a missing daemon is not a failure.
-    bool start(std::vector<ServiceRecord> records, std::string device_name);
+    bool start(std::vector<ServiceRecord> records, std::string device_name) override;
     // Replace the published set. After a device rename: withdraws every old instance and
     // announces the new set. With the same device name (a channel renamed, a multicast flow
     // created or deleted): only what differs, so receivers watching the rest see nothing
     // happen; an instance still in the set keeps its entry group, a TXT change (`b.N`) is
     // announced in place, instances that left are withdrawn, new ones registered.
-    void republish(std::vector<ServiceRecord> records, std::string device_name);
-    void stop();
+    void republish(std::vector<ServiceRecord> records, std::string device_name) override;
+    void stop() override;
 
     [[nodiscard]] MdnsStats stats() const;
     // dante.mdns.* node properties.
-    [[nodiscard]] ConfigItems properties() const;
+    [[nodiscard]] ConfigItems properties() const override;
 
     struct Impl;
 

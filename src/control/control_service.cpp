@@ -14,8 +14,10 @@
 #include <cstdio>
 #include <cstring>
 
+#include "control/avahi_publisher.hpp"
 #include "control/device_state_store.hpp"
 #include "control/mdns_records.hpp"
+#include "control/mdns_responder.hpp"
 #include "util/clock_now.hpp"
 
 namespace dante {
@@ -157,8 +159,11 @@ bool ControlService::start(std::string& error) {
         control::ProductInfo{state_.manufacturer, state_.board_name, state_.model_name, {0, 1, 0, 0}});
 
     if (options_.mdns) {
-        mdns_ = std::make_unique<control::AvahiPublisher>(static_cast<int>(if_nametoindex(interface_->name.c_str())),
-                                                          ip);
+        if (config_.mdns == MdnsBackend::builtin)
+            mdns_ = std::make_unique<control::MdnsResponder>(*interface_);
+        else
+            mdns_ = std::make_unique<control::AvahiPublisher>(
+                static_cast<int>(if_nametoindex(interface_->name.c_str())), ip);
         mdns_->start(control::build_service_records(state_, {.ports = ports_}), state_.device_name);
     }
 

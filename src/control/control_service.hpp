@@ -1,7 +1,8 @@
 #pragma once
 // The control plane of a Dante transmitter, ready to own from the Device: the I/O shell
 // around the sans-I/O cores (arc_server, cmc_server, conmon, mdns_records,
-// device_state_store) and the Avahi publisher.
+// device_state_store) and the mDNS publisher (the built-in responder or avahi-daemon,
+// dante.mdns).
 //
 // start() looks up the interface (DeviceConfig::interface) and opens three UDP sockets on
 // its IPv4 address, ports from control_ports_for(dante.port-base):
@@ -38,7 +39,7 @@
 
 #include "config/device_config.hpp"
 #include "control/arc_server.hpp"
-#include "control/avahi_publisher.hpp"
+#include "control/mdns_publisher.hpp"
 #include "control/cmc_server.hpp"
 #include "control/conmon.hpp"
 #include "control/control_ports.hpp"
@@ -50,7 +51,8 @@
 namespace dante {
 
 struct ControlServiceOptions {
-    // Publish over mDNS through avahi-daemon. Off: nothing is advertised (tests).
+    // Advertise over mDNS (dante.mdns picks the built-in responder or avahi-daemon). Off:
+    // nothing is advertised (tests).
     bool mdns = true;
     double requests_per_second = 50.0;  // per source address, all three ports together
     double request_burst = 100.0;
@@ -123,7 +125,7 @@ private:
     control::DeviceState state_;
     control::CmcIdentity cmc_identity_;
     std::unique_ptr<control::ConmonPublisher> conmon_;
-    std::unique_ptr<control::AvahiPublisher> mdns_;
+    std::unique_ptr<control::MdnsPublisher> mdns_;
 
     mutable std::mutex status_mutex_;  // guards the strings below (read by properties())
     std::string current_name_;

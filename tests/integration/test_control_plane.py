@@ -319,7 +319,9 @@ def body():
                 return lab.node_props(SINK)
 
             state_file = "@LABDIR@/state.json"
-            args = lab_args(**{"dante.interface": net.tx_if, "dante.state-file": state_file})
+            # The Avahi publisher's life here (collision through the daemon, daemon restarts):
+            # dante.mdns = avahi. The built-in responder has test_mdns_receiver.py.
+            args = lab_args(**{"dante.interface": net.tx_if, "dante.state-file": state_file, "dante.mdns": "avahi"})
             with make_lab(a, module_args=args, with_pulse=False, cmd_prefix=tx_host.prefix()) as lab:
                 lab.wait_node(SINK, timeout=10)
                 lab.wait_for(lambda: props().get("dante.mdns.state") == "published", 15,

@@ -42,6 +42,7 @@ TEST_CASE("every documented arg is parsed and stored") {
                           {"dante.port-base", "14440"},
                           {"dante.max-flows", "8"},
                           {"dante.multicast-ttl", "4"},
+                          {"dante.mdns", "avahi"},
                           {"node.description", "passes through"},
                           {"priority.session", "2000"}});
     REQUIRE(r.config);
@@ -61,6 +62,7 @@ TEST_CASE("every documented arg is parsed and stored") {
     CHECK(c.port_base == 14440);
     CHECK(c.max_flows == 8);
     CHECK(c.multicast_ttl == 4);
+    CHECK(c.mdns == MdnsBackend::avahi);
 }
 
 TEST_CASE("the clock source defaults to ptp on a named interface and to tai without one") {
@@ -114,6 +116,9 @@ TEST_CASE("bad values are refused with a message naming the arg and what is acce
     CHECK(error_names({{"dante.max-flows", "100000"}}, "dante.max-flows"));
     CHECK(error_names({{"dante.multicast-ttl", "0"}}, "dante.multicast-ttl"));
     CHECK(error_names({{"dante.multicast-ttl", "256"}}, "dante.multicast-ttl"));
+    CHECK(error_names({{"dante.mdns", "bonjour"}}, "builtin or avahi"));
+    CHECK(parse({{"dante.mdns", "builtin"}}).config->mdns == MdnsBackend::builtin);
+    CHECK(parse({}).config->mdns == MdnsBackend::builtin);  // the default
 }
 
 TEST_CASE("unknown args are refused in module args and tolerated in factory info") {

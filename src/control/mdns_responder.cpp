@@ -1,0 +1,306 @@
+#include "control/mdns_responder.hpp"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+
+#include "util/clock_now.hpp"
+
+namespace dante::control {
+
+namespace {
+
+constexpr int kMaxPollMs = 1000;
+constexpr int kDrainPerWake = 64;
+
+std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+std::string system_host_name() {
+    char name[256] = {};
+    if (gethostname(name, sizeof name - 1) != 0) return {};
+    return name;
+}
+
+}  // namespace
+
+MdnsResponder::MdnsResponder(InterfaceInfo iface)
+    : iface_(std::move(iface)), ifindex_(static_cast<int>(if_nametoindex(iface_.name.c_str()))) {}
+
+MdnsResponder::~MdnsResponder() { stop(); }
+
+bool MdnsResponder::open_socket(std::string& error) {
+    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) {
+        error = errno_text("socket");
+        return false;
+    }
+    const int one = 1, zero = 0, ttl = 255;
+    // Both, so we share 5353 with avahi-daemon (it sets both) and any other responder.
+    if (setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+        error = errno_text("SO_REUSEADDR/SO_REUSEPORT");
+        return false;
+    }
+    // Needs CAP_NET_RAW; without it IP_MULTICAST_ALL off and IP_PKTINFO keep us on the interface.
+    (void)setsockopt(fd_, SOL_SOCKET, SO_BINDTODEVICE, iface_.name.c_str(), static_cast<socklen_t>(iface_.name.size()));
+    if (setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_ALL, &zero, sizeof zero) != 0 ||
+        setsockopt(fd_, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) != 0 ||
+        setsockopt(fd_, IPPROTO_IP, IP_RECVTTL, &one, sizeof one) != 0) {
+        error = errno_text("IP_MULTICAST_ALL/IP_PKTINFO/IP_RECVTTL");
+        return false;
+    }
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_port = htons(kMdnsPort);
+    local.sin_addr.s_addr = htonl(INADDR_ANY);
+    if (bind(fd_, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
+        error = errno_text("bind 0.0.0.0:5353");
+        return false;
+    }
+    ip_mreqn mreq{};
+    mreq.imr_multiaddr.s_addr = htonl(kMdnsGroup);
+    mreq.imr_address.s_addr = htonl(iface_.subnet.address);
+    mreq.imr_ifindex = ifindex_;
+    if (setsockopt(fd_, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0) {
+        error = errno_text(("joining 224.0.0.251 on " + iface_.name).c_str());
+        return false;
+    }
+    ip_mreqn out{};
+    out.imr_address.s_addr = htonl(iface_.subnet.address);
+    out.imr_ifindex = ifindex_;
+    if (setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_IF, &out, sizeof out) != 0 ||
+        setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) != 0 ||
+        setsockopt(fd_, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) != 0 ||
+        setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_LOOP, &one, sizeof one) != 0) {
+        error = errno_text("IP_MULTICAST_IF/TTL");
+        return false;
+    }
+    return true;
+}
+
+bool MdnsResponder::start(std::vector<ServiceRecord> records, std::string device_name) {
+    if (thread_.joinable()) return true;
+    std::string error;
+    if (ifindex_ == 0) {
+        error = "no interface " + iface_.name;
+    } else if (!open_socket(error)) {
+        error = "mDNS on " + iface_.name + ": " + error;
+    }
+    if (!error.empty()) {
+        if (fd_ >= 0) close(fd_);
+        fd_ = -1;
+        std::fprintf(stderr, "dante mdns: %s; not advertising\n", error.c_str());
+        std::lock_guard lock(mutex_);
+        error_ = error;
+        stats_.state = "unavailable";
+        return true;  // the sink works without mDNS; receivers can still use its address
+    }
+    wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_fd_ < 0) {
+        close(fd_);
+        fd_ = -1;
+        std::lock_guard lock(mutex_);
+        error_ = errno_text("eventfd");
+        stats_.state = "unavailable";
+        return false;
+    }
+    {
+        std::lock_guard lock(mutex_);
+        stop_ = false;
+        pending_.emplace(std::move(records), std::move(device_name));
+        stats_.state = "probing";
+    }
+    thread_ = std::thread([this] { run(); });
+    return true;
+}
+
+void MdnsResponder::republish(std::vector<ServiceRecord> records, std::string device_name) {
+    if (!thread_.joinable()) return;
+    {
+        std::lock_guard lock(mutex_);
+        pending_.emplace(std::move(records), std::move(device_name));
+    }
+    const uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof one);
+}
+
+void MdnsResponder::stop() {
+    if (thread_.joinable()) {
+        {
+            std::lock_guard lock(mutex_);
+            stop_ = true;
+        }
+        const uint64_t one = 1;
+        (void)!write(wake_fd_, &one, sizeof one);
+        thread_.join();  // the thread sends the goodbyes before it returns
+    }
+    if (fd_ >= 0) close(fd_);
+    if (wake_fd_ >= 0) close(wake_fd_);
+    fd_ = wake_fd_ = -1;
+    std::lock_guard lock(mutex_);
+    if (error_.empty()) stats_.state = "stopped";
+}
+
+void MdnsResponder::send(const MdnsOutgoing& packet) {
+    // Unicast answers only to hosts on our link (RFC 6762 §11: a querier is on the link).
+    if (packet.to.address != kMdnsGroup && !iface_.subnet.contains(packet.to.address)) return;
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(packet.to.port);
+    to.sin_addr.s_addr = htonl(packet.to.address);
+    if (sendto(fd_, packet.bytes.data(), packet.bytes.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) <
+        0) {
+        std::lock_guard lock(mutex_);
+        ++send_errors_;
+    }
+}
+
+void MdnsResponder::run() {
+    pthread_setname_np(pthread_self(), "dante-mdns");
+    MdnsResponderParams params;
+    params.ipv4 = iface_.subnet.address;
+    params.system_host_name = system_host_name();
+    params.random_seed = static_cast<uint64_t>(monotonic_now_ns()) ^ (uint64_t{iface_.subnet.address} << 20);
+    MdnsResponderCore core(params);
+    std::vector<MdnsOutgoing> delayed;  // shared answers waiting for their random delay
+    std::array<uint8_t, kMaxDnsMessageSize + 1> buffer{};
+
+    auto dispatch = [&](std::vector<MdnsOutgoing> packets, int64_t now) {
+        for (MdnsOutgoing& p : packets) {
+            if (p.not_before_ns > now)
+                delayed.push_back(std::move(p));
+            else
+                send(p);
+        }
+    };
+    auto publish_stats = [&] {
+        std::lock_guard lock(mutex_);
+        stats_ = core.stats();
+    };
+
+    for (;;) {
+        int64_t now = monotonic_now_ns();
+        std::optional<std::pair<std::vector<ServiceRecord>, std::string>> next;
+        bool stopping = false;
+        {
+            std::lock_guard lock(mutex_);
+            next.swap(pending_);
+            stopping = stop_;
+        }
+        if (stopping) {
+            for (const MdnsOutgoing& p : delayed) send(p);
+            for (const MdnsOutgoing& p : core.stop()) send(p);
+            break;
+        }
+        if (next) dispatch(core.set_records(next->first, next->second, now), now);
+        dispatch(core.poll(now), now);
+        now = monotonic_now_ns();
+        std::erase_if(delayed, [&](const MdnsOutgoing& p) {
+            if (p.not_before_ns > now) return false;
+            send(p);
+            return true;
+        });
+        publish_stats();
+
+        int64_t deadline = core.next_deadline_ns();
+        for (const MdnsOutgoing& p : delayed) deadline = std::min(deadline, p.not_before_ns);
+        const int64_t wait_ms = deadline == INT64_MAX
+                                    ? kMaxPollMs
+                                    : std::clamp<int64_t>((deadline - now + 999'999) / 1'000'000, 0, kMaxPollMs);
+        std::array<pollfd, 2> fds{pollfd{fd_, POLLIN, 0}, pollfd{wake_fd_, POLLIN, 0}};
+        if (::poll(fds.data(), fds.size(), static_cast<int>(wait_ms)) <= 0) continue;
+        if (fds[1].revents & POLLIN) {
+            uint64_t value = 0;
+            (void)!read(wake_fd_, &value, sizeof value);
+        }
+        if (!(fds[0].revents & (POLLIN | POLLERR))) continue;
+        for (int n = 0; n < kDrainPerWake; ++n) {
+            sockaddr_in from{};
+            alignas(cmsghdr) std::array<char, 256> control{};
+            iovec iov{buffer.data(), buffer.size()};
+            msghdr msg{};
+            msg.msg_name = &from;
+            msg.msg_namelen = sizeof from;
+            msg.msg_iov = &iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control.data();
+            msg.msg_controllen = control.size();
+            const ssize_t size = recvmsg(fd_, &msg, MSG_TRUNC);
+            if (size < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
+                continue;
+            }
+            int arrived_on = 0;
+            int ttl = -1;
+            for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+                if (c->cmsg_level != IPPROTO_IP) continue;
+                if (c->cmsg_type == IP_PKTINFO) {
+                    in_pktinfo info{};
+                    std::memcpy(&info, CMSG_DATA(c), sizeof info);
+                    arrived_on = info.ipi_ifindex;
+                } else if (c->cmsg_type == IP_TTL) {
+                    std::memcpy(&ttl, CMSG_DATA(c), sizeof ttl);
+                }
+            }
+            if (arrived_on != ifindex_) continue;  // another interface: not ours to answer
+            const Ipv4Endpoint source{ntohl(from.sin_addr.s_addr), ntohs(from.sin_port)};
+            // RFC 6762 §11: only from the link: a source on our subnet, or IP TTL 255 (a
+            // link-local peer outside the subnet; a routed packet has a lower TTL).
+            if (!iface_.subnet.contains(source.address) && ttl != 255) continue;
+            now = monotonic_now_ns();
+            if (static_cast<size_t>(size) > kMaxDnsMessageSize || (msg.msg_flags & MSG_TRUNC)) {
+                dispatch(core.on_packet({}, {}, now), now);  // counted as malformed
+                continue;
+            }
+            dispatch(core.on_packet(std::span<const uint8_t>(buffer.data(), static_cast<size_t>(size)), source, now),
+                     now);
+        }
+    }
+    publish_stats();
+}
+
+MdnsResponderStats MdnsResponder::stats() const {
+    std::lock_guard lock(mutex_);
+    MdnsResponderStats s = stats_;
+    if (!error_.empty()) {
+        s.state = "unavailable";
+        s.last_error = error_;
+    }
+    return s;
+}
+
+ConfigItems MdnsResponder::properties() const {
+    const MdnsResponderStats s = stats();
+    uint64_t send_errors = 0;
+    {
+        std::lock_guard lock(mutex_);
+        send_errors = send_errors_;
+    }
+    ConfigItems items{
+        {"dante.mdns.backend", "builtin"},
+        {"dante.mdns.state", s.state},
+        {"dante.mdns.services", std::to_string(s.services)},
+        {"dante.mdns.collisions", std::to_string(s.collisions)},
+        {"dante.mdns.queries", std::to_string(s.queries)},
+        {"dante.mdns.answers", std::to_string(s.answers)},
+        {"dante.mdns.rate-limited", std::to_string(s.rate_limited)},
+        {"dante.mdns.malformed", std::to_string(s.malformed)},
+        {"dante.mdns.send-errors", std::to_string(send_errors)},
+    };
+    if (!s.last_error.empty()) items.emplace_back("dante.mdns.last-error", s.last_error);
+    return items;
+}
+
+}  // namespace dante::control
