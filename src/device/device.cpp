@@ -125,8 +125,11 @@ ConfigItems Device::properties() const {
         props.emplace_back("dante.flows", "0");  // no interface named: nothing on the network
     }
     if (control_) {
-        for (auto& [key, value] : control_->properties()) {
-            auto same = std::find_if(props.begin(), props.end(), [&](const auto& item) { return item.first == key; });
+        for (auto& entry : control_->properties()) {
+            // (not a structured binding: clang < 16 cannot capture one in the lambda)
+            auto& [key, value] = entry;
+            const std::string& name = entry.first;
+            auto same = std::find_if(props.begin(), props.end(), [&](const auto& item) { return item.first == name; });
             if (same != props.end())
                 same->second = std::move(value);  // dante.device-name after a rename over the network
             else

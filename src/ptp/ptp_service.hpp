@@ -134,7 +134,6 @@ private:
     PtpMediaClock clock_;
     std::unique_ptr<PtpNode> node_;  // built in start(), once the identity is known
     UdpSocket event_socket_, general_socket_;
-    uint32_t group_ = 0;
     bool kernel_tx_timestamps_ = false;
 
     // PTP thread only.

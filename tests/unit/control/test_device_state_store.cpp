@@ -74,7 +74,9 @@ TEST_CASE("state store: malformed files are rejected whole, with a message, keep
         {R"({"version": 1, "tx_channel_names": ["a@b"]})", "\"tx_channel_names\"[0] is not a valid channel label"},
         {"", "not valid JSON"},
     };
-    for (const auto& [text, message] : cases) {
+    for (const auto& c : cases) {  // (no structured binding: clang < 16 cannot capture it in CAPTURE)
+        const char* const text = c.first;
+        const char* const message = c.second;
         CAPTURE(text);
         write_file(path, text);
         const auto loaded = load_persistent_state(path, defaults);
