@@ -101,9 +101,18 @@ DanteSinkNode::DanteSinkNode(std::unique_ptr<Device> device, const spa_support* 
 
     // Audio written in a cycle sounds one quantum plus the render margin later at the
     // network, then the receivers add the advertised latency.
-    const uint64_t device_ns = static_cast<uint64_t>(kRenderMarginNs + cfg.latency_ns);
-    latency_[SPA_DIRECTION_INPUT] = spa_latency_info{SPA_DIRECTION_INPUT, 1.0f, 1.0f, 0, 0, device_ns, device_ns};
-    latency_[SPA_DIRECTION_OUTPUT] = spa_latency_info{SPA_DIRECTION_OUTPUT, 0.0f, 0.0f, 0, 0, 0, 0};
+    // The field types follow the headers: min_ns/max_ns are uint64_t before PipeWire
+    // 1.3.81 and int64_t from it on (min_rate/max_rate uint32_t, then int32_t).
+    using LatencyNs = decltype(spa_latency_info::min_ns);
+    const auto device_ns = static_cast<LatencyNs>(kRenderMarginNs + cfg.latency_ns);
+    spa_latency_info input{};
+    input.direction = SPA_DIRECTION_INPUT;
+    input.min_quantum = input.max_quantum = 1.0f;
+    input.min_ns = input.max_ns = device_ns;
+    latency_[SPA_DIRECTION_INPUT] = input;
+    spa_latency_info output{};
+    output.direction = SPA_DIRECTION_OUTPUT;
+    latency_[SPA_DIRECTION_OUTPUT] = output;
 
     if (!ready()) return;
 
