@@ -113,6 +113,8 @@ ConfigItems Device::properties() const {
         {"dante.tx.latency-ns", std::to_string(config_.latency_ns)},
         {"dante.tx.discontinuities", std::to_string(stats_.discontinuities.load(std::memory_order_relaxed))},
         {"dante.tx.extra-buffers", std::to_string(stats_.extra_buffers.load(std::memory_order_relaxed))},
+        {"dante.tx.rate-mismatch", std::to_string(stats_.rate_mismatch.load(std::memory_order_relaxed))},
+        {"dante.tx.rate-mismatch-cycles", std::to_string(stats_.rate_mismatch_cycles.load(std::memory_order_relaxed))},
     };
     if (ptp_ != nullptr) {
         const ConfigItems ptp_props = ptp_->properties();
