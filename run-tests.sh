@@ -12,10 +12,15 @@ cd "$(dirname "$0")"
 
 scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 
+# Every tree here builds with -Dwerror=true: a new warning fails the tests. (The project's
+# default is werror off, so a user's or packager's build never fails on a newer compiler.)
 configure() {  # dir, extra meson args...
   local dir=$1; shift
-  if [ -f "$dir/build.ninja" ]; then return 0; fi
-  meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+  if [ -f "$dir/build.ninja" ]; then
+    meson configure "$dir" -Dwerror=true >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+    return 0
+  fi
+  meson setup "$dir" -Dwerror=true "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
 }
 
 status=0

@@ -120,7 +120,7 @@ struct PlanarBuffer {
 // One loaded instance of the node with its io areas.
 class NodeUnderTest {
 public:
-    NodeUnderTest(pw_context* ctx, uint32_t channels) : channels_(channels) {
+    NodeUnderTest(pw_context* ctx, uint32_t channels) {
         const std::string ch = std::to_string(channels);
         const std::string rate = std::to_string(kRate);
         const spa_dict_item items[] = {
@@ -209,7 +209,6 @@ private:
         check(spa_node_send_command(node_, &cmd), "send_command");
     }
 
-    uint32_t channels_;
     spa_handle* handle_ = nullptr;
     spa_node* node_ = nullptr;
     spa_io_buffers io_{};

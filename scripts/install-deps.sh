@@ -7,8 +7,8 @@ packages=(
   meson ninja-build pkg-config g++ libpipewire-0.3-dev libspa-0.2-dev nlohmann-json3-dev doctest-dev
   # a PipeWire session as users have it
   pipewire pipewire-bin pipewire-pulse wireplumber dbus pulseaudio-utils
-  # the libFuzzer tree
-  clang libclang-rt-14-dev
+  # the libFuzzer tree (its runtime package: see clang_rt below)
+  clang
   # tests, demo and lab
   python3 sox iproute2 xvfb pavucontrol imagemagick tesseract-ocr tesseract-ocr-eng
   # the control plane: mDNS through Avahi (libdbus: is the daemon of our network namespace?),
@@ -18,13 +18,18 @@ packages=(
   linuxptp
 )
 
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  installed "$p" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# clang's runtimes (libFuzzer, sanitizers): libclang-rt-dev on Debian 13 (and on 12, where it
+# depends on libclang-rt-14-dev); Debian 12 images without it know only libclang-rt-14-dev.
+clang_rt_missing=0
+installed libclang-rt-dev || installed libclang-rt-14-dev || clang_rt_missing=1
+[ ${#missing[@]} -eq 0 ] && [ $clang_rt_missing -eq 0 ] && exit 0
 
-echo "installing: ${missing[*]}"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 # Installing must not start services (avahi-daemon would announce this host on its real
@@ -39,4 +44,13 @@ if [ ! -e "$policy" ]; then
 fi
 trap '[ "$placed_policy" = 1 ] && $SUDO rm -f "$policy"' EXIT
 $SUDO apt-get update -q
+if [ $clang_rt_missing -eq 1 ]; then
+  # Which name exists is asked of apt's lists (just updated), not guessed from a version.
+  if apt-cache show libclang-rt-dev >/dev/null 2>&1; then
+    missing+=(libclang-rt-dev)
+  else
+    missing+=(libclang-rt-14-dev)
+  fi
+fi
+echo "installing: ${missing[*]}"
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -67,6 +67,8 @@ DanteSinkNode::DanteSinkNode(std::unique_ptr<Device> device, const spa_support* 
     : device_(std::move(device)),
       quantum_limit_(quantum_limit),
       timeline_(device_->config().rate, kRenderMarginNs),
+      graph_timeline_(device_->config().rate, kRenderMarginNs),
+      graph_timeline_rate_(device_->config().rate),
       follower_(device_->config().rate, kRenderMarginNs) {
     log_ = static_cast<spa_log*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_Log));
     data_loop_ = static_cast<spa_loop*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_DataLoop));
@@ -102,9 +104,18 @@ DanteSinkNode::DanteSinkNode(std::unique_ptr<Device> device, const spa_support* 
 
     // Audio written in a cycle sounds one quantum plus the render margin later at the
     // network, then the receivers add the advertised latency.
-    const uint64_t device_ns = static_cast<uint64_t>(kRenderMarginNs + cfg.latency_ns);
-    latency_[SPA_DIRECTION_INPUT] = spa_latency_info{SPA_DIRECTION_INPUT, 1.0f, 1.0f, 0, 0, device_ns, device_ns};
-    latency_[SPA_DIRECTION_OUTPUT] = spa_latency_info{SPA_DIRECTION_OUTPUT, 0.0f, 0.0f, 0, 0, 0, 0};
+    // The field types follow the headers: min_ns/max_ns are uint64_t before PipeWire
+    // 1.3.81 and int64_t from it on (min_rate/max_rate uint32_t, then int32_t).
+    using LatencyNs = decltype(spa_latency_info::min_ns);
+    const auto device_ns = static_cast<LatencyNs>(kRenderMarginNs + cfg.latency_ns);
+    spa_latency_info input{};
+    input.direction = SPA_DIRECTION_INPUT;
+    input.min_quantum = input.max_quantum = 1.0f;
+    input.min_ns = input.max_ns = device_ns;
+    latency_[SPA_DIRECTION_INPUT] = input;
+    spa_latency_info output{};
+    output.direction = SPA_DIRECTION_OUTPUT;
+    latency_[SPA_DIRECTION_OUTPUT] = output;
 
     if (!ready()) return;
 
@@ -144,6 +155,24 @@ void DanteSinkNode::publish_properties() {
         for (const auto& [key, value] : published_)
             if (key == "dante.device-name") name = value;
         published_.emplace_back(kNodeDescriptionKey, node_description_for(name));
+    }
+    // Which clock runs the graph, as node-driver publishes it: the name also written into
+    // spa_io_clock.name, and the system clock our time is based on ("custom": a PTP
+    // overlay, a PHC or usrvclock, none of which is a POSIX clock of this host).
+    published_.emplace_back("clock.name", "dante." + device_->config().device_name);
+    published_.emplace_back("clock.id", device_->config().clock_source.kind == ClockSourceKind::tai ? "tai" : "custom");
+    // The graph forced to another rate: said once in the log (main thread), and in
+    // dante.tx.rate-mismatch for as long as it lasts.
+    const uint32_t mismatch = device_->stats().rate_mismatch.load(std::memory_order_relaxed);
+    if (mismatch != logged_mismatch_) {
+        if (mismatch != 0)
+            spa_log_warn(log_, "dante-sink %s: the graph runs at %u Hz (clock.force-rate?), the Dante flows at %u Hz: "
+                         "sending silence, not resampled audio, until the graph is back at %u Hz",
+                         device_->config().device_name.c_str(), mismatch, device_->config().rate, device_->config().rate);
+        else
+            spa_log_warn(log_, "dante-sink %s: the graph is back at %u Hz: sending its audio again",
+                         device_->config().device_name.c_str(), device_->config().rate);
+        logged_mismatch_ = mismatch;
     }
     published_items_.clear();
     for (const auto& [key, value] : published_) published_items_.push_back(SPA_DICT_ITEM_INIT(key.c_str(), value.c_str()));
@@ -411,6 +440,8 @@ int DanteSinkNode::do_reassign_in_loop(spa_loop*, bool, uint32_t, const void*, s
     node->following_ = following;
     node->follower_.reset();
     node->timeline_.reset();
+    node->graph_timeline_.reset();
+    node->last_timeline_ = nullptr;
     node->set_rate_match(1.0, false);
     node->arm_timer(following ? 0 : monotonic_now(node->data_system_));
     node->device_->stats().driving.store(!following, std::memory_order_relaxed);
@@ -447,6 +478,8 @@ int DanteSinkNode::do_start_in_loop(spa_loop*, bool, uint32_t, const void*, size
     node->following_ = node->is_following();
     node->follower_.reset();
     node->timeline_.reset();
+    node->graph_timeline_.reset();
+    node->last_timeline_ = nullptr;
     node->set_rate_match(1.0, false);
     node->arm_timer(node->following_ ? 0 : monotonic_now(node->data_system_));
     node->device_->stats().driving.store(!node->following_, std::memory_order_relaxed);
@@ -457,7 +490,11 @@ int DanteSinkNode::do_stop_in_loop(spa_loop*, bool, uint32_t, const void*, size_
     auto* node = static_cast<DanteSinkNode*>(user);
     node->running_ = false;
     node->arm_timer(0);
+    // The last cycle's real length (see on_timer()), so a restart continues after it.
+    if (node->last_timeline_ && node->clock_ && node->clock_->duration > 0 && node->clock_->duration <= node->quantum_limit_)
+        node->last_timeline_->correct_last_duration(static_cast<uint32_t>(node->clock_->duration));
     node->device_->stats().driving.store(false, std::memory_order_relaxed);
+    node->device_->stats().rate_mismatch.store(0, std::memory_order_relaxed);
     return 0;
 }
 
@@ -505,7 +542,32 @@ void DanteSinkNode::on_timer() {
     }
     if (duration == 0 || duration > quantum_limit_) duration = std::min<uint32_t>(1024, quantum_limit_);
 
-    const CyclePlan plan = timeline_.plan(device_->clock().snapshot(), now, duration);
+    // The graph's rate is not always ours: clock.force-rate (or a rate another node asked
+    // for) makes PipeWire set another one, and a driver applies it (node-driver and
+    // alsa-pcm do, since on 0.3.65 the core writes clock.rate itself). The cycle must then
+    // last `duration` samples of *that* rate, or every client runs fast or slow, and the
+    // adapter resamples into our port about duration x 48000/44100 frames a cycle. Those
+    // frames cannot go on the wire at a Dante position: positions are Dante timestamps at
+    // the Dante rate, one quantum per cycle, and written at 1024-sample steps they
+    // overlapped (corrupt audio on the wire). Resampling them to a contiguous Dante
+    // timeline as alsa-pcm does would need a second rate loop in the driver; until then we
+    // refuse: the cycle is timed at the graph's rate on a timeline of its own, its audio is
+    // dropped (the flows send silence), the log says so once and dante.tx.rate-mismatch
+    // names the rate. The Dante timeline resumes where it left off, never overlapping.
+    const uint32_t rate = graph_rate();
+    const bool mismatch = rate != device_->config().rate;
+    if (mismatch && rate != graph_timeline_rate_) {
+        graph_timeline_ = DriverTimeline(rate, kRenderMarginNs);  // a value: no allocation
+        graph_timeline_rate_ = rate;
+    }
+    DriverTimeline& timeline = mismatch ? graph_timeline_ : timeline_;
+    // The last cycle's real length: what PipeWire 0.3.65 wrote into clock.duration when it
+    // applied a new quantum at that cycle's start (from 0.3.68 on it is what we set).
+    if (last_timeline_ == &timeline && clock_->duration > 0 && clock_->duration <= quantum_limit_)
+        timeline.correct_last_duration(static_cast<uint32_t>(clock_->duration));
+    last_timeline_ = &timeline;
+    const CyclePlan plan = timeline.plan(device_->clock().snapshot(), now, duration);
+    cycle_refused_ = mismatch;
     clock_->nsec = static_cast<uint64_t>(plan.nsec);
     clock_->position = plan.position;
     clock_->duration = duration;
@@ -518,12 +580,23 @@ void DanteSinkNode::on_timer() {
 
     DriverStats& stats = device_->stats();
     stats.cycles.fetch_add(1, std::memory_order_relaxed);
+    stats.rate_mismatch.store(mismatch ? rate : 0, std::memory_order_relaxed);
+    if (mismatch) stats.rate_mismatch_cycles.fetch_add(1, std::memory_order_relaxed);
     stats.discontinuities.store(timeline_.discontinuities() + follower_.discontinuities(), std::memory_order_relaxed);
     stats.lead_ns.store(plan.lead_ns, std::memory_order_relaxed);
     stats.last_wake_late_ns.store(now - plan.nsec, std::memory_order_relaxed);
 
     spa_node_call_ready(&callbacks_, SPA_STATUS_NEED_DATA);
     arm_timer(plan.next_nsec);
+}
+
+uint32_t DanteSinkNode::graph_rate() const {
+    // The rate this cycle runs at: what we just applied (>= 0.3.68), or what the core
+    // wrote (0.3.65). Anything unusable means ours.
+    if (clock_ == nullptr) return device_->config().rate;
+    const spa_fraction rate = clock_->rate;
+    if (rate.num != 1 || rate.denom == 0) return device_->config().rate;
+    return rate.denom;
 }
 
 uint64_t DanteSinkNode::follower_write_position(uint32_t frames) {
@@ -572,6 +645,10 @@ int DanteSinkNode::process() {
         position = follower_write_position(frames);
         nsec = position_ ? static_cast<int64_t>(position_->clock.nsec) : 0;
         wake = 0;
+    } else if (cycle_refused_ || graph_rate() != device_->config().rate) {
+        // The graph runs at another rate: see on_timer(). (Also asked here: 0.3.65 applies
+        // a new rate at the cycle's start, after on_timer() planned it.)
+        frames = 0;
     } else if (written_serial_ == cycle_serial_) {
         // The adapter can hand us a second buffer within one driver cycle (seen when the
         // graph starts). Its audio has no position of its own: writing it at this cycle's
@@ -580,6 +657,8 @@ int DanteSinkNode::process() {
         frames = 0;
     } else {
         written_serial_ = cycle_serial_;
+        // Never more than the cycle really lasts: the next one starts right after it.
+        if (clock_ && clock_->duration > 0) frames = std::min<uint32_t>(frames, static_cast<uint32_t>(clock_->duration));
     }
     if (frames > 0) {
         rings.write(position, std::span<const int32_t* const>(planes_.data(), channels), frames);

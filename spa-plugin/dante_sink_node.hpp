@@ -75,6 +75,7 @@ private:
     void reassign_follower();
     void arm_timer(int64_t deadline_ns);
     void on_timer();
+    [[nodiscard]] uint32_t graph_rate() const;
     void start();
     void stop();
     uint64_t follower_write_position(uint32_t frames);
@@ -129,7 +130,12 @@ private:
     bool started_ = false;    // main thread's view
     bool running_ = false;    // data loop's view
     bool following_ = false;  // data loop's view
-    DriverTimeline timeline_;
+    DriverTimeline timeline_;        // cycles at the Dante rate: the only ones whose audio is sent
+    DriverTimeline graph_timeline_;  // cycles while the graph runs at another rate (refused)
+    uint32_t graph_timeline_rate_;
+    bool cycle_refused_ = false;     // this cycle runs at another rate: its audio is not written
+    DriverTimeline* last_timeline_ = nullptr;  // the one that planned the last cycle
+    uint32_t logged_mismatch_ = 0;   // main thread: the mismatch last logged
     CyclePlan cycle_{};       // the cycle the graph is running now
     int64_t cycle_wake_ns_ = 0;
     uint64_t cycle_serial_ = 0;    // bumped by every timer-driven cycle

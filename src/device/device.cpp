@@ -137,6 +137,8 @@ ConfigItems Device::properties() const {
         {"dante.tx.latency-ns", std::to_string(config_.latency_ns)},
         {"dante.tx.discontinuities", std::to_string(stats_.discontinuities.load(std::memory_order_relaxed))},
         {"dante.tx.extra-buffers", std::to_string(stats_.extra_buffers.load(std::memory_order_relaxed))},
+        {"dante.tx.rate-mismatch", std::to_string(stats_.rate_mismatch.load(std::memory_order_relaxed))},
+        {"dante.tx.rate-mismatch-cycles", std::to_string(stats_.rate_mismatch_cycles.load(std::memory_order_relaxed))},
     };
     const ConfigItems clock_props = clock_->properties();
     props.insert(props.end(), clock_props.begin(), clock_props.end());
@@ -147,8 +149,11 @@ ConfigItems Device::properties() const {
         props.emplace_back("dante.flows", "0");  // no interface named: nothing on the network
     }
     if (control_) {
-        for (auto& [key, value] : control_->properties()) {
-            auto same = std::find_if(props.begin(), props.end(), [&](const auto& item) { return item.first == key; });
+        for (auto& entry : control_->properties()) {
+            // (not a structured binding: clang < 16 cannot capture one in the lambda)
+            auto& [key, value] = entry;
+            const std::string& name = entry.first;
+            auto same = std::find_if(props.begin(), props.end(), [&](const auto& item) { return item.first == name; });
             if (same != props.end())
                 same->second = std::move(value);  // dante.device-name after a rename over the network
             else

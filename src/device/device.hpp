@@ -31,6 +31,10 @@ struct DriverStats {
     std::atomic<int64_t> last_wake_late_ns{0};
     std::atomic<uint64_t> extra_buffers{0};  // buffers beyond one per driver cycle, dropped
     std::atomic<bool> driving{false};
+    // While driving: the graph's rate when it is not the Dante rate (clock.force-rate), 0
+    // otherwise; and the cycles whose audio was refused for it.
+    std::atomic<uint32_t> rate_mismatch{0};
+    std::atomic<uint64_t> rate_mismatch_cycles{0};
 };
 
 // What the host process lends the device. Inside PipeWire: its thread utilities, so the

@@ -23,6 +23,9 @@ CyclePlan DriverTimeline::plan(const ClockSnapshot& clock, int64_t now_ns, uint3
     uint64_t position = next_position_;
     if (!anchored_) {
         position = ideal;
+        if (has_history_ && clock.generation == generation_ && next_position_ > ideal &&
+            next_position_ - ideal <= lead + kMaxCatchUpQuanta * duration)
+            position = next_position_;  // see reset(): never back over written audio
         plan.discontinuity = true;
     } else {
         const int64_t behind = static_cast<int64_t>(ideal - position);
@@ -37,9 +40,11 @@ CyclePlan DriverTimeline::plan(const ClockSnapshot& clock, int64_t now_ns, uint3
     }
     if (plan.discontinuity && anchored_) ++discontinuities_;
     anchored_ = true;
+    has_history_ = true;
     generation_ = clock.generation;
 
     plan.position = position;
+    last_position_ = position;
     plan.lead_ns = samples_to_ns(static_cast<int64_t>(lead), rate_hz_);
     plan.nsec = clock.monotonic_ns_at(media_ns_of_sample(position - lead, rate_hz_));
     next_position_ = position + duration;

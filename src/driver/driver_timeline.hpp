@@ -38,12 +38,22 @@ public:
 
     DriverTimeline(uint32_t rate_hz, int64_t margin_ns) : rate_hz_(rate_hz), margin_ns_(margin_ns) {}
 
-    // Forget the position: the next plan() starts a fresh timeline (node (re)started).
+    // Start a fresh timeline at the next plan() (node (re)started). What the previous run
+    // wrote stays off-limits: a restart sooner than the lead after a stop would otherwise
+    // anchor before the end of the last cycle and overwrite its audio in the rings, so the
+    // restart continues at that end instead (same clock generation, not too far ahead).
     void reset() { anchored_ = false; }
 
     // Plan the cycle that the timer woke up for. `now_ns` is CLOCK_MONOTONIC now, `duration`
     // the cycle's length in frames. Call once per cycle; it advances the timeline.
     CyclePlan plan(const ClockSnapshot& clock, int64_t now_ns, uint32_t duration);
+
+    // The last planned cycle really lasted `frames` (PipeWire 0.3.65 applies a new quantum
+    // itself at the start of the cycle, after the driver planned it with the old one): the
+    // next cycle starts where that one really ended, so no write overlaps or skips.
+    void correct_last_duration(uint32_t frames) {
+        if (has_history_) next_position_ = last_position_ + frames;
+    }
 
     [[nodiscard]] int64_t lead_ns(uint32_t duration) const;
     [[nodiscard]] uint64_t discontinuities() const { return discontinuities_; }
@@ -54,7 +64,9 @@ private:
     uint32_t rate_hz_;
     int64_t margin_ns_;
     bool anchored_ = false;
+    bool has_history_ = false;  // next_position_ is the end of what a previous cycle wrote
     uint64_t next_position_ = 0;
+    uint64_t last_position_ = 0;
     uint64_t generation_ = 0;
     uint64_t discontinuities_ = 0;
 };

@@ -108,7 +108,9 @@ public:
     }
 
     ScriptWriter& raw_bytes(std::initializer_list<uint8_t> b) {
-        bytes_.insert(bytes_.end(), b);
+        // Byte by byte: GCC 12 at -O3 misreads vector::insert of a short list as an
+        // out-of-bounds memcpy (-Warray-bounds false positive).
+        for (uint8_t x : b) bytes_.push_back(x);
         return *this;
     }
     [[nodiscard]] const std::vector<uint8_t>& bytes() const { return bytes_; }

@@ -716,15 +716,53 @@ def tap_runs(recs):
 
 
 # --------------------------------------------------------------------------
-# who drives the graph (pw-top has no batch mode on 0.3.65; pw-profiler reads
-# the same module-profiler data and prints "logging driver N" /
-# "logging follower N ("name")" as it sees them)
+# who drives the graph, from the profiler data pw-top shows (pw-top has no batch mode on
+# 0.3.65). Nothing here depends on pw-profiler's human-readable wording, which changed in
+# 1.x ("logging driver/follower" left stdout for the info log):
+#   * where pw-profiler has --json (1.x), its JSON records name every driver and follower;
+#   * otherwise (0.3.65) stdout names the driver ("logging driver N"), and the followers
+#     come from the gnuplot scripts it writes on exit (Timing3.plot: title "name/id"), a
+#     file both versions write the same way.
+# Tests that need to know whether the Dante node drove also have its own ring tap
+# (wake_ns != 0 for a cycle it drove).
 
-def _parse_profiler(out):
+_JSON_SUPPORT = {}
+
+
+def _profiler_has_json(lab):
+    if "json" not in _JSON_SUPPORT:
+        r = lab.run(["pw-profiler", "--help"], timeout=10, check=False)
+        _JSON_SUPPORT["json"] = "--json" in (r.stdout + r.stderr)
+    return _JSON_SUPPORT["json"]
+
+
+def _parse_profiler(out, plot_text="", json_mode=False):
     import re
-    drivers = [int(m.group(1)) for m in re.finditer(r"logging driver (\d+)", out)]
-    followers = [(int(m.group(1)), m.group(2)) for m in
-                 re.finditer(r'logging follower (\d+) \("([^"]*)"\)', out)]
+    drivers, followers = [], []
+
+    def add(lst, item):
+        if item not in lst:
+            lst.append(item)
+    if json_mode:
+        for line in out.splitlines():
+            line = line.strip().rstrip(",")
+            if not line.startswith("{"):
+                continue
+            try:
+                o = json.loads(line)
+            except ValueError:
+                continue
+            if o.get("type") == "driver":
+                add(drivers, int(o["id"]))
+            elif o.get("type") == "follower":
+                add(followers, (int(o["id"]), str(o.get("name", ""))))
+    else:
+        for m in re.finditer(r"logging driver (\d+)", out):
+            add(drivers, int(m.group(1)))
+        for m in re.finditer(r'logging follower (\d+) \("([^"]*)"\)', out):
+            add(followers, (int(m.group(1)), m.group(2)))
+    for m in re.finditer(r'title "([^"]*)/(\d+)"', plot_text):
+        add(followers, (int(m.group(2)), m.group(1)))
     return drivers, followers
 
 
@@ -732,14 +770,17 @@ def start_profiler(lab, seconds=2.0):
     """Start pw-profiler in the background for `seconds`; pass the result to finish_profiler()."""
     d = lab.work / ("prof-%d" % time.monotonic_ns())
     d.mkdir()
+    json_mode = _profiler_has_json(lab)
     out = open(d / "stdout.txt", "wb")
     p = subprocess.Popen(["timeout", "-s", "INT", "-k", "3", str(seconds), "pw-profiler", "-o",
-                          str(d / "profiler.log")], env=lab.env(), cwd=str(d), stdout=out,
+                          str(d / "profiler.log")] + (["--json"] if json_mode else []),
+                         env=lab.env(), cwd=str(d), stdout=out,
                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     out.close()
     lab._bg.append(p)
     p.prof_dir = d
     p.prof_seconds = seconds
+    p.prof_json = json_mode
     return p
 
 
@@ -750,8 +791,9 @@ def finish_profiler(p):
     except subprocess.TimeoutExpired:
         PipeWireLab._kill(p)
     out = (p.prof_dir / "stdout.txt").read_text(errors="replace")
+    plot = PipeWireLab._read(p.prof_dir / "Timing3.plot")
     shutil.rmtree(p.prof_dir, ignore_errors=True)
-    return _parse_profiler(out) + (out,)
+    return _parse_profiler(out, plot, p.prof_json) + (out,)
 
 
 def profile_graph(lab, seconds=1.0):

@@ -22,6 +22,7 @@ from pwlab import (make_lab, parse_args, main_wrapper, check, log, lab_args, SIN
 GROUP = "dante-follow-test"
 MASTER = "lab-master"
 MARGIN_SAMPLES = 48  # 1 ms at 48 kHz
+PLAYED_FRAMES = 4 * 48000
 TOL_SAMPLES = 16  # the resampler hands over a few frames more or less per cycle while it steers
 
 MASTER_CONF = """context.objects = [
@@ -40,7 +41,7 @@ def body():
         lab.wait_node(SINK, timeout=10)
         lab.wait_node(MASTER, timeout=10)
         wav = lab.work / "signal.wav"
-        make_wav(wav, frames=4 * 48000, pad_after=8192)
+        make_wav(wav, frames=PLAYED_FRAMES, pad_after=8192)
         player = lab.spawn(["timeout", "30", "pw-cat", "--playback", "--target", SINK, str(wav)], name="pw-cat")
         prof = start_profiler(lab, seconds=2.0)
         drivers, followers, _ = finish_profiler(prof)
@@ -53,7 +54,13 @@ def body():
 
         props = lab.node_props(SINK)
         recs = read_tap(lab.tmp / "tap.bin")
-        check(len(recs) > 100, "the tap recorded the playback (%d records)" % len(recs))
+        # One record per cycle of the other driver's quantum (1024 on 0.3.65, 2048 seen on
+        # 1.4): the played frames, in cycles, less a tenth for start and end.
+        quantum = max(set(r.frames for r in recs), key=[r.frames for r in recs].count) if recs else 0
+        expected = PLAYED_FRAMES // quantum if quantum else 0
+        check(quantum > 0 and len(recs) >= expected * 9 // 10,
+              "the tap recorded the playback: %d records of mostly %d frames, >= 90%% of the %d cycles "
+              "that %d played frames take" % (len(recs), quantum, expected, PLAYED_FRAMES))
         check(all(r.wake_ns == 0 for r in recs), "every record was written as a follower (wake_ns == 0)")
         runs = tap_runs(recs)
         check(len(runs) == 1, "positions are contiguous: one run (%d runs)" % len(runs))
@@ -64,7 +71,6 @@ def body():
         mono_ns = int(props["dante.clock.monotonic-ns"])
         rate = Fraction(str(props["dante.clock.rate"]))
         hz = int(props["dante.rate"])
-        quantum = max(set(r.frames for r in recs), key=[r.frames for r in recs].count)
         errors = []
         for r in recs[len(recs) // 4:]:  # after the loop has pulled in
             media_at = media_ns + (r.nsec - mono_ns) * rate

@@ -101,3 +101,46 @@ TEST_CASE("a clock step re-anchors; a small correction with a new generation doe
     CHECK(timeline.plan(stepped, c.next_nsec, 256).discontinuity);
     CHECK(timeline.discontinuities() == 1);
 }
+
+TEST_CASE("a restart soon after a stop continues after the last cycle instead of overwriting it") {
+    DriverTimeline timeline(kRate, kMargin);
+    const auto clock = clock_at(0, 0);
+    CyclePlan plan = timeline.plan(clock, 0, 1024);
+    for (int i = 0; i < 10; ++i) plan = timeline.plan(clock, plan.next_nsec, 1024);
+    const uint64_t end = plan.position + 1024;
+    // Stopped and started again right away (a suspend for a rate or quantum change): media
+    // now + lead lies before the end of what the last cycle wrote.
+    timeline.reset();
+    const CyclePlan restart = timeline.plan(clock, plan.nsec + 1'000'000, 1024);
+    CHECK(restart.discontinuity);
+    CHECK(restart.position == end);
+    CHECK(restart.nsec >= plan.nsec + 1'000'000);  // its deadline waits until it is due
+
+    // A restart long after: anchors at media now + lead as the first start did.
+    timeline.reset();
+    const int64_t later = restart.nsec + 5'000'000'000;
+    const CyclePlan fresh = timeline.plan(clock, later, 1024);
+    CHECK(fresh.position == media_sample_at(clock.media_ns_at(later), kRate) + 1024 + 48);
+
+    // After a clock step (new generation) the old end means nothing.
+    timeline.reset();
+    const auto stepped = clock_at(-1'000'000'000, 0, 1.0, 2);
+    const CyclePlan after_step = timeline.plan(stepped, fresh.nsec, 1024);
+    CHECK(after_step.position == media_sample_at(stepped.media_ns_at(fresh.nsec), kRate) + 1024 + 48);
+}
+
+TEST_CASE("a cycle that really lasted another quantum (0.3.65 applies it late) is followed contiguously") {
+    DriverTimeline timeline(kRate, kMargin);
+    const auto clock = clock_at(0, 0);
+    CyclePlan plan = timeline.plan(clock, 0, 2048);
+    plan = timeline.plan(clock, plan.next_nsec, 2048);  // planned with 2048, ran 256
+    timeline.correct_last_duration(256);
+    const CyclePlan shorter = timeline.plan(clock, plan.next_nsec, 256);
+    CHECK(shorter.position == plan.position + 256);
+    CHECK(!shorter.discontinuity);
+    timeline.correct_last_duration(2048);                  // planned with 256, ran 2048
+    const CyclePlan longer = timeline.plan(clock, shorter.next_nsec, 2048);
+    CHECK(longer.position == shorter.position + 2048);
+    CHECK(!longer.discontinuity);
+    CHECK(timeline.discontinuities() == 0);
+}

@@ -92,7 +92,7 @@ uint16_t status(const Packet& reply) { return reply.size() >= 10 ? static_cast<u
 TEST_CASE("ARC 0x2200 lists the flows FlowsService serves; 0x2201/0x2202 reach it") {
     DeviceConfig config;
     config.device_name = "bridge";
-    config.interface = "lo";
+    config.interface = std::string("lo");  // (assigning a literal: GCC 12 -O3 false positive)
     config.channels = 4;
     config.max_flows = 4;
     config.port_base = static_cast<uint16_t>(33000 + (getpid() % 2000) * 4);

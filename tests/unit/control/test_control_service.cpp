@@ -76,7 +76,7 @@ std::vector<std::string> user_names(const Packet& reply) {
 dante::DeviceConfig loopback_config(uint16_t port_base) {
     dante::DeviceConfig config;
     config.device_name = "unit-tx";
-    config.interface = "lo";
+    config.interface = std::string("lo");
     config.channels = 4;
     config.port_base = port_base;
     return config;
@@ -219,7 +219,7 @@ TEST_CASE("ControlService answers ARC and CMC on loopback, persists renames, sur
 
 TEST_CASE("ControlService refuses an unknown interface with a message") {
     dante::DeviceConfig config = loopback_config(0);
-    config.interface = "no-such-if0";
+    config.interface = std::string("no-such-if0");
     dante::ControlService service(config, "");
     std::string error;
     CHECK_FALSE(service.start(error));

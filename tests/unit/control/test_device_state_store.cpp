@@ -128,7 +128,9 @@ TEST_CASE("state store: malformed files are rejected whole, with a message, keep
         {R"({"version": 1, "latency_ns": 100000001})", "\"latency_ns\" must be 0 or 100000 to 100000000"},
         {"", "empty (truncated?)"},
     };
-    for (const auto& [text, message] : cases) {
+    for (const auto& c : cases) {  // (no structured binding: clang < 16 cannot capture it in CAPTURE)
+        const char* const text = c.first;
+        const char* const message = c.second;
         CAPTURE(text);
         write_file(path, text);
         const auto loaded = load_persistent_state(path, defaults);

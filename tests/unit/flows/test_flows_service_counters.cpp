@@ -34,7 +34,7 @@ TEST_CASE("flow control: a garbage flood is rate-limited and counted, and the co
     TxRings rings(2, 1024);
     DeviceConfig config;
     config.device_name = "counters";
-    config.interface = "lo";
+    config.interface = std::string("lo");
     config.channels = 2;
     config.max_flows = 2;
     FlowsServiceOptions options;

@@ -38,7 +38,7 @@ void fill(TxRings& rings, uint64_t from, uint32_t frames) {
 DeviceConfig lo_config() {
     DeviceConfig config;
     config.device_name = "e2e";
-    config.interface = "lo";
+    config.interface = std::string("lo");
     config.channels = 2;
     config.rate = kRate;
     config.max_flows = 4;
@@ -205,7 +205,7 @@ TEST_CASE("start fails clearly on a missing interface; ports follow port_base") 
     test::LockedTestClock clock;
     TxRings rings(2, 1024);
     DeviceConfig config = lo_config();
-    config.interface = "nonexistent0";
+    config.interface = std::string("nonexistent0");
     FlowsService service(config, rings, clock, test_options());
     std::string error;
     CHECK_FALSE(service.start(error));

@@ -101,9 +101,11 @@ TEST_CASE("dante-rx: a bundle's TXT gives the group, port and format") {
     CHECK(route.fpp == 32);
     CHECK(route.latency_ns == 4000000);
 
-    for (const auto& [key, bad] : std::vector<std::pair<std::string, std::string>>{
+    for (const auto& c : std::vector<std::pair<std::string, std::string>>{
              {"a.0", "10.0.0.1"}, {"a.0", "239.255.1"}, {"p.0", "0"}, {"p.0", "70000"}, {"nchan", "0"},
              {"en", "20"}, {"fpp", "0"}, {"fpp", "32,2"}}) {
+        const std::string& key = c.first;  // (not a structured binding: clang < 16 cannot capture one)
+        const std::string& bad = c.second;
         CAPTURE(key);
         CAPTURE(bad);
         rx::TxtMap broken = txt;
