@@ -22,61 +22,34 @@ int16_t dither_to_s16(int32_t sample, DitherSource& dither) {
 
 namespace {
 
-// The packing loops run over fixed-size chunks of interleaved samples: a constant inner
-// trip count lets GCC vectorise them even under -O2's very-cheap cost model (no
-// epilogue or versioning needed); the tail (less than a chunk) is scalar.
-constexpr size_t kChunk = 16;
-// Frames and slots per interleaving chunk: 2 x 16 KiB of stack.
+// Frames and slots per chunk: the chunk's samples, planar, take 16 KiB of stack.
 constexpr uint32_t kFrameChunk = 64;
 constexpr size_t kMaxChunkSlots = 64;
 
-// Byte by byte, as the S24 one: GCC vectorises these stores with plain SSE2 shuffles,
-// whereas a bswap builtin needs SSSE3 to vectorise.
-inline void put_be32(uint8_t* p, int32_t sample) {
-    const auto u = static_cast<uint32_t>(sample);
-    p[0] = static_cast<uint8_t>(u >> 24);
-    p[1] = static_cast<uint8_t>(u >> 16);
-    p[2] = static_cast<uint8_t>(u >> 8);
-    p[3] = static_cast<uint8_t>(u);
-}
-inline void put_be24(uint8_t* p, int32_t sample) {
-    const auto u = static_cast<uint32_t>(sample);
-    p[0] = static_cast<uint8_t>(u >> 24);
-    p[1] = static_cast<uint8_t>(u >> 16);
-    p[2] = static_cast<uint8_t>(u >> 8);
+// One sample, big-endian, as one byteswap and one 4-byte store (a 3-byte sample's store
+// runs one byte into the next sample, which is written after it; `last` = nothing after
+// it to overwrite, so byte stores).
+inline void put_be(uint8_t* p, int32_t sample, uint32_t bytes, bool last) {
+    const uint32_t be = __builtin_bswap32(static_cast<uint32_t>(sample));
+    if (bytes == 4 || !last) {
+        std::memcpy(p, &be, 4);
+    } else {
+        std::memcpy(p, &be, 3);
+    }
 }
 
-void pack_be32(const int32_t* __restrict in, size_t n, uint8_t* __restrict out) {
-    size_t i = 0;
-    for (; i + kChunk <= n; i += kChunk)
-        for (size_t k = 0; k < kChunk; ++k) put_be32(out + 4 * (i + k), in[i + k]);
-    for (; i < n; ++i) put_be32(out + 4 * i, in[i]);
-}
-
-void pack_be24(const int32_t* __restrict in, size_t n, uint8_t* __restrict out) {
-    size_t i = 0;
-    for (; i + kChunk <= n; i += kChunk)
-        for (size_t k = 0; k < kChunk; ++k) put_be24(out + 3 * (i + k), in[i + k]);
-    for (; i < n; ++i) put_be24(out + 3 * i, in[i]);
-}
-
-// planar[s * fpp + f] -> interleaved[f * slots + s]. Common slot counts get a constant
-// stride, which GCC turns into vector loads and interleaving shuffles.
-template <size_t Slots>
-void interleave_fixed(const int32_t* __restrict planar, uint32_t fpp, int32_t* __restrict out) {
-    for (uint32_t f = 0; f < fpp; ++f)
-        for (size_t s = 0; s < Slots; ++s) out[f * Slots + s] = planar[s * fpp + f];
-}
-
-void interleave(const int32_t* __restrict planar, size_t slots, uint32_t fpp, int32_t* __restrict out) {
-    switch (slots) {
-        case 1: std::memcpy(out, planar, fpp * sizeof(int32_t)); return;
-        case 2: interleave_fixed<2>(planar, fpp, out); return;
-        case 4: interleave_fixed<4>(planar, fpp, out); return;
-        case 8: interleave_fixed<8>(planar, fpp, out); return;
-        default:
-            for (size_t s = 0; s < slots; ++s)
-                for (uint32_t f = 0; f < fpp; ++f) out[f * slots + s] = planar[s * fpp + f];
+// Interleaves `group` planar rows of `frames` samples (planar[s * frames + f]) into the
+// payload: frame f of row s goes to out + f * frame_bytes + s * bytes. Scalar on purpose:
+// GCC vectorises the 3-byte interleave only with SSE2 byte shuffles through the stack
+// (x86-64 baseline has no pshufb), which measured 2-3x slower than this
+// (bench/tx_core_cost.cpp); one bswap and one store per sample is already at memory speed.
+template <uint32_t Bytes>
+void pack_rows(const int32_t* __restrict planar, size_t group, uint32_t frames, size_t frame_bytes,
+               uint8_t* __restrict out) {
+    for (uint32_t f = 0; f < frames; ++f) {
+        uint8_t* row = out + f * frame_bytes;
+        for (size_t s = 0; s + 1 < group; ++s) put_be(row + s * Bytes, planar[s * frames + f], Bytes, false);
+        put_be(row + (group - 1) * Bytes, planar[(group - 1) * frames + f], Bytes, true);
     }
 }
 
@@ -129,13 +102,11 @@ PacketWriteResult write_audio_packet(const TxRings& rings, const PacketSpec& spe
     }
 
     // S24/S32, kFrameChunk frames at a time: every slot's samples planar (one block copy
-    // per slot out of the rings), interleaved into frame order, then one linear pack.
+    // per slot out of the rings), then interleaved into the payload as big-endian.
     alignas(64) std::array<int32_t, kMaxChunkSlots * kFrameChunk> planar;
-    alignas(64) std::array<int32_t, kMaxChunkSlots * kFrameChunk> frames;
     const size_t frame_bytes = slot_count * b;
     for (size_t slot0 = 0; slot0 < slot_count; slot0 += kMaxChunkSlots) {
-        // More slots than a chunk holds (not in practice: flows carry at most 64) go in
-        // groups, each interleaved into its own columns.
+        // More slots than a chunk holds (not in practice: flows carry at most 64) go in groups.
         const size_t group = std::min(kMaxChunkSlots, slot_count - slot0);
         std::array<uint32_t, kMaxChunkSlots> real{};
         for (uint32_t f0 = 0; f0 < fpp; f0 += kFrameChunk) {
@@ -150,21 +121,11 @@ PacketWriteResult write_audio_packet(const TxRings& rings, const PacketSpec& spe
                 }
                 real[s] += rings.read(channel - 1u, spec.timestamp + f0, samples);
             }
-            interleave(planar.data(), group, cf, frames.data());
             uint8_t* dst = payload + f0 * frame_bytes + slot0 * b;
-            if (group == slot_count) {
-                if (b == 4)
-                    pack_be32(frames.data(), group * cf, dst);
-                else
-                    pack_be24(frames.data(), group * cf, dst);
-            } else {
-                for (uint32_t f = 0; f < cf; ++f) {
-                    if (b == 4)
-                        pack_be32(frames.data() + f * group, group, dst + f * frame_bytes);
-                    else
-                        pack_be24(frames.data() + f * group, group, dst + f * frame_bytes);
-                }
-            }
+            if (b == 4)
+                pack_rows<4>(planar.data(), group, cf, frame_bytes, dst);
+            else
+                pack_rows<3>(planar.data(), group, cf, frame_bytes, dst);
         }
         for (size_t s = 0; s < group; ++s)
             if (fpp - real[s] > result.missing_frames) result.missing_frames = fpp - real[s];
