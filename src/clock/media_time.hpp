@@ -3,7 +3,10 @@
 //
 // A Dante timestamp is the sample index since the media clock's epoch at the device rate:
 // floor(media_ns * rate / 1e9). The products overflow 64 bits (1.7e18 ns * 192000), so the
-// math goes through 128-bit integers and stays exact.
+// math stays exact: split at whole seconds (or whole rate periods) so every product fits
+// 64 bits, and a division by the constant 1e9 compiles to a multiply; 128-bit integers
+// only where a value may be negative. (A 128-bit division is a libgcc call of some 50
+// cycles, and the graph cycle and the transmitter do a few of these per cycle.)
 
 #include <cstdint>
 
@@ -29,6 +32,10 @@ constexpr int64_t samples_to_ns(int64_t samples, uint32_t rate_hz) {
 }
 
 constexpr int64_t ns_to_samples_ceil(int64_t ns, uint32_t rate_hz) {
+    if (ns >= 0) {
+        const auto u = static_cast<uint64_t>(ns);
+        return static_cast<int64_t>(u / 1'000'000'000u * rate_hz + (u % 1'000'000'000u * rate_hz + 999'999'999u) / 1'000'000'000u);
+    }
     return static_cast<int64_t>((static_cast<i128>(ns) * rate_hz + 999'999'999) / 1'000'000'000);
 }
 

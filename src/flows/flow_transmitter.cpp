@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "util/clock_now.hpp"
@@ -25,6 +26,15 @@ public:
         if (!flow.socket) return false;
         const ssize_t n = ::send(flow.socket->fd(), packet.data(), packet.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
         return n == static_cast<ssize_t>(packet.size());
+    }
+
+    void send_batch(const FlowEntry& flow, std::span<const std::span<const uint8_t>> packets,
+                    std::span<bool> sent) override {
+        if (!flow.socket) {
+            std::fill(sent.begin(), sent.end(), false);
+            return;
+        }
+        flow.socket->send_batch(packets, sent);
     }
 
     bool poll_keepalive(const FlowEntry& flow) override {

@@ -25,6 +25,25 @@ void TransmitterCore::record_lateness(int64_t late_ns) {
     counters_.late[bucket].fetch_add(1, std::memory_order_relaxed);
 }
 
+void TransmitterCore::flush(const FlowEntry& entry, const ClockSnapshot& clock, int64_t now_ns, PacketIo& io) {
+    if (batch_size_ == 0) return;
+    const auto sent = std::span<bool>(batch_sent_.data(), batch_size_);
+    if (batch_size_ == 1)
+        sent[0] = io.send(entry, batch_[0]);
+    else
+        io.send_batch(entry, std::span<const std::span<const uint8_t>>(batch_.data(), batch_size_), sent);
+    for (size_t i = 0; i < batch_size_; ++i) {
+        if (sent[i]) {
+            counters_.packets.fetch_add(1, std::memory_order_relaxed);
+            record_lateness(now_ns - clock.monotonic_ns_at(media_ns_of_sample(batch_ts_[i], settings_.rate)));
+        } else {
+            counters_.send_errors.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+    batch_size_ = 0;
+    batch_bytes_ = 0;
+}
+
 std::optional<uint64_t> TransmitterCore::next_timestamp(const flowctl::FlowHandle& handle) const {
     if (handle.index >= runtime_.size()) return std::nullopt;
     const Runtime& rt = runtime_[handle.index];
@@ -107,22 +126,25 @@ int64_t TransmitterCore::run(const FlowTable& table, const ClockSnapshot& clock,
         packet.fpp = spec.fpp;
         packet.bytes_per_sample = spec.bytes_per_sample;
         packet.slots = spec.slots.span();
+        const size_t packet_bytes = audio_packet_bytes(packet.fpp, static_cast<uint32_t>(packet.slots.size()),
+                                                       packet.bytes_per_sample);
         while (rt.next_ts <= now_samples) {
+            if (batch_size_ == kMaxBatch || batch_bytes_ + packet_bytes > packet_.size()) flush(entry, clock, now_ns, io);
             packet.timestamp = rt.next_ts;
-            const PacketWriteResult written = write_audio_packet(rings_, packet, dither_, packet_);
+            const auto room = std::span<uint8_t>(packet_).subspan(batch_bytes_);
+            const PacketWriteResult written = write_audio_packet(rings_, packet, dither_, room);
             rt.next_ts += fpp;
             if (written.bytes == 0) {
                 counters_.send_errors.fetch_add(1, std::memory_order_relaxed);
                 continue;
             }
             if (written.missing_frames != 0) counters_.underruns.fetch_add(1, std::memory_order_relaxed);
-            if (io.send(entry, std::span<const uint8_t>(packet_.data(), written.bytes))) {
-                counters_.packets.fetch_add(1, std::memory_order_relaxed);
-                record_lateness(now_ns - clock.monotonic_ns_at(media_ns_of_sample(packet.timestamp, settings_.rate)));
-            } else {
-                counters_.send_errors.fetch_add(1, std::memory_order_relaxed);
-            }
+            batch_[batch_size_] = std::span<const uint8_t>(room.data(), written.bytes);
+            batch_ts_[batch_size_] = packet.timestamp;
+            ++batch_size_;
+            batch_bytes_ += written.bytes;
         }
+        flush(entry, clock, now_ns, io);
         wake = std::min(wake, clock.monotonic_ns_at(media_ns_of_sample(rt.next_ts, settings_.rate)));
     }
     counters_.active.store(active, std::memory_order_relaxed);

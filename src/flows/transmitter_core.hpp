@@ -15,6 +15,9 @@
 //
 // A packet whose send fails is dropped (next_ts still advances): audio that missed its
 // moment is worthless later, and a receiver that went away must not freeze the others.
+// A flow's due packets go out together (PacketIo::send_batch, up to kMaxBatch at once):
+// in the steady state that is one packet per flow per pass (all flows share the fpp
+// grid), after a late wake-up the whole catch-up burst in one system call.
 //
 // Keepalives: a receiver sends something back to the flow's socket about every 250 ms;
 // a flow with nothing heard for keepalive_timeout stops sending and is reported once on
@@ -44,6 +47,13 @@ public:
     virtual ~PacketIo() = default;
     // Send one datagram on the flow's socket; true if it all went out.
     virtual bool send(const FlowEntry& flow, std::span<const uint8_t> packet) = 0;
+    // Send several datagrams on the flow's socket, in order (the socket I/O does it in one
+    // sendmmsg()); sent[i] = whether packets[i] all went out. A failed one does not stop
+    // the others. By default one send() each.
+    virtual void send_batch(const FlowEntry& flow, std::span<const std::span<const uint8_t>> packets,
+                            std::span<bool> sent) {
+        for (size_t i = 0; i < packets.size(); ++i) sent[i] = send(flow, packets[i]);
+    }
     // Drain whatever the receiver sent to the flow's socket; true if anything arrived.
     virtual bool poll_keepalive(const FlowEntry& flow) = 0;
 };
@@ -104,13 +114,22 @@ private:
     };
 
     void record_lateness(int64_t late_ns);
+    void flush(const FlowEntry& entry, const ClockSnapshot& clock, int64_t now_ns, PacketIo& io);
 
     const TxRings& rings_;
     TransmitterSettings settings_;
     TransmitterCounters& counters_;
     ExpiredQueue& expired_;
     std::vector<Runtime> runtime_;  // indexed by handle.index
-    std::vector<uint8_t> packet_;   // one packet's worth of scratch
+    // Up to kMaxBatch built packets of one flow, waiting for flush(): their bytes packed
+    // in packet_ (at least one packet of the largest kind fits), their timestamps.
+    static constexpr size_t kMaxBatch = 32;
+    std::vector<uint8_t> packet_;
+    size_t batch_bytes_ = 0;
+    size_t batch_size_ = 0;
+    std::array<std::span<const uint8_t>, kMaxBatch> batch_{};
+    std::array<uint64_t, kMaxBatch> batch_ts_{};
+    std::array<bool, kMaxBatch> batch_sent_{};
     DitherSource dither_;
     uint64_t clock_generation_ = 0;
     bool have_generation_ = false;

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -71,6 +73,34 @@ std::optional<Ipv4Endpoint> UdpSocket::local_endpoint() const {
 
 ssize_t UdpSocket::send(std::span<const uint8_t> data) const {
     return ::send(fd_, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+size_t UdpSocket::send_batch(std::span<const std::span<const uint8_t>> packets, std::span<bool> sent) const {
+    const size_t n = std::min(packets.size(), kMaxBatch);
+    std::fill(sent.begin(), sent.end(), false);
+    std::array<mmsghdr, kMaxBatch> msgs{};
+    std::array<iovec, kMaxBatch> iov{};
+    for (size_t i = 0; i < n; ++i) {
+        iov[i].iov_base = const_cast<uint8_t*>(packets[i].data());
+        iov[i].iov_len = packets[i].size();
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    size_t done = 0;
+    size_t ok = 0;
+    while (done < n) {
+        const size_t asked = n - done;
+        const int r = ::sendmmsg(fd_, msgs.data() + done, static_cast<unsigned>(asked), MSG_DONTWAIT | MSG_NOSIGNAL);
+        // sendmmsg stops at the first datagram that fails: r < 0 if it was the first one,
+        // else the count sent before it. Either way that one is dropped and the rest go on.
+        const size_t went = r > 0 ? static_cast<size_t>(r) : 0;
+        for (size_t i = done; i < done + went; ++i) {
+            sent[i] = msgs[i].msg_len == packets[i].size();
+            ok += sent[i] ? 1 : 0;
+        }
+        done += went < asked ? went + 1 : went;
+    }
+    return ok;
 }
 
 ssize_t UdpSocket::send_to(std::span<const uint8_t> data, const Ipv4Endpoint& to) const {

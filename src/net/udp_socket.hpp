@@ -43,6 +43,12 @@ public:
     ssize_t send(std::span<const uint8_t> data) const;
     ssize_t send_to(std::span<const uint8_t> data, const Ipv4Endpoint& to) const;
     ssize_t recv_from(std::span<uint8_t> buffer, Ipv4Endpoint* from) const;
+    // Several datagrams on a connected socket, in order, with as few sendmmsg() calls as
+    // possible (one when all go out; a failed datagram is skipped and the rest sent).
+    // sent[i] = whether packets[i] went out whole. Returns how many did. No allocation:
+    // at most kMaxBatch datagrams (more are not sent, sent[i] = false).
+    static constexpr size_t kMaxBatch = 64;
+    size_t send_batch(std::span<const std::span<const uint8_t>> packets, std::span<bool> sent) const;
 
     // Wait up to timeout_ms for something to read. False on timeout (or EINTR).
     [[nodiscard]] bool wait_readable(int timeout_ms) const;

@@ -32,6 +32,30 @@ TEST_CASE("media time and sample indices convert exactly, also at large epochs")
     CHECK(ns_to_samples_ceil(1'000'001, 48000) == 49);
 }
 
+TEST_CASE("the split-at-seconds conversions equal the plain 128-bit formulas") {
+    uint64_t x = 0x243F6A8885A308D3ull;
+    auto next = [&x] {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        return x;
+    };
+    for (uint32_t rate : {44100u, 48000u, 88200u, 96000u, 192000u, 384000u}) {
+        for (int i = 0; i < 20000; ++i) {
+            // Up to ~2^62 ns (146 years) and indices whose ns still fit an int64.
+            const auto ns = static_cast<int64_t>(next() >> (2 + i % 40));
+            CHECK(media_sample_at(ns, rate) == static_cast<uint64_t>((static_cast<u128>(ns) * rate) / 1'000'000'000u));
+            CHECK(ns_to_samples_ceil(ns, rate) ==
+                  static_cast<int64_t>((static_cast<i128>(ns) * rate + 999'999'999) / 1'000'000'000));
+            CHECK(ns_to_samples_ceil(-ns, rate) ==
+                  static_cast<int64_t>((static_cast<i128>(-ns) * rate + 999'999'999) / 1'000'000'000));
+            const uint64_t index = media_sample_at(ns, rate) + (next() & 0xFFFF);
+            CHECK(media_ns_of_sample(index, rate) ==
+                  static_cast<int64_t>((static_cast<u128>(index) * 1'000'000'000u + rate - 1) / rate));
+        }
+    }
+}
+
 TEST_CASE("a snapshot maps monotonic instants to media time and back") {
     ClockSnapshot s;
     s.media_ns = 5'000'000'000'000;

@@ -125,3 +125,147 @@ TEST_CASE("a concurrent reader never sees a frame from the wrong position") {
     CHECK(bad.load() == 0);
     CHECK(real.load() > 0);
 }
+
+namespace {
+// The sample every write puts at (position, channel): never 0, so silence is distinguishable.
+int32_t pattern(uint64_t position, uint32_t channel) {
+    uint64_t x = position * 4 + channel + 0x9E3779B97F4A7C15ull;
+    x ^= x >> 31;
+    x *= 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 29;
+    return static_cast<int32_t>(x | 1);
+}
+
+// pattern() for positions modulo a prime period (longer than any ring here, so one lap
+// back never has the same sample), with room past the end for a whole write: the writer
+// points its planes straight into it and spends its time in write(), racing the reader.
+constexpr uint64_t kPeriod = 100'003;
+struct PatternTable {
+    std::vector<std::vector<int32_t>> channel;
+    PatternTable(uint32_t channels, uint32_t max_write) : channel(channels) {
+        for (uint32_t c = 0; c < channels; ++c)
+            for (uint64_t i = 0; i < kPeriod + max_write; ++i) channel[c].push_back(pattern(i % kPeriod, c));
+    }
+    const int32_t* at(uint64_t position, uint32_t c) const { return channel[c].data() + position % kPeriod; }
+    int32_t sample(uint64_t position, uint32_t c) const { return channel[c][position % kPeriod]; }
+};
+
+struct Lcg {
+    uint64_t s;
+    uint32_t next(uint32_t n) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        return static_cast<uint32_t>((s >> 33) % n);
+    }
+};
+}  // namespace
+
+TEST_CASE("stress: unaligned writes, rewrites and laps race a reader: every frame is its own sample or silence") {
+    // A small ring so the writer laps it constantly; writes of 1..300 frames at any
+    // alignment, and now and then a step back that rewrites positions already published
+    // (the follower re-anchoring). The reader reads windows from two laps back to past
+    // the write head: every frame must be exactly that position's sample, or 0.
+    constexpr uint32_t kChannels = 3;
+    constexpr uint64_t kReads = 300'000;  // the writer runs until the reader is done
+    TxRings rings(kChannels, 256);
+    const PatternTable table(kChannels, 300);
+    std::atomic<uint64_t> head{0};
+    std::atomic<bool> done{false};
+    std::atomic<bool> reader_ready{false};
+    std::thread writer([&] {
+        while (!reader_ready) std::this_thread::yield();
+        Lcg rng{1};
+        uint64_t pos = 1'000'000;
+        while (!done.load(std::memory_order_relaxed)) {
+            if (rng.next(16) == 0) pos -= std::min<uint64_t>(pos, rng.next(200));
+            const uint32_t n = 1 + rng.next(300);
+            std::array<const int32_t*, kChannels> planes{};
+            for (uint32_t c = 0; c < kChannels; ++c) planes[c] = table.at(pos, c);
+            rings.write(pos, planes, n);
+            pos += n;
+            head.store(pos, std::memory_order_release);
+        }
+    });
+    Lcg rng{2};
+    std::vector<int32_t> out(300);
+    uint64_t bad = 0, real = 0, reads = 0;
+    reader_ready = true;
+    while (reads < kReads) {
+        const uint64_t h = head.load(std::memory_order_acquire);
+        if (h < 1'000'000 + 600) continue;
+        const uint64_t start = h - 512 + rng.next(600);
+        const uint32_t n = 1 + rng.next(300);
+        const uint32_t c = rng.next(kChannels);
+        const std::span<int32_t> window(out.data(), n);
+        const uint32_t got = rings.read(c, start, window);
+        uint32_t nonzero = 0;
+        for (uint32_t i = 0; i < n; ++i) {
+            if (window[i] == 0) continue;
+            ++nonzero;
+            if (window[i] != table.sample(start + i, c)) ++bad;
+        }
+        if (nonzero != got) ++bad;  // the count matches what came back
+        real += got;
+        ++reads;
+    }
+    done = true;
+    writer.join();
+    CHECK(bad == 0);
+    CHECK(real > 0);
+}
+
+TEST_CASE("stress: a reader racing an appending writer never loses a published frame") {
+    // The steady state: each cycle continues where the last ended (any size, any
+    // alignment), so blocks are shared between the cycle being written and frames already
+    // published. Frames published before a read and not yet reachable by the next lap
+    // must all come back real, even while the writer appends to the same block.
+    constexpr uint32_t kChannels = 2;
+    constexpr uint32_t kCapacity = 4096;
+    constexpr uint32_t kMaxWrite = 300;
+    TxRings rings(kChannels, kCapacity);
+    const PatternTable table(kChannels, kMaxWrite);
+    std::atomic<uint64_t> head{0};
+    std::atomic<bool> done{false};
+    std::atomic<bool> reader_ready{false};
+    std::thread writer([&] {
+        while (!reader_ready) std::this_thread::yield();
+        Lcg rng{3};
+        uint64_t pos = 77;
+        while (!done.load(std::memory_order_relaxed)) {
+            const uint32_t n = 1 + rng.next(kMaxWrite);
+            std::array<const int32_t*, kChannels> planes{};
+            for (uint32_t c = 0; c < kChannels; ++c) planes[c] = table.at(pos, c);
+            rings.write(pos, planes, n);
+            pos += n;
+            head.store(pos, std::memory_order_release);
+        }
+    });
+    Lcg rng{4};
+    std::vector<int32_t> out(256);
+    uint64_t bad = 0, lost = 0, checked = 0;
+    reader_ready = true;
+    uint64_t reads = 0;
+    while (reads < 300'000) {
+        const uint64_t h = head.load(std::memory_order_acquire);
+        const uint32_t n = 1 + rng.next(256);
+        const uint64_t back = n + rng.next(64);  // right behind the head, in the block being appended to
+        if (h < 77 + back) continue;
+        ++reads;
+        const uint64_t start = h - back;
+        const uint32_t c = rng.next(kChannels);
+        const uint32_t got = rings.read(c, start, std::span<int32_t>(out.data(), n));
+        for (uint32_t i = 0; i < n; ++i)
+            if (out[i] != 0 && out[i] != table.sample(start + i, c)) ++bad;
+        // Only if the writer cannot have started to overwrite the window's blocks since.
+        const uint64_t h2 = head.load(std::memory_order_acquire);
+        const uint64_t reach = h2 + kMaxWrite + TxRings::kBlockFrames;  // block-rounded
+        if (reach <= start + kCapacity) {
+            ++checked;
+            if (got != n) ++lost;
+        }
+    }
+    done = true;
+    writer.join();
+    CHECK(bad == 0);
+    CHECK(lost == 0);
+    CHECK(checked > 0);
+}

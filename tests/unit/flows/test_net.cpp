@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <vector>
+
 #include <array>
 
 #include "net/interface.hpp"
@@ -107,4 +109,39 @@ TEST_CASE("interface details of loopback: no MAC, not dynamic") {
     CHECK_FALSE(details.mac);
     CHECK_FALSE(details.dynamic);
     CHECK(lookup_interface_details("no-such-if0", 0).gateway == 0u);
+}
+
+TEST_CASE("send_batch on lo: one sendmmsg, in order; a datagram that fails is skipped, the rest still go") {
+    std::string error;
+    const auto lo = lookup_interface("lo", error);
+    REQUIRE(lo);
+    auto server = open_udp_on_interface(*lo, BindOptions{}, error);
+    REQUIRE_MESSAGE(server, error);
+    auto client = open_udp(Ipv4Endpoint{ipv4(127, 0, 0, 1), 0}, error);
+    REQUIRE(client);
+    REQUIRE(connect_udp(*client, *server->local_endpoint(), error));
+
+    // 40 datagrams of distinct sizes; #5 and #39 are too big for UDP (EMSGSIZE).
+    std::vector<std::vector<uint8_t>> data;
+    for (size_t i = 0; i < 40; ++i) data.emplace_back(i == 5 || i == 39 ? 70000 : 10 + i, static_cast<uint8_t>(i));
+    std::vector<std::span<const uint8_t>> packets(data.begin(), data.end());
+    std::array<bool, 40> sent{};
+    CHECK(client->send_batch(packets, sent) == 38);
+    for (size_t i = 0; i < 40; ++i) CHECK(sent[i] == (i != 5 && i != 39));
+    std::array<uint8_t, 256> buf{};
+    for (size_t i = 0; i < 40; ++i) {
+        if (i == 5 || i == 39) continue;
+        REQUIRE(server->wait_readable(1000));
+        CHECK(server->recv_from(buf, nullptr) == static_cast<ssize_t>(10 + i));
+        CHECK(buf[0] == i);
+    }
+    CHECK_FALSE(server->wait_readable(0));
+    // The first one failing, and a batch of one.
+    std::array<bool, 2> two{};
+    const std::array<std::span<const uint8_t>, 2> bad_first{packets[5], packets[0]};
+    CHECK(client->send_batch(bad_first, two) == 1);
+    CHECK_FALSE(two[0]);
+    CHECK(two[1]);
+    REQUIRE(server->wait_readable(1000));
+    CHECK(server->recv_from(buf, nullptr) == 10);
 }

@@ -41,6 +41,12 @@ struct FakeIo : PacketIo {
         sent.push_back({flow.spec.handle.index, seconds * kRate + sub, {packet.begin(), packet.end()}});
         return send_ok;
     }
+    std::vector<size_t> batches;  // sizes of send_batch() calls (single packets use send())
+    void send_batch(const FlowEntry& flow, std::span<const std::span<const uint8_t>> packets,
+                    std::span<bool> ok) override {
+        batches.push_back(packets.size());
+        PacketIo::send_batch(flow, packets, ok);
+    }
     bool poll_keepalive(const FlowEntry&) override {
         ++polls;
         return keepalives;
@@ -113,6 +119,7 @@ TEST_CASE("paced run: one packet per fpp, consecutive timestamps, catch-up after
     rig.run(wake + 4 * 32 * 1'000'000'000ll / kRate);
     REQUIRE(rig.io.sent.size() == 5);
     for (size_t i = 1; i < 5; ++i) CHECK(rig.io.sent[i].timestamp == rig.io.sent[i - 1].timestamp + 32);
+    CHECK(rig.io.batches == std::vector<size_t>{5});  // the burst in one batch; on time, single sends
     CHECK(rig.counters.late[5] >= 1);  // 2.67 ms late: the 2..5 ms bucket
     CHECK(rig.counters.late[0] >= 100);
 }
@@ -224,6 +231,11 @@ TEST_CASE("send failures drop the packet but keep the pace") {
     CHECK(rig.counters.send_errors == 10);
     CHECK(rig.counters.packets == 0);
     CHECK(rig.io.sent.back().timestamp == kSample0 + 32 * 10);
+    // In a burst too: each failed packet counts, the pace holds.
+    rig.run(wake + 39 * 32 * 1'000'000'000ll / kRate);
+    CHECK(rig.counters.send_errors == 10 + 40);
+    CHECK(rig.io.batches == std::vector<size_t>{32, 8});  // at most kMaxBatch a call
+    CHECK(rig.io.sent.back().timestamp == kSample0 + 32 * 50);
 }
 
 TEST_CASE("a new flow in a reused index starts fresh; a new fpp starts a new grid") {
