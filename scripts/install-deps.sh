@@ -2,13 +2,17 @@
 # Installs the Debian packages the build, the demo and the tests need, if any is missing.
 set -euo pipefail
 
+clang_rt=libclang-rt-dev
+grep -q '^VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null && clang_rt=libclang-rt-14-dev
+
 packages=(
   # build
   meson ninja-build pkg-config g++ libpipewire-0.3-dev libspa-0.2-dev nlohmann-json3-dev doctest-dev
   # a PipeWire session as users have it
   pipewire pipewire-bin pipewire-pulse wireplumber dbus pulseaudio-utils
-  # the libFuzzer tree
-  clang libclang-rt-14-dev
+  # the libFuzzer tree (clang's runtimes: libclang-rt-14-dev on Debian 12, the default
+  # version's libclang-rt-dev from Debian 13 on)
+  clang "$clang_rt"
   # tests, demo and lab
   python3 sox iproute2 xvfb pavucontrol imagemagick tesseract-ocr tesseract-ocr-eng
   # the control plane: mDNS through Avahi, and the lab's own avahi-daemon
