@@ -40,10 +40,12 @@ timed() {  # label, command...: runs it and prints how long it took
 # With Debian 13 among other parts, its root is built and its packages installed (mmdebstrap
 # and apt: network and disk, little CPU) in the background while Debian 12 compiles; every
 # host test run waits for it first, so nothing runs beside a timing test.
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo  # the Debian 13 root needs namespaces and pivot_root
 prep_pid=""
 if [ ${#parts[@]} -gt 1 ] && [[ " ${parts[*]} " == *" debian13 "* ]]; then
   mkdir -p build-debian13
-  scripts/debian13-root.sh true >build-debian13/root.log 2>&1 &
+  $SUDO scripts/debian13-root.sh true >build-debian13/root.log 2>&1 &
   prep_pid=$!
 fi
 wait_prep() { [ -z "$prep_pid" ] || { wait "$prep_pid"; prep_pid=""; }; }
@@ -83,7 +85,7 @@ for part in "${parts[@]}"; do
       rm -f build-debian13/root.log
     fi
     set -o pipefail
-    timed "debian13 (root, dependencies, build, tests)" scripts/debian13-root.sh ./run-tests.sh debian13-plain 2>&1 \
+    timed "debian13 (root, dependencies, build, tests)" $SUDO scripts/debian13-root.sh ./run-tests.sh debian13-plain 2>&1 \
       | sed -u 's/^/[debian13] /' || status=1
     set +o pipefail
     logs+=(debian13:build-debian13/build/meson-logs/testlog.json) ;;
