@@ -1,48 +1,71 @@
 #!/usr/bin/env bash
-# A Debian 13 (trixie) minbase root with the build dependencies, built from Debian's
-# packages with mmdebstrap, and a command run inside it, to check the project against
-# PipeWire 1.4 / g++ 14 without another machine:
+# Runs a command inside a Debian 13 (trixie) root built from Debian's packages, with this
+# checkout at /src:   scripts/debian13-root.sh [COMMAND ARGS...]   (default: bash)
 #
-#   scripts/debian13-root.sh [--root DIR] [--] COMMAND...
-#   e.g. scripts/debian13-root.sh -- sh -c 'meson setup /tmp/b /src -Dwerror=true && ninja -C /tmp/b && meson test -C /tmp/b --suite unit'
+# The first run builds the root with mmdebstrap (minbase) into $DANTE_DEBIAN13_ROOT
+# (default /var/cache/pipewire-dante/trixie-root); later runs reuse it. Each run installs
+# the project's dependencies inside it (scripts/install-deps.sh: nothing to do once done).
 #
-# The root is made once (default /var/tmp/pwdante-trixie) and reused. The command runs as
-# root in a mount namespace of its own (unshare -m) whose root is switched with
-# pivot_root, not chroot: integration tests nsenter -m into child mount namespaces, which
-# a chroot'ed process cannot do safely. The source tree is bind-mounted read-write at
-# /src, a fresh tmpfs at /tmp. Nothing of the host's is changed outside the root dir.
-# Needs root, mmdebstrap and unshare (util-linux).
+# The command runs in its own mount and PID namespaces, in the root made the namespace's
+# root with pivot_root (not chroot: the tests' `nsenter -m` into child mount namespaces and
+# `ip netns exec`'s remount of /sys would escape a chroot to the host's tree). Inside:
+# /proc of the new PID namespace, the host's /sys and /dev (bind), fresh tmpfs /run and
+# /tmp. When the command ends every process it left behind ends with its PID namespace.
+# Needs root, mmdebstrap (installed if missing) and a reachable Debian mirror.
 set -euo pipefail
 
-root=/var/tmp/pwdante-trixie
-if [ "${1:-}" = "--root" ]; then root=$2; shift 2; fi
-[ "${1:-}" = "--" ] && shift
-[ $# -gt 0 ] || { echo "usage: $0 [--root DIR] [--] COMMAND..." >&2; exit 2; }
-[ "$(id -u)" -eq 0 ] || { echo "$0: needs root (mmdebstrap, unshare -m, pivot_root)" >&2; exit 1; }
-src=$(cd "$(dirname "$0")/.." && pwd)
+repo=$(cd "$(dirname "$0")/.." && pwd)
+root=${DANTE_DEBIAN13_ROOT:-/var/cache/pipewire-dante/trixie-root}
+mirror=${DANTE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
-if [ ! -x "$root/usr/bin/meson" ]; then
-  command -v mmdebstrap >/dev/null || { echo "$0: install mmdebstrap first" >&2; exit 1; }
-  rm -rf "$root"
-  mmdebstrap --variant=minbase --mode=root \
-    --include=meson,ninja-build,pkg-config,g++,clang,libclang-rt-dev,libpipewire-0.3-dev,libspa-0.2-dev,nlohmann-json3-dev,doctest-dev,libavahi-client-dev,python3,pipewire,pipewire-bin,wireplumber,iproute2 \
-    trixie "$root" http://deb.debian.org/debian
+if [ "${1:-}" = --inside ]; then
+  # Second stage: PID 1 of the new namespaces (see the end of this script).
+  shift
+  mount --make-rprivate /
+  mount --bind "$root" "$root"                # pivot_root needs a mount point
+  mount -t proc proc "$root/proc"
+  mount --rbind /sys "$root/sys"
+  mount --rbind /dev "$root/dev"
+  mount -t tmpfs -o mode=755 tmpfs "$root/run"
+  mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
+  mkdir -p "$root/src" "$root/.old-root"
+  mount --bind "$repo" "$root/src"
+  # apt-get needs the host's resolver inside.
+  rm -f "$root/etc/resolv.conf"; : >"$root/etc/resolv.conf"
+  mount --bind /etc/resolv.conf "$root/etc/resolv.conf"
+  cd "$root"
+  pivot_root . .old-root
+  cd /
+  umount -l /.old-root
+  export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
+  unset XDG_RUNTIME_DIR XDG_CONFIG_HOME XDG_STATE_HOME DBUS_SESSION_BUS_ADDRESS
+  cd /src
+  [ $# -gt 0 ] || set -- bash
+  # Not exec: PID 1 ignores SIGTERM/SIGINT, so the command runs as its child.
+  "$@"
+  exit $?
 fi
 
-# In the new mount namespace: bind the root onto itself (pivot_root needs a mount point),
-# give it /proc, /dev, /sys, /tmp and the source, switch to it and drop the old root.
-exec unshare -m --propagation private -- /bin/sh -ec '
-  root=$1; src=$2; shift 2
-  mount --bind "$root" "$root"
-  mount -t proc proc "$root/proc"
-  mount --rbind /dev "$root/dev"
-  mount --rbind /sys "$root/sys"
-  mount -t tmpfs tmpfs "$root/tmp"
-  mkdir -p "$root/src" "$root/.oldroot"
-  mount --bind "$src" "$root/src"
-  cd "$root"
-  pivot_root . .oldroot
-  cd /
-  umount -l /.oldroot
-  exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"
-' sh "$root" "$src" "$@"
+[ "$(id -u)" -eq 0 ] || { echo "$0: needs root (mount namespace, pivot_root)" >&2; exit 1; }
+
+if [ ! -e "$root/.pipewire-dante-root" ]; then
+  command -v mmdebstrap >/dev/null || {
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mmdebstrap; }
+  echo "building a Debian 13 root in $root (mmdebstrap --variant=minbase trixie)"
+  start=$SECONDS
+  rm -rf "$root.tmp"
+  mkdir -p "$(dirname "$root")"
+  mmdebstrap --variant=minbase trixie "$root.tmp" "deb $mirror trixie main"
+  touch "$root.tmp/.pipewire-dante-root"
+  rm -rf "$root"
+  mv "$root.tmp" "$root"
+  echo "mmdebstrap: $((SECONDS - start)) s"
+fi
+
+self=$(readlink -f "$0")
+run() { DANTE_DEBIAN13_ROOT=$root unshare --mount --pid --fork --propagation private -- "$self" --inside "$@"; }
+
+start=$SECONDS
+run scripts/install-deps.sh
+echo "debian13: dependencies ready ($((SECONDS - start)) s)"
+run "$@"

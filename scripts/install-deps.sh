@@ -2,6 +2,9 @@
 # Installs the Debian packages the build, the demo and the tests need, if any is missing.
 set -euo pipefail
 
+clang_rt=libclang-rt-dev
+grep -q '^VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null && clang_rt=libclang-rt-14-dev
+
 packages=(
   # build
   meson ninja-build pkg-config g++ libpipewire-0.3-dev libspa-0.2-dev nlohmann-json3-dev doctest-dev

@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
-"""Adds up meson test logs (testlog.json files given as args) and prints each failure
-and the closing line 'N passed, N failed, N skipped'. Exit 1 if anything failed or no
-test ran at all."""
+"""Adds up meson test logs and prints each failure and skip, a subtotal per distribution,
+and the closing line 'N passed, N failed, N skipped' for all of them together.
+Args: testlog.json files, each optionally labelled with where it ran: 'debian13:PATH'
+(unlabelled: 'debian12'). Exit 1 if anything failed or no test ran at all."""
 import json
+import re
 import sys
 
-passed = failed = skipped = 0
-for path in sys.argv[1:]:
+totals = {}  # label -> [passed, failed, skipped]
+for arg in sys.argv[1:]:
+    m = re.match(r"^([a-z0-9]+):(.+)$", arg)
+    label, path = (m.group(1), m.group(2)) if m else ("debian12", arg)
+    t_label = totals.setdefault(label, [0, 0, 0])
+    build = path.split("/")[-3] if path.count("/") >= 2 else path
     try:
         lines = open(path).read().splitlines()
     except OSError:
-        print(f"missing test log {path}: that run did not happen")
-        failed += 1
+        print(f"missing test log {path} ({label}): that run did not happen")
+        t_label[1] += 1
         continue
     for line in lines:
         if not line.strip():
@@ -19,11 +25,16 @@ for path in sys.argv[1:]:
         t = json.loads(line)
         result = t.get("result")
         if result in ("OK", "EXPECTEDFAIL"):
-            passed += 1
+            t_label[0] += 1
         elif result == "SKIP":
-            skipped += 1
+            t_label[2] += 1
+            print(f"skipped: {label}: {build}: {t.get('name')}")
         else:
-            failed += 1
-            print(f"FAILED: {path.split('/')[-3]}: {t.get('name')} ({result})")
+            t_label[1] += 1
+            print(f"FAILED: {label}: {build}: {t.get('name')} ({result})")
+passed, failed, skipped = (sum(v[i] for v in totals.values()) for i in range(3))
+if len(totals) > 1:
+    for label, (p, f, s) in totals.items():
+        print(f"  {label}: {p} passed, {f} failed, {s} skipped")
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 sys.exit(1 if failed or passed == 0 else 0)
