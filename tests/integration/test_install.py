@@ -72,8 +72,11 @@ def body():
     for path in (module, plugin, libexec, dropin):
         check(path.exists(), "installed: %s" % path)
     check(os.access(libexec, os.X_OK), "the clock service is executable")
+    # systemd's own unit dir where systemd.pc names it; else <prefix>/lib/systemd/system
+    # (/usr/local/lib/systemd/system is on systemd's search path too)
     units = [p for p in (Path("/usr/lib/systemd/system/pipewire-dante-ptp@.service"),
-                         Path("/lib/systemd/system/pipewire-dante-ptp@.service")) if p.exists()]
+                         Path("/lib/systemd/system/pipewire-dante-ptp@.service"),
+                         prefix / "lib" / "systemd" / "system" / "pipewire-dante-ptp@.service") if p.exists()]
     check(bool(units), "the systemd unit is in systemd's system unit directory")
     exec_start = [ln for ln in units[0].read_text().splitlines() if ln.startswith("ExecStart=")][0]
     check(exec_start.split()[0] == "ExecStart=%s" % libexec, "its ExecStart runs the installed binary")
