@@ -24,7 +24,6 @@ while, back to 0, then `clock.force-quantum 256` for a while, back to 0. Checks:
 import json
 import sys
 import time
-import wave
 from pathlib import Path
 
 sys.dont_write_bytecode = True
@@ -32,21 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pwlab import (make_lab, parse_args, main_wrapper, check, log, lab_args, SINK,  # noqa: E402
                    make_wav, read_tap, tap_runs)
 from netlab import NetLab  # noqa: E402
+from test_dante_rx import read_wav_s24  # noqa: E402
 
 RATE = 48000
 FRAMES = 9 * RATE          # the signal: longer than the whole sequence below
 SECONDS = 14               # dante-rx records this long
-
-
-def read_wav_s24(path):
-    with wave.open(str(path), "rb") as w:
-        check(w.getsampwidth() == 3 and w.getnchannels() == 2 and w.getframerate() == RATE,
-              "dante-rx wrote a 2-channel 24-bit 48 kHz WAV")
-        raw = w.readframes(w.getnframes())
-    chans = [[], []]
-    for i in range(0, len(raw), 3):
-        chans[(i // 3) % 2].append(int.from_bytes(raw[i:i + 3], "little", signed=True))
-    return chans
 
 
 def metadata(lab, key, value):
