@@ -257,6 +257,17 @@ class PipeWireLab:
             for d in (self.runtime, self.config, self.state, self.work, self.tmp / "data"):
                 d.mkdir(parents=True, exist_ok=True)
                 os.chown(d, self.uid, self.gid)
+            # The build tree may sit below a directory the user cannot enter (a checkout in
+            # a 0700 temp dir): the session loads copies of the module and plugin instead.
+            self.user_lib = self.tmp / "lib"
+            shutil.copytree(self.build / "module", self.user_lib / "module",
+                            ignore=shutil.ignore_patterns("*.p", "meson*"))
+            shutil.copytree(self.build / "spa-plugin", self.user_lib / "spa-plugin",
+                            ignore=shutil.ignore_patterns("*.p", "meson*"))
+
+    def _lib(self):
+        """Where the session loads our module and plugin from: the build tree, or its copies."""
+        return getattr(self, "user_lib", None) or self.build
 
     def as_user(self, cmd):
         """cmd as the lab's user (unchanged without one)."""
@@ -286,9 +297,9 @@ class PipeWireLab:
             "XDG_STATE_HOME": str(self.state),
             "XDG_DATA_HOME": str(self.tmp / "data"),
             "DBUS_SESSION_BUS_ADDRESS": "unix:path=%s" % self.bus_path,
-            "SPA_PLUGIN_DIR": SYSTEM_SPA_DIR if self.installed else _dirlist(self.build / "spa-plugin", SYSTEM_SPA_DIR),
+            "SPA_PLUGIN_DIR": SYSTEM_SPA_DIR if self.installed else _dirlist(self._lib() / "spa-plugin", SYSTEM_SPA_DIR),
             "PIPEWIRE_MODULE_DIR": (SYSTEM_MODULE_DIR if self.installed else
-                                    _dirlist(self.build / "module", SYSTEM_MODULE_DIR)),
+                                    _dirlist(self._lib() / "module", SYSTEM_MODULE_DIR)),
             "PULSE_RUNTIME_PATH": str(self.runtime / "pulse"),
             "NO_AT_BRIDGE": "1",
             "GSETTINGS_BACKEND": "memory",
