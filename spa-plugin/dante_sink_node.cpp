@@ -483,6 +483,7 @@ int DanteSinkNode::do_start_in_loop(spa_loop*, bool, uint32_t, const void*, size
     node->set_rate_match(1.0, false);
     node->arm_timer(node->following_ ? 0 : monotonic_now(node->data_system_));
     node->device_->stats().driving.store(!node->following_, std::memory_order_relaxed);
+    node->device_->stats().starts.fetch_add(1, std::memory_order_relaxed);
     return 0;
 }
 
@@ -562,12 +563,21 @@ void DanteSinkNode::on_timer() {
     }
     DriverTimeline& timeline = mismatch ? graph_timeline_ : timeline_;
     // The last cycle's real length: what PipeWire 0.3.65 wrote into clock.duration when it
-    // applied a new quantum at that cycle's start (from 0.3.68 on it is what we set).
-    if (last_timeline_ == &timeline && clock_->duration > 0 && clock_->duration <= quantum_limit_)
+    // applied a new quantum at that cycle's start (from 0.3.68 on it is what we set, and
+    // process() may have corrected it already).
+    if (last_timeline_ == &timeline && clock_->duration != cycle_frames_ && clock_->duration > 0 &&
+        clock_->duration <= quantum_limit_)
         timeline.correct_last_duration(static_cast<uint32_t>(clock_->duration));
     last_timeline_ = &timeline;
-    const CyclePlan plan = timeline.plan(device_->clock().snapshot(), now, duration);
+    const ClockSnapshot snapshot = device_->clock().snapshot();
+    if (const int64_t wait = timeline.wait_ns(snapshot, now, duration); wait > 0) {
+        arm_timer(now + wait);  // the quantum shrank or we restarted: not due yet (see wait_ns())
+        return;
+    }
+    const CyclePlan plan = timeline.plan(snapshot, now, duration);
     cycle_refused_ = mismatch;
+    previous_cycle_frames_ = cycle_frames_;
+    cycle_frames_ = duration;
     clock_->nsec = static_cast<uint64_t>(plan.nsec);
     clock_->position = plan.position;
     clock_->duration = duration;
@@ -659,6 +669,11 @@ int DanteSinkNode::process() {
         written_serial_ = cycle_serial_;
         // Never more than the cycle really lasts: the next one starts right after it.
         if (clock_ && clock_->duration > 0) frames = std::min<uint32_t>(frames, static_cast<uint32_t>(clock_->duration));
+        // PipeWire 1.x: in the cycle that applies a larger quantum the followers still
+        // deliver the old one. The next cycle continues right after these frames instead
+        // of leaving the rest of this one empty (silence on the wire); it is due at once.
+        if (frames > 0 && frames < cycle_frames_ && frames == previous_cycle_frames_ && last_timeline_ == &timeline_)
+            timeline_.correct_last_duration(frames);
     }
     if (frames > 0) {
         rings.write(position, std::span<const int32_t* const>(planes_.data(), channels), frames);

@@ -134,6 +134,8 @@ private:
     DriverTimeline graph_timeline_;  // cycles while the graph runs at another rate (refused)
     uint32_t graph_timeline_rate_;
     bool cycle_refused_ = false;     // this cycle runs at another rate: its audio is not written
+    uint32_t cycle_frames_ = 0;      // the quantum this cycle was planned with (clock.duration)
+    uint32_t previous_cycle_frames_ = 0;
     DriverTimeline* last_timeline_ = nullptr;  // the one that planned the last cycle
     uint32_t logged_mismatch_ = 0;   // main thread: the mismatch last logged
     CyclePlan cycle_{};       // the cycle the graph is running now

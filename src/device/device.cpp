@@ -137,6 +137,7 @@ ConfigItems Device::properties() const {
         {"dante.tx.latency-ns", std::to_string(config_.latency_ns)},
         {"dante.tx.discontinuities", std::to_string(stats_.discontinuities.load(std::memory_order_relaxed))},
         {"dante.tx.extra-buffers", std::to_string(stats_.extra_buffers.load(std::memory_order_relaxed))},
+        {"dante.tx.starts", std::to_string(stats_.starts.load(std::memory_order_relaxed))},
         {"dante.tx.rate-mismatch", std::to_string(stats_.rate_mismatch.load(std::memory_order_relaxed))},
         {"dante.tx.rate-mismatch-cycles", std::to_string(stats_.rate_mismatch_cycles.load(std::memory_order_relaxed))},
     };

@@ -31,6 +31,7 @@ struct DriverStats {
     std::atomic<int64_t> last_wake_late_ns{0};
     std::atomic<uint64_t> extra_buffers{0};  // buffers beyond one per driver cycle, dropped
     std::atomic<bool> driving{false};
+    std::atomic<uint64_t> starts{0};  // times the graph started the node (PipeWire pauses it for some changes)
     // While driving: the graph's rate when it is not the Dante rate (clock.force-rate), 0
     // otherwise; and the cycles whose audio was refused for it.
     std::atomic<uint32_t> rate_mismatch{0};

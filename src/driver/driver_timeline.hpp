@@ -35,6 +35,9 @@ public:
     static constexpr uint64_t kMaxCatchUpQuanta = 4;
     // A clock step smaller than this keeps positions contiguous; deadlines absorb it.
     static constexpr int64_t kStepToleranceNs = 1'000'000;
+    // A restart continues the last run's timeline only if its end is still this far ahead
+    // of the media clock: time to render the cycle before the transmitter sends it.
+    static constexpr int64_t kMinRenderNs = 250'000;
 
     DriverTimeline(uint32_t rate_hz, int64_t margin_ns) : rate_hz_(rate_hz), margin_ns_(margin_ns) {}
 
@@ -42,17 +45,31 @@ public:
     // wrote stays off-limits: a restart sooner than the lead after a stop would otherwise
     // anchor before the end of the last cycle and overwrite its audio in the rings, so the
     // restart continues at that end instead (same clock generation, not too far ahead).
+    // A restart a little later continues there too while that end is still ahead of the
+    // media clock by kMinRenderNs (PipeWire 1.x pauses the driver for a quantum change, a
+    // few ms), so the audio stays contiguous; later than that it anchors afresh (a gap).
     void reset() { anchored_ = false; }
 
     // Plan the cycle that the timer woke up for. `now_ns` is CLOCK_MONOTONIC now, `duration`
     // the cycle's length in frames. Call once per cycle; it advances the timeline.
     CyclePlan plan(const ClockSnapshot& clock, int64_t now_ns, uint32_t duration);
 
+    // How long the cycle the timer woke up for must still wait before plan(), if it lasts
+    // `duration` frames; 0: run it now. A cycle continues at the end of the last one, and
+    // its start is `lead` before that: when the quantum shrinks, the lead shrinks with it,
+    // so the cycle starts up to the difference later than the timer armed for the old
+    // quantum; after a quick restart it starts when the last run's audio has been sent.
+    // Planned early, it would break the timing contract or, re-anchored at media now,
+    // overwrite audio already in the rings (a 2048 -> 256 change did that on PipeWire 1.4).
+    [[nodiscard]] int64_t wait_ns(const ClockSnapshot& clock, int64_t now_ns, uint32_t duration) const;
+
     // The last planned cycle really lasted `frames` (PipeWire 0.3.65 applies a new quantum
     // itself at the start of the cycle, after the driver planned it with the old one): the
     // next cycle starts where that one really ended, so no write overlaps or skips.
     void correct_last_duration(uint32_t frames) {
-        if (has_history_) next_position_ = last_position_ + frames;
+        if (!has_history_) return;
+        next_position_ = last_position_ + frames;
+        last_duration_ = frames;
     }
 
     [[nodiscard]] int64_t lead_ns(uint32_t duration) const;
@@ -60,6 +77,7 @@ public:
 
 private:
     [[nodiscard]] uint64_t lead_samples(uint32_t duration) const;
+    [[nodiscard]] uint64_t rendered_ahead(uint32_t duration) const;
 
     uint32_t rate_hz_;
     int64_t margin_ns_;
@@ -67,6 +85,7 @@ private:
     bool has_history_ = false;  // next_position_ is the end of what a previous cycle wrote
     uint64_t next_position_ = 0;
     uint64_t last_position_ = 0;
+    uint32_t last_duration_ = 0;
     uint64_t generation_ = 0;
     uint64_t discontinuities_ = 0;
 };

@@ -67,6 +67,105 @@ TEST_CASE("quantum changes keep positions contiguous") {
     CHECK(c.lead_ns == samples_to_ns(2048 + 48, kRate));
 }
 
+TEST_CASE("a quantum that shrinks a lot waits for its shorter lead instead of re-anchoring over written audio") {
+    // PipeWire 1.4 with clock.force-quantum 256 under a 2048 graph: the timer armed for the
+    // 2048 quantum wakes 1792 samples before a contiguous 256-sample cycle may start.
+    DriverTimeline timeline(kRate, kMargin);
+    const auto clock = clock_at(0, 0);
+    const CyclePlan a = timeline.plan(clock, 0, 2048);
+    CHECK(timeline.wait_ns(clock, a.next_nsec, 2048) == 0);  // same quantum: on time
+    CHECK(timeline.wait_ns(clock, a.next_nsec, 4096) == 0);  // growing: run now, late is fine
+    const int64_t wait = timeline.wait_ns(clock, a.next_nsec, 256);
+    CHECK(wait == doctest::Approx(static_cast<double>(samples_to_ns(1792, kRate))).epsilon(1e-6));
+    const CyclePlan b = timeline.plan(clock, a.next_nsec + wait, 256);
+    CHECK(b.position == a.position + 2048);
+    CHECK(!b.discontinuity);
+    CHECK(b.nsec <= a.next_nsec + wait);
+    CHECK(b.nsec > a.next_nsec + wait - 20'834);  // the contract holds: started on time
+    CHECK(timeline.wait_ns(clock, b.next_nsec, 256) == 0);
+    CHECK(timeline.discontinuities() == 0);
+}
+
+TEST_CASE("a shrunk quantum planned without waiting still continues after the written audio") {
+    DriverTimeline timeline(kRate, kMargin);
+    const auto clock = clock_at(0, 0);
+    const CyclePlan a = timeline.plan(clock, 0, 8192);
+    const CyclePlan b = timeline.plan(clock, a.next_nsec, 32);
+    CHECK(b.position == a.position + 8192);
+    CHECK(!b.discontinuity);
+}
+
+TEST_CASE("a restart with a much smaller quantum waits and continues after the written audio") {
+    // PipeWire 1.4 suspends and restarts the driver for clock.force-quantum 256 under 2048.
+    DriverTimeline timeline(kRate, kMargin);
+    const auto clock = clock_at(0, 0);
+    CyclePlan a = timeline.plan(clock, 0, 2048);
+    a = timeline.plan(clock, a.next_nsec, 2048);
+    timeline.reset();
+    const int64_t now = a.next_nsec + 2'000'000;  // restarted 2 ms after the cycle was due
+    const int64_t wait = timeline.wait_ns(clock, now, 256);
+    CHECK(wait > 0);
+    const CyclePlan b = timeline.plan(clock, now + wait, 256);
+    CHECK(b.position == a.position + 2048);
+    CHECK(b.nsec <= now + wait);
+    CHECK(b.nsec > now + wait - 20'834);
+}
+
+TEST_CASE("a restart a few ms late continues the timeline while its end is still ahead of the media clock") {
+    DriverTimeline timeline(kRate, kMargin);
+    const auto clock = clock_at(0, 0);
+    const CyclePlan a = timeline.plan(clock, 0, 2048);
+    const uint64_t end = a.position + 2048;
+    const int64_t end_due = clock.monotonic_ns_at(media_ns_of_sample(end, kRate));  // the transmitter sends it then
+
+    // Paused for a quantum change and restarted with 256 frames 1 ms before that end is sent.
+    timeline.reset();
+    CyclePlan b = timeline.plan(clock, end_due - 1'000'000, 256);
+    CHECK(b.position == end);
+    // Late cycles follow back to back until the lead is back (their deadlines have passed).
+    CHECK(b.next_nsec <= end_due - 1'000'000);
+
+    // Growing again after a pause: continues instead of jumping ahead by the larger lead.
+    const int64_t now = b.next_nsec + 500'000;
+    timeline.reset();
+    const CyclePlan c = timeline.plan(clock, now, 2048);
+    CHECK(c.position == b.position + 256);
+
+    // Restarted when the end is already being sent: anchors afresh (a gap, never late audio).
+    timeline.reset();
+    const int64_t too_late = clock.monotonic_ns_at(media_ns_of_sample(c.position + 2048, kRate)) - 100'000;
+    const CyclePlan d = timeline.plan(clock, too_late, 256);
+    CHECK(d.position == media_sample_at(clock.media_ns_at(too_late), kRate) + 256 + 48);
+    CHECK(d.position > c.position + 2048);
+}
+
+TEST_CASE("a restart right after a long cycle began waits and continues after it") {
+    // Seen on PipeWire 1.4: stopped 3 ms after a 2048-frame cycle began, restarted at once
+    // with 256 frames: the end of that cycle is 2048 + its lead ahead of media now.
+    DriverTimeline timeline(kRate, kMargin);
+    const auto clock = clock_at(0, 0);
+    const CyclePlan a = timeline.plan(clock, 0, 2048);
+    timeline.reset();
+    const int64_t now = a.nsec + 3'300'000;
+    const int64_t wait = timeline.wait_ns(clock, now, 256);
+    CHECK(wait > 70'000'000);  // 3840 - 48 samples, less the 3.3 ms
+    const CyclePlan b = timeline.plan(clock, now + wait, 256);
+    CHECK(b.position == a.position + 2048);
+    // Planned without the wait, it still never goes back over the written audio.
+    timeline.reset();
+    const CyclePlan c = timeline.plan(clock, b.nsec + 100'000, 256);
+    CHECK(c.position == b.position + 256);
+}
+
+TEST_CASE("no wait across a clock step or beyond what the lead shrank by") {
+    DriverTimeline timeline(kRate, kMargin);
+    const CyclePlan a = timeline.plan(clock_at(0, 0), 0, 2048);
+    // A new generation: plan() decides whether it is a step.
+    CHECK(timeline.wait_ns(clock_at(0, 0, 1.0, 2), a.next_nsec, 256) == 0);
+    // The media clock went back by a second within the same generation: not a shrunk lead.
+    CHECK(timeline.wait_ns(clock_at(-1'000'000'000, 0), a.next_nsec, 256) == 0);
+}
+
 TEST_CASE("a stall longer than a few quanta re-anchors instead of replaying the past") {
     DriverTimeline timeline(kRate, kMargin);
     const auto clock = clock_at(0, 0);
