@@ -1,5 +1,6 @@
 #include "dante_sink_node.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <ctime>
@@ -535,8 +536,10 @@ void DanteSinkNode::on_timer() {
     if (position_) {
 #ifdef DANTE_HAVE_TARGET_RATE
         // PipeWire >= 0.3.68: the scheduler proposes, the driver applies at cycle start.
-        duration = static_cast<uint32_t>(position_->clock.target_duration);
-        clock_->rate = position_->clock.target_rate;
+        spa_fraction rate = clock_->rate;
+        uint64_t target = clock_->duration;
+        if (read_target(rate, target)) clock_->rate = rate;
+        duration = static_cast<uint32_t>(std::min<uint64_t>(target, UINT32_MAX));
 #else
         duration = static_cast<uint32_t>(position_->clock.duration);
 #endif
@@ -575,6 +578,11 @@ void DanteSinkNode::on_timer() {
         return;
     }
     const CyclePlan plan = timeline.plan(snapshot, now, duration);
+#ifdef DANTE_HAVE_CLOCK_XRUN
+    // PipeWire >= 1.1 sums the time drivers lost to xruns, in samples at the clock's rate
+    // (the timeline's own).
+    clock_->xrun += plan.skipped;
+#endif
     cycle_refused_ = mismatch;
     previous_cycle_frames_ = cycle_frames_;
     cycle_frames_ = duration;
@@ -599,6 +607,34 @@ void DanteSinkNode::on_timer() {
     spa_node_call_ready(&callbacks_, SPA_STATUS_NEED_DATA);
     arm_timer(plan.next_nsec);
 }
+
+#ifdef DANTE_HAVE_TARGET_RATE
+bool DanteSinkNode::read_target(spa_fraction& rate, uint64_t& duration) const {
+    const spa_io_clock& c = position_->clock;
+#ifdef DANTE_HAVE_TARGET_SEQ
+    // PipeWire >= 1.1 writes the pair from its main thread between two increments of
+    // target_seq (odd while writing). Read it as a seqlock: a few tries, since the writer
+    // holds it for two stores; failing that, this cycle keeps the last cycle's values.
+    std::atomic_ref<const uint32_t> seq(c.target_seq);
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        const uint32_t before = seq.load(std::memory_order_acquire);
+        const spa_fraction r = c.target_rate;
+        const uint64_t d = c.target_duration;
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if ((before & 1u) == 0 && seq.load(std::memory_order_relaxed) == before) {
+            rate = r;
+            duration = d;
+            return true;
+        }
+    }
+    return false;
+#else
+    rate = c.target_rate;
+    duration = c.target_duration;
+    return true;
+#endif
+}
+#endif
 
 uint32_t DanteSinkNode::graph_rate() const {
     // The rate this cycle runs at: what we just applied (>= 0.3.68), or what the core

@@ -76,6 +76,10 @@ private:
     void arm_timer(int64_t deadline_ns);
     void on_timer();
     [[nodiscard]] uint32_t graph_rate() const;
+#ifdef DANTE_HAVE_TARGET_RATE
+    // The scheduler's proposal for the next cycle; false if it could not be read whole.
+    bool read_target(spa_fraction& rate, uint64_t& duration) const;
+#endif
     void start();
     void stop();
     uint64_t follower_write_position(uint32_t frames);

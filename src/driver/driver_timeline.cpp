@@ -49,6 +49,7 @@ CyclePlan DriverTimeline::plan(const ClockSnapshot& clock, int64_t now_ns, uint3
         const bool stepped = clock.generation != generation_ &&
                              std::llabs(samples_to_ns(behind, rate_hz_)) > kStepToleranceNs + samples_to_ns(duration, rate_hz_);
         if (stalled || jumped_back || stepped) {
+            if (stalled && !stepped) plan.skipped = static_cast<uint64_t>(behind);
             position = ideal;
             plan.discontinuity = true;
         }

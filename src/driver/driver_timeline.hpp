@@ -26,6 +26,7 @@ struct CyclePlan {
     double rate_diff = 1.0;    // media clock rate against CLOCK_MONOTONIC
     int64_t lead_ns = 0;       // how far ahead of media now this cycle renders
     bool discontinuity = false;
+    uint64_t skipped = 0;      // samples skipped because the cycle ran too late (a stall)
 };
 
 class DriverTimeline {

@@ -179,6 +179,10 @@ TEST_CASE("a stall longer than a few quanta re-anchors instead of replaying the 
     CHECK(c.discontinuity);
     CHECK(c.position == media_sample_at(clock.media_ns_at(b.next_nsec + 500'000'000), kRate) + 256 + 48);
     CHECK(timeline.discontinuities() == 1);
+    // What the stall skipped, for spa_io_clock.xrun: half a second of the timeline.
+    CHECK(b.skipped == 0);
+    CHECK(c.skipped == c.position - (b.position + 256));
+    CHECK(c.skipped == 24'000);
 }
 
 TEST_CASE("a clock step re-anchors; a small correction with a new generation does not") {
