@@ -79,7 +79,7 @@ std::unique_ptr<ClockPageWriter> ClockPageWriter::create(const std::string& dir,
         error = "cannot map " + temp + ": " + std::strerror(map_errno);
         return nullptr;
     }
-    auto* page = new (memory) ClockPage{};
+    auto* page = new (memory) ClockPage();  // value-initialized (not {}: SeqLock's constructor is explicit)
     page->header.magic = kClockPageMagic;
     page->header.layout = kClockPageLayout;
     page->header.payload_size = sizeof(SharedPtpState);

@@ -18,8 +18,9 @@ Checks:
     arrived (not silence);
   * the arrival lateness under the flood stays within bounds set by the baseline of the
     same run: p99 <= P99_RATIO x baseline p99 (with P99_FLOOR_US of slack for the small
-    numbers of an idle machine), max <= MAX_RATIO x baseline max (MAX_FLOOR_US floor),
-    and max under MAX_SHARE_OF_LATENCY of the advertised latency (dante.tx.latency-ns);
+    numbers of an idle machine) and under P99_SHARE_OF_LATENCY of the advertised latency
+    (dante.tx.latency-ns), p99.9 likewise from the baseline, and the packets later than
+    that latency (which a receiver drops) at most LATE_RATIO x the baseline's + LATE_EXTRA;
   * the rate limiters and parsers counted the flood: dante.control.rate-limited and
     dante.control.malformed, dante.flow-control.rate-limited and
     dante.flow-control.malformed all grew;
@@ -51,17 +52,17 @@ MIN_FLOOD_RATE = 9500        # what the flooder must have reached, per second
 # machine, not the flood: the transmitter's own histogram showed the same >= 5 ms tail in
 # both phases). Quiet: p99 55 vs 58 us, max 0.5 vs 1.7 ms.
 P99_RATIO, P99_FLOOR_US = 3.0, 300.0   # flood p99 <= max(3 x baseline, baseline + 300 us)
-# flood max <= max(3 x baseline, baseline + 2 ms). The max is one packet: on a quiet
-# machine (baseline max 0.5 ms) the flood made a few sends 1-2 ms late (the transmitter's
-# own histogram agrees): on one host the flood's datagrams are processed in softirqs that
-# can hold the transmitter's CPU (net.core.netdev_budget_usecs, 2 ms by default, per run).
-# The absolute ceiling on the max is the receiver's deadline itself: a packet later than
-# the advertised latency would play late or be dropped; anything earlier still sounds on
-# time. (Half the latency, tried first, failed once by 6 us on one packet of 45,750: a
-# one-sample statistic is no place for a margin that thin.)
-MAX_RATIO, MAX_FLOOR_US = 3.0, 2000.0
-P99_SHARE_OF_LATENCY = 0.25  # absolute ceilings, of dante.tx.latency-ns (4 ms: 1 ms)
-MAX_SHARE_OF_LATENCY = 1.0   # (4 ms); see the overload note at the check
+# The max is one packet, and on this shared 2-core machine it is made by the machine, not
+# the flood: 3-9 ms in both phases, on Debian 12 and 13 alike, the transmitter's own send
+# histogram showing the same >= 5 ms tail in both (also: on one host the flood's datagrams
+# are processed in softirqs that can hold the transmitter's CPU for up to
+# net.core.netdev_budget_usecs, 2 ms, per run). Bounds on it failed by 0.5 % now and then.
+# What a receiver hears is the number of packets later than its latency (it drops them):
+# under the flood at most LATE_RATIO x the baseline's count + LATE_EXTRA (about one 10 ms
+# hiccup of the machine at 1 ms packets). A flood that stalled the transmitter even once
+# a second would make hundreds. The max is printed.
+LATE_RATIO, LATE_EXTRA = 3, 10
+P99_SHARE_OF_LATENCY = 0.25  # absolute ceiling, of dante.tx.latency-ns (4 ms: 1 ms)
 P999_RATIO, P999_FLOOR_US = 3.0, 1000.0  # flood p99.9 <= max(3 x baseline, baseline + 1 ms)
 TONE_HZ = 997
 
@@ -251,13 +252,18 @@ def body():
             base.get("lateness_kernel_stamped", 0), base["packets"], flood.get("lateness_kernel_stamped", 0),
             flood["packets"]))
         p99_bound = max(P99_RATIO * b["p99"], b["p99"] + P99_FLOOR_US)
-        max_bound = max(MAX_RATIO * b["max"], b["max"] + MAX_FLOOR_US)
-        p99_ceiling, max_ceiling = P99_SHARE_OF_LATENCY * latency_us, MAX_SHARE_OF_LATENCY * latency_us
+        p99_ceiling = P99_SHARE_OF_LATENCY * latency_us
+        # The smallest count threshold at or above the latency (4 ms by default).
+        late_key = min((k for k in base["late_over_us"] if int(k) >= latency_us), key=int,
+                       default=max(base["late_over_us"], key=int))
+        late_base, late_flood = base["late_over_us"][late_key], flood["late_over_us"][late_key]
+        late_bound = LATE_RATIO * late_base + LATE_EXTRA
         log("    lateness p99:   baseline %8.1f us, flood %8.1f us (x%.2f; bound %.1f, ceiling %.0f)" %
             (b["p99"], f["p99"], f["p99"] / max(b["p99"], 1e-9), p99_bound, p99_ceiling))
         log("    lateness p99.9: baseline %8.1f us, flood %8.1f us" % (b["p999"], f["p999"]))
-        log("    lateness max:   baseline %8.1f us, flood %8.1f us (x%.2f; bound %.1f, ceiling %.0f)" %
-            (b["max"], f["max"], f["max"] / max(b["max"], 1e-9), max_bound, max_ceiling))
+        log("    lateness max:   baseline %8.1f us, flood %8.1f us (printed, not judged)" % (b["max"], f["max"]))
+        log("    packets later than %s us: baseline %d of %d, flood %d of %d" %
+            (late_key, late_base, base["packets"], late_flood, flood["packets"]))
         check(f["p99"] <= p99_bound, "lateness p99 under the flood %.1f us <= %.1f us (from the baseline)" %
               (f["p99"], p99_bound))
         check(f["p99"] <= p99_ceiling, "lateness p99 under the flood %.1f us <= %.0f us (%.0f%% of the latency)" %
@@ -265,17 +271,9 @@ def body():
         p999_bound = max(P999_RATIO * b["p999"], b["p999"] + P999_FLOOR_US)
         check(f["p999"] <= p999_bound, "lateness p99.9 under the flood %.1f us <= %.1f us (from the baseline)" %
               (f["p999"], p999_bound))
-        check(f["max"] <= max_bound, "lateness max under the flood %.1f us <= %.1f us (from the baseline)" %
-              (f["max"], max_bound))
-        # The absolute ceiling on the max judges the flood only on a machine that meets it
-        # without one: when the baseline already broke it, something else (a saturated
-        # machine) made those spikes, and the ratio bound above is the test.
-        if b["max"] <= max_ceiling:
-            check(f["max"] <= max_ceiling, "lateness max under the flood %.1f us <= %.0f us (%.0f%% of the latency)"
-                  % (f["max"], max_ceiling, MAX_SHARE_OF_LATENCY * 100))
-        else:
-            log("    NOTE: the baseline max %.1f us already exceeds the %.0f us ceiling: this machine is "
-                "overloaded; the max is judged against the baseline only" % (b["max"], max_ceiling))
+        check(late_flood <= late_bound,
+              "packets later than the receiver's latency (%s us) under the flood: %d <= %d x %d + %d" %
+              (late_key, late_flood, LATE_RATIO, late_base, LATE_EXTRA))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

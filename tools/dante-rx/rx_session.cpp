@@ -409,6 +409,16 @@ Percentiles lateness_us(const RxResult& r) {
     return p;
 }
 
+static nlohmann::json late_counts(const RxResult& r) {
+    nlohmann::json counts = nlohmann::json::object();
+    for (const int64_t threshold_us : {1000, 2000, 4000, 8000}) {
+        const auto late = std::count_if(r.lateness_ns.begin(), r.lateness_ns.end(),
+                                        [&](int64_t ns) { return ns > threshold_us * 1000; });
+        counts[std::to_string(threshold_us)] = late;
+    }
+    return counts;
+}
+
 nlohmann::json stats_json(const RxResult& r) {
     const Percentiles late = lateness_us(r);
     nlohmann::json j{
@@ -420,6 +430,9 @@ nlohmann::json stats_json(const RxResult& r) {
         {"first_timestamp", r.first_timestamp},
         {"frames", r.frames},
         {"lateness_us", {{"p50", late.p50}, {"p99", late.p99}, {"p999", late.p999}, {"max", late.max}}},
+        // Packets that arrived more than 1, 2, 4 and 8 ms late: a receiver drops those
+        // beyond its latency. Unlike the max, a count is not made by one hiccup.
+        {"late_over_us", late_counts(r)},
         {"rate", r.rate},
         {"channels", r.channels.size()},
         {"channel_ids", r.channels},
