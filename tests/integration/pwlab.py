@@ -84,6 +84,20 @@ def parse_args(description, extra=None):
     return ap.parse_args()
 
 
+def build_dir(a):
+    """The build tree a test runs against: --build, else <repo>/build (absolute)."""
+    return (Path(a.build) if a.build else Path(a.repo) / "build").resolve()
+
+
+def main_with_client(body, client_main):
+    """A test's __main__ when it runs itself again as a client inside a namespace:
+    `script --client ARGS` runs client_main(ARGS), anything else runs the test body."""
+    if len(sys.argv) > 1 and sys.argv[1] == "--client":
+        client_main(sys.argv[2:])
+        return 0
+    return main_wrapper(body)
+
+
 def log(msg):
     print(msg, flush=True)
 

@@ -95,7 +95,7 @@ def tone_rms(path, skip_s=0.5):
 
 
 def body():
-    from pwlab import make_lab, parse_args, check, log, lab_args, SINK, EXIT_SKIP
+    from pwlab import build_dir, make_lab, parse_args, check, log, lab_args, SINK, EXIT_SKIP
     from netlab import NetLab
     import avahi
 
@@ -103,7 +103,7 @@ def body():
     if not avahi.available():
         log("SKIP: avahi-daemon/dbus-daemon/nsenter not installed")
         return EXIT_SKIP
-    build = (Path(a.build) if a.build else Path(a.repo) / "build").resolve()
+    build = build_dir(a)
     dante_rx = build / "tools" / "dante-rx" / "dante-rx"
     check(dante_rx.exists(), "dante-rx is built (%s)" % dante_rx)
     me = str(Path(__file__).resolve())
@@ -281,8 +281,5 @@ def body():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--client":
-        client_main(sys.argv[2:])
-        sys.exit(0)
-    from pwlab import main_wrapper
-    sys.exit(main_wrapper(body))
+    from pwlab import main_with_client
+    sys.exit(main_with_client(body, client_main))

@@ -543,8 +543,5 @@ def body():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--client":
-        client_main(sys.argv[2:])
-        sys.exit(0)
-    from pwlab import main_wrapper
-    sys.exit(main_wrapper(body))
+    from pwlab import main_with_client
+    sys.exit(main_with_client(body, client_main))
