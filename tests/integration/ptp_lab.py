@@ -51,6 +51,15 @@ def find_binary(build, name):
     return None
 
 
+def require_binaries(build, *names):
+    """The built programs `names` (find_binary), in order; the test fails, naming them, if
+    one is missing."""
+    from pwlab import check
+    paths = [find_binary(build, name) for name in names]
+    check(all(paths), "%s %s built" % (" and ".join(names), "is" if len(names) == 1 else "are"))
+    return paths
+
+
 def stop_process(proc, grace=3):
     """SIGTERM, then SIGKILL after `grace` seconds; a process already gone is left alone."""
     if proc.poll() is None:

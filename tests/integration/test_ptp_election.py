@@ -58,9 +58,7 @@ def follows(lab, leader_bin, ptp_bin, version, prio_a, prio_b, wd):
 def body():
     a = parse_args(__doc__)
     build = build_dir(a)
-    leader_bin = ptp_lab.find_binary(build, "ptp-test-leader")
-    ptp_bin = ptp_lab.find_binary(build, "dante-ptp")
-    check(leader_bin is not None and ptp_bin is not None, "ptp-test-leader and dante-ptp are built")
+    leader_bin, ptp_bin = ptp_lab.require_binaries(build, "ptp-test-leader", "dante-ptp")
     with tempfile.TemporaryDirectory(prefix="ptp-elect-") as wd, \
             SwitchLab(hosts=["a", "b", "f", "g"], tag="pe") as lab:
         follows(lab, leader_bin, ptp_bin, 2, 100, 120, wd)

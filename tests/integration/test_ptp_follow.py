@@ -75,9 +75,7 @@ def run_case(lab, leader_bin, ptp_bin, version, ppm, wd):
 def body():
     a = parse_args(__doc__, extra=lambda ap: ap.add_argument("--cases", default="v2:0,v2:+100,v1:0,v1:-100"))
     build = build_dir(a)
-    leader_bin = ptp_lab.find_binary(build, "ptp-test-leader")
-    ptp_bin = ptp_lab.find_binary(build, "dante-ptp")
-    check(leader_bin is not None and ptp_bin is not None, "ptp-test-leader and dante-ptp are built")
+    leader_bin, ptp_bin = ptp_lab.require_binaries(build, "ptp-test-leader", "dante-ptp")
     with tempfile.TemporaryDirectory(prefix="ptp-follow-") as wd, SwitchLab(hosts=["leader", "f"], tag="pf") as lab:
         for version, ppm in parse_cases(a.cases):
             run_case(lab, leader_bin, ptp_bin, version, ppm, wd)

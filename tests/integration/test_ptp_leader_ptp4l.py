@@ -30,8 +30,7 @@ import ptp_lab  # noqa: E402
 def body():
     a = parse_args(__doc__)
     build = build_dir(a)
-    leader_bin = ptp_lab.find_binary(build, "ptp-test-leader")
-    check(leader_bin is not None, "ptp-test-leader is built")
+    leader_bin, = ptp_lab.require_binaries(build, "ptp-test-leader")
     if not Path(ptp_lab.PTP4L).exists() or shutil.which("ip") is None:
         log("SKIP: needs %s and ip" % ptp_lab.PTP4L)
         return 77

@@ -28,8 +28,7 @@ import ptp_lab  # noqa: E402
 def body():
     a = parse_args(__doc__)
     build = build_dir(a)
-    ptp_bin = ptp_lab.find_binary(build, "dante-ptp")
-    check(ptp_bin is not None, "dante-ptp is built")
+    ptp_bin, = ptp_lab.require_binaries(build, "dante-ptp")
     if not Path(ptp_lab.PTP4L).exists():
         log("SKIP: needs %s" % ptp_lab.PTP4L)
         return 77
