@@ -89,6 +89,13 @@ def build_dir(a):
     return (Path(a.build) if a.build else Path(a.repo) / "build").resolve()
 
 
+def built_program(build, relpath):
+    """build/relpath (e.g. "tools/dante-rx/dante-rx"), checked to exist."""
+    path = build / relpath
+    check(path.exists(), "%s is built (%s)" % (path.name, path))
+    return path
+
+
 def main_with_client(body, client_main):
     """A test's __main__ when it runs itself again as a client inside a namespace:
     `script --client ARGS` runs client_main(ARGS), anything else runs the test body."""

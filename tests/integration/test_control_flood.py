@@ -95,7 +95,7 @@ def tone_rms(path, skip_s=0.5):
 
 
 def body():
-    from pwlab import build_dir, make_lab, parse_args, check, log, lab_args, SINK, EXIT_SKIP
+    from pwlab import build_dir, built_program, make_lab, parse_args, check, log, lab_args, SINK, EXIT_SKIP
     from netlab import NetLab
     import avahi
 
@@ -103,9 +103,7 @@ def body():
     if not avahi.available():
         log("SKIP: avahi-daemon/dbus-daemon/nsenter not installed")
         return EXIT_SKIP
-    build = build_dir(a)
-    dante_rx = build / "tools" / "dante-rx" / "dante-rx"
-    check(dante_rx.exists(), "dante-rx is built (%s)" % dante_rx)
+    dante_rx = built_program(build_dir(a), "tools/dante-rx/dante-rx")
     me = str(Path(__file__).resolve())
     work = Path(tempfile.mkdtemp(prefix="flood-lab-"))
     try:

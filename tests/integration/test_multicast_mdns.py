@@ -35,7 +35,8 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pwlab import (build_dir, make_lab, parse_args, main_wrapper, check, log, lab_args, SINK, DEVICE,  # noqa: E402
+from pwlab import (build_dir, built_program,  # noqa: E402
+                   make_lab, parse_args, main_wrapper, check, log, lab_args, SINK, DEVICE,  # noqa: E402
                    EXIT_SKIP, make_wav, read_tap)
 from netlab import NetLab  # noqa: E402
 from test_dante_rx import read_wav_s24, flows, check_played_signal  # noqa: E402
@@ -125,9 +126,7 @@ def body():
     if not avahi.available():
         log("SKIP: avahi-daemon/avahi-browse/dbus-daemon/nsenter not installed")
         return EXIT_SKIP
-    build = build_dir(a)
-    dante_rx = build / "tools" / "dante-rx" / "dante-rx"
-    check(dante_rx.exists(), "dante-rx is built (%s)" % dante_rx)
+    dante_rx = built_program(build_dir(a), "tools/dante-rx/dante-rx")
     work = Path(tempfile.mkdtemp(prefix="mcmdns-lab-"))
     try:
         with NetLab("mcd") as net, \
