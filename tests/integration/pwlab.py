@@ -591,6 +591,11 @@ class PipeWireLab:
     def wait_node(self, node_name, timeout=10):
         return self.wait_for(lambda: self.find_node(node_name), timeout, "node %s" % node_name)
 
+    def wait_mdns_published(self, timeout=15, node_name=SINK):
+        """Until the sink's DNS-SD records are out (its own responder or avahi-daemon)."""
+        return self.wait_for(lambda: self.node_props(node_name).get("dante.mdns.state") == "published", timeout,
+                             "dante.mdns.state = published")
+
     # ---------------- logs
     @staticmethod
     def _read(path):

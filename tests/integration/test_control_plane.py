@@ -288,8 +288,7 @@ def body():
     work = Path(tempfile.mkdtemp(prefix="ctl-lab-"))
     try:
         with NetLab("ctl") as net, \
-                avahi.AvahiHost(net.tx, net.tx_if, work, "tx") as tx_host, \
-                avahi.AvahiHost(net.rx, net.rx_if, work, "rx") as rx_host:
+                avahi.on_both_sides(net, work) as (tx_host, rx_host):
 
             def in_rx(args, timeout=30):
                 r = subprocess.run(["ip", "netns", "exec", net.rx, sys.executable, me, "--client"] + list(args),

@@ -52,13 +52,11 @@ def body():
     work = Path(tempfile.mkdtemp(prefix="rxdev-lab-"))
     try:
         with NetLab("rxd") as net, \
-                avahi.AvahiHost(net.tx, net.tx_if, work, "tx") as tx_host, \
-                avahi.AvahiHost(net.rx, net.rx_if, work, "rx") as rx_host:
+                avahi.on_both_sides(net, work) as (tx_host, rx_host):
             args = lab_args(**{"dante.interface": net.tx_if, "dante.debug.ring-tap": "@LABDIR@/tap.bin"})
             with make_lab(a, module_args=args, with_pulse=False, cmd_prefix=tx_host.prefix()) as lab:
                 lab.wait_node(SINK, timeout=10)
-                lab.wait_for(lambda: lab.node_props(SINK).get("dante.mdns.state") == "published", 15,
-                             "dante.mdns.state = published")
+                lab.wait_mdns_published()
                 check(True, "the sink publishes its services through the tx host's avahi-daemon")
 
                 # ---- not found: the whole timeout, then a clear error
@@ -117,8 +115,7 @@ def body():
             args = lab_args(**{"dante.interface": net.tx_if, "dante.port-base": PORT_BASE})
             with make_lab(a, module_args=args, with_pulse=False, cmd_prefix=tx_host.prefix()) as lab:
                 lab.wait_node(SINK, timeout=10)
-                lab.wait_for(lambda: lab.node_props(SINK).get("dante.mdns.state") == "published", 15,
-                             "dante.mdns.state = published")
+                lab.wait_mdns_published()
                 based_out = lab.work / "based.json"
                 r = subprocess.run(rx_host.prefix() + [str(dante_rx), "--device", DEVICE, "--channels", "2",
                                                        "--seconds", "1", "--wav", str(lab.work / "based.wav"),

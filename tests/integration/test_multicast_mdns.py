@@ -130,13 +130,11 @@ def body():
     work = Path(tempfile.mkdtemp(prefix="mcmdns-lab-"))
     try:
         with NetLab("mcd") as net, \
-                avahi.AvahiHost(net.tx, net.tx_if, work, "tx") as tx_host, \
-                avahi.AvahiHost(net.rx, net.rx_if, work, "rx") as rx_host:
+                avahi.on_both_sides(net, work) as (tx_host, rx_host):
             args = lab_args(**{"dante.interface": net.tx_if, "dante.debug.ring-tap": "@LABDIR@/tap.bin"})
             with make_lab(a, module_args=args, with_pulse=False, cmd_prefix=tx_host.prefix()) as lab:
                 lab.wait_node(SINK, timeout=10)
-                lab.wait_for(lambda: lab.node_props(SINK).get("dante.mdns.state") == "published", 15,
-                             "dante.mdns.state = published")
+                lab.wait_mdns_published()
                 props = lambda: lab.node_props(SINK)  # noqa: E731
 
                 # ---- before: channels only
