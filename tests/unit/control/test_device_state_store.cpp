@@ -223,7 +223,10 @@ TEST_CASE("state store: truncated and garbage files fall back to the last good c
         {"version=1\ndevice_name=x\n", "not valid JSON"},
         {R"({"version": 1, "device_name": "x", "tx_channel_names": {"1": "a"}})", "must be an array of strings"},
     };
-    for (const auto& [text, message] : cases) {
+    // Not a structured binding: clang 14 cannot capture one in CAPTURE's lambda.
+    for (const auto& test_case : cases) {
+        const std::string& text = test_case.first;
+        const char* message = test_case.second;
         CAPTURE(message);
         write_file(path, text);
         const auto loaded = load_persistent_state(path, kDefaults);
@@ -293,7 +296,10 @@ TEST_CASE("state store: hostile values and shapes are rejected whole") {
         {"{\"version\": 1, \"device_name\": \"\xff\xfe\"}", "not valid JSON"},  // not UTF-8
         {"{\"version\": 1}" + std::string(1 << 20, ' '), "larger than 1 MiB"},
     };
-    for (const auto& [text, message] : cases) {
+    // Not a structured binding: clang 14 cannot capture one in CAPTURE's lambda.
+    for (const auto& test_case : cases) {
+        const std::string& text = test_case.first;
+        const char* message = test_case.second;
         CAPTURE(message);
         write_file(path, text);
         const auto loaded = load_persistent_state(path, kDefaults);
