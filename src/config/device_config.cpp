@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <initializer_list>
 #include <type_traits>
 
 namespace dante {
@@ -160,6 +161,18 @@ bool store_uint(std::string_view v, ConfigDraft& d) {
     return n.has_value();
 }
 
+// One of a few words, each standing for a value; false for any other word.
+template <typename T>
+bool store_choice(std::string_view v, T& field, std::initializer_list<std::pair<std::string_view, T>> choices) {
+    for (const auto& [word, value] : choices) {
+        if (v == word) {
+            field = value;
+            return true;
+        }
+    }
+    return false;
+}
+
 template <auto DeviceConfig::*Field>
 bool store_absolute_path(std::string_view v, ConfigDraft& d) {
     if (v.empty() || v.front() != '/') return false;
@@ -197,11 +210,8 @@ constexpr auto kConfigKeys = std::to_array<ConfigKey>({
      }},
     {"audio.format", "<S16|S24|S32>", "S16, S24 or S32", "S16, S24, S32 (wire format)", "S24",
      [](std::string_view v, ConfigDraft& d) {
-         if (v == "S16") d.cfg.format = SampleFormat::s16;
-         else if (v == "S24") d.cfg.format = SampleFormat::s24;
-         else if (v == "S32") d.cfg.format = SampleFormat::s32;
-         else return false;
-         return true;
+         return store_choice(v, d.cfg.format,
+                             {{"S16", SampleFormat::s16}, {"S24", SampleFormat::s24}, {"S32", SampleFormat::s32}});
      }},
     {"audio.position", "<[ FL FR ]>", "a list of channel names, e.g. [ FL FR ]", "e.g. `[ FL FR ]`, one per channel",
      "FL FR / MONO / AUXn",
@@ -230,11 +240,7 @@ constexpr auto kConfigKeys = std::to_array<ConfigKey>({
     {"dante.ptp.version", "<1|2|auto>", "1, 2 or auto",
      "`1`, `2` or `auto` (`auto` = PTPv1, what Dante devices speak by default)", "`auto`",
      [](std::string_view v, ConfigDraft& d) {
-         if (v == "auto") d.cfg.ptp_version = 0;
-         else if (v == "1") d.cfg.ptp_version = 1;
-         else if (v == "2") d.cfg.ptp_version = 2;
-         else return false;
-         return true;
+         return store_choice<uint8_t>(v, d.cfg.ptp_version, {{"auto", 0}, {"1", 1}, {"2", 2}});
      }},
     {"dante.ptp.domain", "<0-255>", "an integer from 0 to 255", "0–255", "0",
      store_uint<&DeviceConfig::ptp_domain, 0, 255>},
@@ -243,9 +249,7 @@ constexpr auto kConfigKeys = std::to_array<ConfigKey>({
      "(linuxptp-style PI loop)",
      "`linreg`",
      [](std::string_view v, ConfigDraft& d) {
-         if (v != "linreg" && v != "pi") return false;
-         d.cfg.ptp_servo_pi = v == "pi";
-         return true;
+         return store_choice(v, d.cfg.ptp_servo_pi, {{"linreg", false}, {"pi", true}});
      }},
     {"dante.state-file", "<path>", "an absolute path", "absolute path", "none",
      store_absolute_path<&DeviceConfig::state_file>},
@@ -266,10 +270,7 @@ constexpr auto kConfigKeys = std::to_array<ConfigKey>({
      "the avahi-daemon of the sink's network namespace)",
      "`builtin`",
      [](std::string_view v, ConfigDraft& d) {
-         if (v == "builtin") d.cfg.mdns = MdnsBackend::builtin;
-         else if (v == "avahi") d.cfg.mdns = MdnsBackend::avahi;
-         else return false;
-         return true;
+         return store_choice(v, d.cfg.mdns, {{"builtin", MdnsBackend::builtin}, {"avahi", MdnsBackend::avahi}});
      }},
     {"dante.debug.ring-tap", "<path>", "an absolute path",
      "absolute path: dumps what each cycle wrote to the rings (tests)", "off",
