@@ -223,11 +223,9 @@ TEST_CASE("state store: truncated and garbage files fall back to the last good c
         {"version=1\ndevice_name=x\n", "not valid JSON"},
         {R"({"version": 1, "device_name": "x", "tx_channel_names": {"1": "a"}})", "must be an array of strings"},
     };
-    // Not a structured binding: clang 14 cannot capture one in CAPTURE's lambda.
-    for (const auto& test_case : cases) {
-        const std::string& text = test_case.first;
-        const char* message = test_case.second;
-        CAPTURE(message);
+    for (const auto& [text, message] : cases) {
+        const char* expected = message;  // CAPTURE(message): clang 14 cannot capture a structured binding
+        CAPTURE(expected);
         write_file(path, text);
         const auto loaded = load_persistent_state(path, kDefaults);
         CHECK(loaded.loaded);
@@ -296,11 +294,9 @@ TEST_CASE("state store: hostile values and shapes are rejected whole") {
         {"{\"version\": 1, \"device_name\": \"\xff\xfe\"}", "not valid JSON"},  // not UTF-8
         {"{\"version\": 1}" + std::string(1 << 20, ' '), "larger than 1 MiB"},
     };
-    // Not a structured binding: clang 14 cannot capture one in CAPTURE's lambda.
-    for (const auto& test_case : cases) {
-        const std::string& text = test_case.first;
-        const char* message = test_case.second;
-        CAPTURE(message);
+    for (const auto& [text, message] : cases) {
+        const char* expected = message;  // CAPTURE(message): clang 14 cannot capture a structured binding
+        CAPTURE(expected);
         write_file(path, text);
         const auto loaded = load_persistent_state(path, kDefaults);
         check_defaults(loaded);
