@@ -79,17 +79,18 @@ const pw_impl_module_events kModuleEvents = {
     .destroy = on_module_destroy,
 };
 
-const spa_dict_item kModuleInfo[] = {
-    {PW_KEY_MODULE_AUTHOR, "pipewire-dante contributors"},
-    {PW_KEY_MODULE_DESCRIPTION, "A Dante transmitter sink, driven by the network's media clock"},
-    {PW_KEY_MODULE_USAGE,
-     "dante.device-name=<name> dante.interface=<ifname> audio.channels=<1-64> audio.rate=<hz> "
-     "audio.format=<S16|S24|S32> audio.position=<[ FL FR ]> dante.latency-ns=<ns> "
-     "dante.clock.source=<ptp|tai|phc:/dev/ptpN|usrvclock:/path> dante.ptp.version=<1|2|auto> "
-     "dante.ptp.domain=<0-255> dante.ptp.servo=<linreg|pi> dante.state-file=<path> dante.port-base=<0|1024-65531> "
-     "dante.max-flows=<1-128> dante.multicast-ttl=<1-255> dante.mdns=<builtin|avahi> ..."},
-    {PW_KEY_MODULE_VERSION, "0.1.0"},
-};
+// The usage string lists the args from their one table (src/config/device_config.cpp).
+void publish_module_info(pw_impl_module* module) {
+    const std::string usage = dante::module_usage();
+    const spa_dict_item items[] = {
+        {PW_KEY_MODULE_AUTHOR, "pipewire-dante contributors"},
+        {PW_KEY_MODULE_DESCRIPTION, "A Dante transmitter sink, driven by the network's media clock"},
+        {PW_KEY_MODULE_USAGE, usage.c_str()},
+        {PW_KEY_MODULE_VERSION, "0.1.0"},
+    };
+    const spa_dict info = SPA_DICT_INIT(items, SPA_N_ELEMENTS(items));
+    pw_impl_module_update_properties(module, &info);
+}
 
 }  // namespace
 
@@ -185,8 +186,7 @@ extern "C" SPA_EXPORT int pipewire__module_init(pw_impl_module* module, const ch
         pw_impl_node_set_active(data->node, true);
     }
 
-    const spa_dict info = SPA_DICT_INIT(kModuleInfo, SPA_N_ELEMENTS(kModuleInfo));
-    pw_impl_module_update_properties(module, &info);
+    publish_module_info(module);
     pw_log_info("dante-sink: %s ready, %u channels at %u Hz, clock %s", cfg.device_name.c_str(), cfg.channels,
                 cfg.rate, cfg.clock_source.describe().c_str());
     return 0;

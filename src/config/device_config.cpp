@@ -4,6 +4,8 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <initializer_list>
+#include <type_traits>
 
 namespace dante {
 namespace {
@@ -13,14 +15,6 @@ constexpr uint32_t kMaxChannels = 64;  // SPA_AUDIO_MAX_CHANNELS on PipeWire 0.3
 constexpr uint32_t kMaxFlows = 128;
 constexpr int64_t kMinLatencyNs = 100'000;       // 0.1 ms: below any Dante setting
 constexpr int64_t kMaxLatencyNs = 100'000'000;   // 100 ms
-
-constexpr std::array kKnownKeys{
-    "dante.device-name", "dante.interface",  "audio.channels",      "audio.rate",
-    "audio.format",      "audio.position",   "dante.latency-ns",    "dante.clock.source",
-    "dante.ptp.version", "dante.ptp.domain", "dante.ptp.servo",     "dante.state-file",
-    "dante.port-base",   "dante.max-flows",  "dante.debug.ring-tap", "dante.multicast-ttl",
-    "dante.mdns",
-};
 
 constexpr std::array kPassthroughPrefixes{"node.",   "media.",  "priority.", "object.",
                                           "session.", "device.", "port.",     "monitor."};
@@ -149,109 +143,199 @@ bool is_passthrough_key(std::string_view key) {
                        [&](std::string_view prefix) { return key.starts_with(prefix); });
 }
 
-ConfigResult parse_device_config(const ConfigItems& items, std::string_view default_device_name,
-                                 UnknownKeys unknown) {
+// Everything parse_device_config() gathers before the checks that span several keys.
+struct ConfigDraft {
     DeviceConfig cfg;
-    cfg.device_name = std::string(default_device_name);
     std::optional<std::vector<std::string>> positions;
     bool clock_source_given = false;
+};
+
+namespace {
+
+// Parsers for the table below: each takes one value and stores it, or returns false (the
+// caller then names the key and its accepted values).
+template <auto DeviceConfig::*Field, uint32_t Min, uint32_t Max>
+bool store_uint(std::string_view v, ConfigDraft& d) {
+    const auto n = parse_int<uint32_t>(v, Min, Max);
+    if (n) d.cfg.*Field = static_cast<std::remove_reference_t<decltype(d.cfg.*Field)>>(*n);
+    return n.has_value();
+}
+
+// One of a few words, each standing for a value; false for any other word.
+template <typename T>
+bool store_choice(std::string_view v, T& field, std::initializer_list<std::pair<std::string_view, T>> choices) {
+    for (const auto& [word, value] : choices) {
+        if (v == word) {
+            field = value;
+            return true;
+        }
+    }
+    return false;
+}
+
+template <auto DeviceConfig::*Field>
+bool store_absolute_path(std::string_view v, ConfigDraft& d) {
+    if (v.empty() || v.front() != '/') return false;
+    d.cfg.*Field = std::string(v);
+    return true;
+}
+
+// The one table of module args. The parser, the module's usage string (module_usage()) and
+// the README's table of args (module_args_markdown(), checked by tests/unit/config/) all
+// come from here: a new key is one row (see CONTRIBUTING.md).
+constexpr auto kConfigKeys = std::to_array<ConfigKey>({
+    {"dante.device-name", "<name>", "1 to 31 letters, digits or '-', not starting or ending with '-'",
+     "1–31 of `A-Z a-z 0-9 -`, not starting/ending with `-`", "the host name",
+     [](std::string_view v, ConfigDraft& d) {
+         if (!is_valid_device_name(v)) return false;
+         d.cfg.device_name = std::string(v);
+         return true;
+     }},
+    {"dante.interface", "<ifname>", "a network interface name (e.g. eth0)", "an interface name: flows are served on it",
+     "none (nothing on the network)",
+     [](std::string_view v, ConfigDraft& d) {
+         if (!is_interface_name(v)) return false;
+         d.cfg.interface = std::string(v);
+         return true;
+     }},
+    {"audio.channels", "<1-64>", "an integer from 1 to 64", "1–64", "2",
+     store_uint<&DeviceConfig::channels, 1, kMaxChannels>},
+    {"audio.rate", "<hz>", "44100, 48000, 88200, 96000, 176400 or 192000", "44100, 48000, 88200, 96000, 176400, 192000",
+     "48000",
+     [](std::string_view v, ConfigDraft& d) {
+         const auto r = parse_int<uint32_t>(v, 1, 1'000'000);
+         if (!r || std::find(kRates.begin(), kRates.end(), *r) == kRates.end()) return false;
+         d.cfg.rate = *r;
+         return true;
+     }},
+    {"audio.format", "<S16|S24|S32>", "S16, S24 or S32", "S16, S24, S32 (wire format)", "S24",
+     [](std::string_view v, ConfigDraft& d) {
+         return store_choice(v, d.cfg.format,
+                             {{"S16", SampleFormat::s16}, {"S24", SampleFormat::s24}, {"S32", SampleFormat::s32}});
+     }},
+    {"audio.position", "<[ FL FR ]>", "a list of channel names, e.g. [ FL FR ]", "e.g. `[ FL FR ]`, one per channel",
+     "FL FR / MONO / AUXn",
+     [](std::string_view v, ConfigDraft& d) {
+         d.positions = parse_positions(v);
+         return d.positions && !d.positions->empty();
+     }},
+    {"dante.latency-ns", "<ns>", "nanoseconds from 100000 to 100000000", "100000–100000000", "4000000",
+     [](std::string_view v, ConfigDraft& d) {
+         const auto ns = parse_int<int64_t>(v, kMinLatencyNs, kMaxLatencyNs);
+         if (ns) d.cfg.latency_ns = *ns;
+         return ns.has_value();
+     }},
+    {"dante.clock.source", "<ptp|tai|phc:/dev/ptpN|usrvclock:/path>",
+     "tai, ptp, phc:/dev/ptpN or usrvclock:/path/to/socket",
+     "`ptp` (built-in engine on `dante.interface`, from `pipewire-dante-ptp@IF` when it runs; refused without an "
+     "interface), `tai`, `phc:/dev/ptpN`, `usrvclock:/path` (see below)",
+     "`ptp` when `dante.interface` is set, else `tai` (nothing goes on the network without a named interface)",
+     [](std::string_view v, ConfigDraft& d) {
+         const auto source = parse_clock_source(v);
+         if (!source) return false;
+         d.cfg.clock_source = *source;
+         d.clock_source_given = true;
+         return true;
+     }},
+    {"dante.ptp.version", "<1|2|auto>", "1, 2 or auto",
+     "`1`, `2` or `auto` (`auto` = PTPv1, what Dante devices speak by default)", "`auto`",
+     [](std::string_view v, ConfigDraft& d) {
+         return store_choice<uint8_t>(v, d.cfg.ptp_version, {{"auto", 0}, {"1", 1}, {"2", 2}});
+     }},
+    {"dante.ptp.domain", "<0-255>", "an integer from 0 to 255", "0–255", "0",
+     store_uint<&DeviceConfig::ptp_domain, 0, 255>},
+    {"dante.ptp.servo", "<linreg|pi>", "linreg or pi",
+     "`linreg` (a least-squares line through the last 16 s of Syncs: averages software-timestamp noise) or `pi` "
+     "(linuxptp-style PI loop)",
+     "`linreg`",
+     [](std::string_view v, ConfigDraft& d) {
+         return store_choice(v, d.cfg.ptp_servo_pi, {{"linreg", false}, {"pi", true}});
+     }},
+    {"dante.state-file", "<path>", "an absolute path", "absolute path", "none",
+     store_absolute_path<&DeviceConfig::state_file>},
+    {"dante.port-base", "<0|1024-65531>", "0 (Dante's standard ports) or a port from 1024 to 65531",
+     "0 (standard ports) or 1024–65531", "0",
+     [](std::string_view v, ConfigDraft& d) {
+         const auto p = parse_int<uint32_t>(v, 0, 65531);
+         if (!p || (*p != 0 && *p < 1024)) return false;
+         d.cfg.port_base = static_cast<uint16_t>(*p);
+         return true;
+     }},
+    {"dante.max-flows", "<1-128>", "an integer from 1 to 128", "1–128 (unicast and multicast flows together)", "32",
+     store_uint<&DeviceConfig::max_flows, 1, kMaxFlows>},
+    {"dante.multicast-ttl", "<1-255>", "an integer from 1 to 255", "1–255: IP TTL of multicast flows", "1",
+     store_uint<&DeviceConfig::multicast_ttl, 1, 255>},
+    {"dante.mdns", "<builtin|avahi>", "builtin or avahi",
+     "`builtin` (our own mDNS responder on `dante.interface`, next to any avahi-daemon) or `avahi` (publish through "
+     "the avahi-daemon of the sink's network namespace)",
+     "`builtin`",
+     [](std::string_view v, ConfigDraft& d) {
+         return store_choice(v, d.cfg.mdns, {{"builtin", MdnsBackend::builtin}, {"avahi", MdnsBackend::avahi}});
+     }},
+    {"dante.debug.ring-tap", "<path>", "an absolute path",
+     "absolute path: dumps what each cycle wrote to the rings (tests)", "off",
+     store_absolute_path<&DeviceConfig::ring_tap_path>},
+});
+
+static_assert(kMaxChannels == 64 && kMaxFlows == 128, "update the texts of audio.channels and dante.max-flows");
+
+const ConfigKey* find_key(std::string_view key) {
+    const auto it =
+        std::find_if(kConfigKeys.begin(), kConfigKeys.end(), [&](const ConfigKey& k) { return k.key == key; });
+    return it == kConfigKeys.end() ? nullptr : &*it;
+}
+
+}  // namespace
+
+std::span<const ConfigKey> config_keys() { return kConfigKeys; }
+
+std::string module_usage() {
+    std::string usage;
+    for (const ConfigKey& k : kConfigKeys) usage += std::string(k.key) + "=" + std::string(k.value) + " ";
+    return usage + "...";
+}
+
+std::string module_args_markdown() {
+    std::string table = "| arg | accepted | default |\n|---|---|---|\n";
+    for (const ConfigKey& k : kConfigKeys)
+        table +=
+            "| `" + std::string(k.key) + "` | " + std::string(k.help) + " | " + std::string(k.default_value) + " |\n";
+    return table;
+}
+
+ConfigResult parse_device_config(const ConfigItems& items, std::string_view default_device_name, UnknownKeys unknown) {
+    ConfigDraft draft;
+    DeviceConfig& cfg = draft.cfg;
+    cfg.device_name = std::string(default_device_name);
     auto fail = [](std::string message) { return ConfigResult{std::nullopt, std::move(message)}; };
 
     for (const auto& [key, value] : items) {
-        const bool ours = key.starts_with("dante.") || key.starts_with("audio.");
-        const bool known = std::find(kKnownKeys.begin(), kKnownKeys.end(), key) != kKnownKeys.end();
-        if (!known) {
+        const ConfigKey* spec = find_key(key);
+        if (!spec) {
+            const bool ours = key.starts_with("dante.") || key.starts_with("audio.");
             if (unknown == UnknownKeys::ignore && !key.starts_with("dante.")) continue;
             if (!ours && is_passthrough_key(key)) continue;
             std::string accepted;
-            for (const char* k : kKnownKeys) accepted += std::string(accepted.empty() ? "" : ", ") + k;
+            for (const ConfigKey& k : kConfigKeys) accepted += (accepted.empty() ? "" : ", ") + std::string(k.key);
             return fail("unknown argument " + key + ": accepted are " + accepted +
                         " and node properties (node.*, media.*, priority.*, ...)");
         }
-        if (key == "dante.device-name") {
-            if (!is_valid_device_name(value))
-                return fail(invalid(key, value, "1 to 31 letters, digits or '-', not starting or ending with '-'"));
-            cfg.device_name = value;
-        } else if (key == "dante.interface") {
-            if (!is_interface_name(value)) return fail(invalid(key, value, "a network interface name (e.g. eth0)"));
-            cfg.interface = value;
-        } else if (key == "audio.channels") {
-            const auto n = parse_int<uint32_t>(value, 1, kMaxChannels);
-            if (!n) return fail(invalid(key, value, "an integer from 1 to " + std::to_string(kMaxChannels)));
-            cfg.channels = *n;
-        } else if (key == "audio.rate") {
-            const auto r = parse_int<uint32_t>(value, 1, 1'000'000);
-            if (!r || std::find(kRates.begin(), kRates.end(), *r) == kRates.end())
-                return fail(invalid(key, value, "44100, 48000, 88200, 96000, 176400 or 192000"));
-            cfg.rate = *r;
-        } else if (key == "audio.format") {
-            if (value == "S16") cfg.format = SampleFormat::s16;
-            else if (value == "S24") cfg.format = SampleFormat::s24;
-            else if (value == "S32") cfg.format = SampleFormat::s32;
-            else return fail(invalid(key, value, "S16, S24 or S32"));
-        } else if (key == "audio.position") {
-            positions = parse_positions(value);
-            if (!positions || positions->empty())
-                return fail(invalid(key, value, "a list of channel names, e.g. [ FL FR ]"));
-        } else if (key == "dante.latency-ns") {
-            const auto ns = parse_int<int64_t>(value, kMinLatencyNs, kMaxLatencyNs);
-            if (!ns) return fail(invalid(key, value, "nanoseconds from 100000 to 100000000"));
-            cfg.latency_ns = *ns;
-        } else if (key == "dante.clock.source") {
-            const auto source = parse_clock_source(value);
-            if (!source) return fail(invalid(key, value, "tai, ptp, phc:/dev/ptpN or usrvclock:/path/to/socket"));
-            cfg.clock_source = *source;
-            clock_source_given = true;
-        } else if (key == "dante.ptp.version") {
-            if (value == "auto") cfg.ptp_version = 0;
-            else if (value == "1") cfg.ptp_version = 1;
-            else if (value == "2") cfg.ptp_version = 2;
-            else return fail(invalid(key, value, "1, 2 or auto"));
-        } else if (key == "dante.ptp.servo") {
-            if (value != "linreg" && value != "pi") return fail(invalid(key, value, "linreg or pi"));
-            cfg.ptp_servo_pi = value == "pi";
-        } else if (key == "dante.ptp.domain") {
-            const auto d = parse_int<uint32_t>(value, 0, 255);
-            if (!d) return fail(invalid(key, value, "an integer from 0 to 255"));
-            cfg.ptp_domain = static_cast<uint8_t>(*d);
-        } else if (key == "dante.state-file") {
-            if (value.empty() || value.front() != '/') return fail(invalid(key, value, "an absolute path"));
-            cfg.state_file = value;
-        } else if (key == "dante.port-base") {
-            const auto p = parse_int<uint32_t>(value, 0, 65531);
-            if (!p || (*p != 0 && *p < 1024))
-                return fail(invalid(key, value, "0 (Dante's standard ports) or a port from 1024 to 65531"));
-            cfg.port_base = static_cast<uint16_t>(*p);
-        } else if (key == "dante.max-flows") {
-            const auto n = parse_int<uint32_t>(value, 1, kMaxFlows);
-            if (!n) return fail(invalid(key, value, "an integer from 1 to " + std::to_string(kMaxFlows)));
-            cfg.max_flows = *n;
-        } else if (key == "dante.multicast-ttl") {
-            const auto n = parse_int<uint32_t>(value, 1, 255);
-            if (!n) return fail(invalid(key, value, "an integer from 1 to 255"));
-            cfg.multicast_ttl = static_cast<uint8_t>(*n);
-        } else if (key == "dante.mdns") {
-            if (value == "builtin") cfg.mdns = MdnsBackend::builtin;
-            else if (value == "avahi") cfg.mdns = MdnsBackend::avahi;
-            else return fail(invalid(key, value, "builtin or avahi"));
-        } else if (key == "dante.debug.ring-tap") {
-            if (value.empty() || value.front() != '/') return fail(invalid(key, value, "an absolute path"));
-            cfg.ring_tap_path = value;
-        }
+        if (!spec->parse(value, draft)) return fail(invalid(key, value, spec->accepted));
     }
     // The built-in PTP engine is the default clock, but only where it may speak: with no
     // interface named nothing goes on the network, so the device runs on CLOCK_TAI.
-    if (!clock_source_given) cfg.clock_source.kind = cfg.interface.empty() ? ClockSourceKind::tai : ClockSourceKind::ptp;
+    if (!draft.clock_source_given)
+        cfg.clock_source.kind = cfg.interface.empty() ? ClockSourceKind::tai : ClockSourceKind::ptp;
     if (cfg.clock_source.kind == ClockSourceKind::ptp && cfg.interface.empty())
         return fail("dante.clock.source = ptp needs dante.interface: the PTP engine only runs on a named interface "
                     "(name one, or use dante.clock.source = tai)");
     if (!is_valid_device_name(cfg.device_name))
         return fail("no valid dante.device-name: set one (1 to 31 letters, digits or '-')");
-    if (positions) {
-        if (positions->size() != cfg.channels)
-            return fail("invalid audio.position: it names " + std::to_string(positions->size()) +
+    if (draft.positions) {
+        if (draft.positions->size() != cfg.channels)
+            return fail("invalid audio.position: it names " + std::to_string(draft.positions->size()) +
                         " channels but audio.channels is " + std::to_string(cfg.channels));
-        cfg.positions = std::move(*positions);
+        cfg.positions = std::move(*draft.positions);
     } else {
         cfg.positions = default_positions(cfg.channels);
     }

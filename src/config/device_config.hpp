@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -65,6 +66,23 @@ enum class UnknownKeys : uint8_t {
     reject,  // module args: anything not ours and not a standard node prop is a mistake
     ignore,  // SPA factory info: carries the adapter's own props too
 };
+
+// One module arg, as the table in device_config.cpp declares it: the parser, the module's
+// usage string and the README's table of args all come from that one table.
+struct ConfigDraft;
+struct ConfigKey {
+    std::string_view key;            // "audio.rate"
+    std::string_view value;          // the usage string's placeholder: "<hz>"
+    std::string_view accepted;       // a bad value's message: "invalid audio.rate = \"1\": accepted <this>"
+    std::string_view help;           // the README's "accepted" column (Markdown)
+    std::string_view default_value;  // the README's "default" column (Markdown)
+    bool (*parse)(std::string_view value, ConfigDraft& draft);  // false: refused
+};
+std::span<const ConfigKey> config_keys();
+// "dante.device-name=<name> dante.interface=<ifname> ... ...": PW_KEY_MODULE_USAGE.
+std::string module_usage();
+// The README's table of module args (Markdown, one row per key, ending in a newline).
+std::string module_args_markdown();
 
 // Keys that pass through untouched to the node (node.name, media.class, ...).
 bool is_passthrough_key(std::string_view key);

@@ -79,7 +79,8 @@ std::unique_ptr<ClockPageWriter> ClockPageWriter::create(const std::string& dir,
         error = "cannot map " + temp + ": " + std::strerror(map_errno);
         return nullptr;
     }
-    auto* page = new (memory) ClockPage();  // value-initialized (not {}: SeqLock's constructor is explicit)
+    // (), not {}: clang refuses to aggregate-initialize the SeqLock, whose constructor is explicit.
+    auto* page = new (memory) ClockPage();
     page->header.magic = kClockPageMagic;
     page->header.layout = kClockPageLayout;
     page->header.payload_size = sizeof(SharedPtpState);

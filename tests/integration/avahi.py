@@ -14,6 +14,7 @@ Only the processes started here are signalled, by their process group (the shell
 becomes avahi-daemon leads it; dbus-daemon runs in it as a background job, or, forked,
 in a session of its own: then by the pid it printed).
 """
+import contextlib
 import os
 import signal
 import subprocess
@@ -46,6 +47,15 @@ def available():
     """True if avahi-daemon, avahi-browse, dbus-daemon, nsenter and unshare are installed."""
     from shutil import which
     return all(which(p) for p in ("avahi-daemon", "avahi-browse", "dbus-daemon", "nsenter", "unshare"))
+
+
+@contextlib.contextmanager
+def on_both_sides(net, work, fork_bus=False):
+    """An AvahiHost in each namespace of a NetLab (tags "tx" and "rx"); yields (tx_host, rx_host).
+    fork_bus applies to the transmitter's side."""
+    with AvahiHost(net.tx, net.tx_if, work, "tx", fork_bus=fork_bus) as tx_host, \
+            AvahiHost(net.rx, net.rx_if, work, "rx") as rx_host:
+        yield tx_host, rx_host
 
 
 class AvahiHost:

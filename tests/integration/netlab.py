@@ -12,6 +12,15 @@ def _ip(*args, check=True):
     return subprocess.run(["ip"] + list(args), capture_output=True, text=True, timeout=10, check=check)
 
 
+def _host_up(ns, ifname, addr, prefix):
+    """Address and bring up a host's interface (and its lo) in namespace `ns`, with the
+    multicast route on that interface: PTP, mDNS and multicast flows leave through it."""
+    _ip("-n", ns, "addr", "add", "%s/%d" % (addr, prefix), "dev", ifname)
+    _ip("-n", ns, "link", "set", "lo", "up")
+    _ip("-n", ns, "link", "set", ifname, "up")
+    _ip("-n", ns, "route", "add", "224.0.0.0/4", "dev", ifname)
+
+
 class NetLab:
     def __init__(self, tag="lab"):
         n = os.getpid() % 200 + 20
@@ -31,10 +40,7 @@ class NetLab:
             _ip("link", "set", self.tx_if, "netns", self.tx)
             _ip("link", "set", self.rx_if, "netns", self.rx)
             for ns, ifname, addr in ((self.tx, self.tx_if, self.tx_addr), (self.rx, self.rx_if, self.rx_addr)):
-                _ip("-n", ns, "addr", "add", "%s/%d" % (addr, self.prefix), "dev", ifname)
-                _ip("-n", ns, "link", "set", "lo", "up")
-                _ip("-n", ns, "link", "set", ifname, "up")
-                _ip("-n", ns, "route", "add", "224.0.0.0/4", "dev", ifname)
+                _host_up(ns, ifname, addr, self.prefix)
         except BaseException:
             self.close()
             raise
@@ -102,10 +108,7 @@ class SwitchLab:
                 _ip("-n", self.switch, "link", "add", port, "type", "veth", "peer", "name", ifname, "netns", ns)
                 _ip("-n", self.switch, "link", "set", port, "master", "br0")
                 _ip("-n", self.switch, "link", "set", port, "up")
-                _ip("-n", ns, "addr", "add", "%s/%d" % (self.addr[host], self.prefix), "dev", ifname)
-                _ip("-n", ns, "link", "set", "lo", "up")
-                _ip("-n", ns, "link", "set", ifname, "up")
-                _ip("-n", ns, "route", "add", "224.0.0.0/4", "dev", ifname)
+                _host_up(ns, ifname, self.addr[host], self.prefix)
         except BaseException:
             self.close()
             raise

@@ -51,6 +51,15 @@ def find_binary(build, name):
     return None
 
 
+def require_binaries(build, *names):
+    """The built programs `names` (find_binary), in order; the test fails, naming them, if
+    one is missing."""
+    from pwlab import check
+    paths = [find_binary(build, name) for name in names]
+    check(all(paths), "%s %s built" % (" and ".join(names), "is" if len(names) == 1 else "are"))
+    return paths
+
+
 def stop_process(proc, grace=3):
     """SIGTERM, then SIGKILL after `grace` seconds; a process already gone is left alone."""
     if proc.poll() is None:
@@ -299,15 +308,21 @@ def kernel_timex():
     return {"freq": tx.freq, "tick": tx.tick, "status": tx.status, "tai": tx.tai, "offset": tx.offset}
 
 
-def realtime_minus_monotonic():
+def clock_minus_monotonic(clock, tries=7):
+    """`clock` - CLOCK_MONOTONIC in ns, read between two monotonic readings: the tightest
+    bracket of `tries`, so a preemption between the reads does not count."""
     best = None
-    for _ in range(7):
+    for _ in range(tries):
         m1 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-        r = time.clock_gettime_ns(time.CLOCK_REALTIME)
+        c = time.clock_gettime_ns(clock)
         m2 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
         if best is None or m2 - m1 < best[0]:
-            best = (m2 - m1, r - (m1 + m2) // 2)
+            best = (m2 - m1, c - (m1 + m2) // 2)
     return best[1]
+
+
+def realtime_minus_monotonic():
+    return clock_minus_monotonic(time.CLOCK_REALTIME)
 
 
 class ClockGuard:

@@ -84,6 +84,27 @@ def parse_args(description, extra=None):
     return ap.parse_args()
 
 
+def build_dir(a):
+    """The build tree a test runs against: --build, else <repo>/build (absolute)."""
+    return (Path(a.build) if a.build else Path(a.repo) / "build").resolve()
+
+
+def built_program(build, relpath):
+    """build/relpath (e.g. "tools/dante-rx/dante-rx"), checked to exist."""
+    path = build / relpath
+    check(path.exists(), "%s is built (%s)" % (path.name, path))
+    return path
+
+
+def main_with_client(body, client_main):
+    """A test's __main__ when it runs itself again as a client inside a namespace:
+    `script --client ARGS` runs client_main(ARGS), anything else runs the test body."""
+    if len(sys.argv) > 1 and sys.argv[1] == "--client":
+        client_main(sys.argv[2:])
+        return 0
+    return main_wrapper(body)
+
+
 def log(msg):
     print(msg, flush=True)
 
@@ -569,6 +590,11 @@ class PipeWireLab:
 
     def wait_node(self, node_name, timeout=10):
         return self.wait_for(lambda: self.find_node(node_name), timeout, "node %s" % node_name)
+
+    def wait_mdns_published(self, timeout=15, node_name=SINK):
+        """Until the sink's DNS-SD records are out (its own responder or avahi-daemon)."""
+        return self.wait_for(lambda: self.node_props(node_name).get("dante.mdns.state") == "published", timeout,
+                             "dante.mdns.state = published")
 
     # ---------------- logs
     @staticmethod

@@ -16,6 +16,7 @@ from pathlib import Path
 sys.dont_write_bytecode = True   # keep the source tree free of __pycache__
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pwlab import (make_lab, parse_args, main_wrapper, check, log, lab_args, SINK)  # noqa: E402
+import ptp_lab  # noqa: E402
 
 STATES = {"locked", "holdover", "master", "free-running", "unsynchronized"}
 REQUIRED = ["dante.clock.media-ns", "dante.clock.monotonic-ns", "dante.clock.rate",
@@ -30,14 +31,7 @@ def as_int(v):
 
 def tai_minus_mono():
     """CLOCK_TAI - CLOCK_MONOTONIC in ns, measured with the tightest bracket of 5 tries."""
-    best = None
-    for _ in range(5):
-        m1 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-        t = time.clock_gettime_ns(time.CLOCK_TAI)
-        m2 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-        if best is None or m2 - m1 < best[0]:
-            best = (m2 - m1, t - (m1 + m2) // 2)
-    return best[1]
+    return ptp_lab.clock_minus_monotonic(time.CLOCK_TAI, tries=5)
 
 
 def body():

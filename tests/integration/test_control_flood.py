@@ -96,7 +96,7 @@ def tone_rms(path, skip_s=0.5):
 
 
 def body():
-    from pwlab import make_lab, parse_args, check, log, lab_args, SINK, EXIT_SKIP
+    from pwlab import build_dir, built_program, make_lab, parse_args, check, log, lab_args, SINK, EXIT_SKIP
     from netlab import NetLab
     import avahi
 
@@ -104,9 +104,7 @@ def body():
     if not avahi.available():
         log("SKIP: avahi-daemon/dbus-daemon/nsenter not installed")
         return EXIT_SKIP
-    build = (Path(a.build) if a.build else Path(a.repo) / "build").resolve()
-    dante_rx = build / "tools" / "dante-rx" / "dante-rx"
-    check(dante_rx.exists(), "dante-rx is built (%s)" % dante_rx)
+    dante_rx = built_program(build_dir(a), "tools/dante-rx/dante-rx")
     me = str(Path(__file__).resolve())
     work = Path(tempfile.mkdtemp(prefix="flood-lab-"))
     try:
@@ -279,8 +277,5 @@ def body():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--client":
-        client_main(sys.argv[2:])
-        sys.exit(0)
-    from pwlab import main_wrapper
-    sys.exit(main_wrapper(body))
+    from pwlab import main_with_client
+    sys.exit(main_with_client(body, client_main))

@@ -288,8 +288,7 @@ def body():
     work = Path(tempfile.mkdtemp(prefix="ctl-lab-"))
     try:
         with NetLab("ctl") as net, \
-                avahi.AvahiHost(net.tx, net.tx_if, work, "tx") as tx_host, \
-                avahi.AvahiHost(net.rx, net.rx_if, work, "rx") as rx_host:
+                avahi.on_both_sides(net, work) as (tx_host, rx_host):
 
             def in_rx(args, timeout=30):
                 r = subprocess.run(["ip", "netns", "exec", net.rx, sys.executable, me, "--client"] + list(args),
@@ -543,8 +542,5 @@ def body():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--client":
-        client_main(sys.argv[2:])
-        sys.exit(0)
-    from pwlab import main_wrapper
-    sys.exit(main_wrapper(body))
+    from pwlab import main_with_client
+    sys.exit(main_with_client(body, client_main))

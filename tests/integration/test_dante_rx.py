@@ -27,7 +27,8 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pwlab import (make_lab, parse_args, main_wrapper, check, log, lab_args, SINK,  # noqa: E402
+from pwlab import (build_dir, built_program,  # noqa: E402
+                   make_lab, parse_args, main_wrapper, check, log, lab_args, SINK,  # noqa: E402
                    make_wav, read_tap)
 from netlab import NetLab  # noqa: E402
 
@@ -87,9 +88,7 @@ def flows(lab):
 
 def body():
     a = parse_args(__doc__, lambda ap: ap.add_argument("--clock", choices=("tai", "ptp"), default="tai"))
-    build = Path(a.build) if a.build else Path(a.repo) / "build"
-    dante_rx = build / "tools" / "dante-rx" / "dante-rx"
-    check(dante_rx.exists(), "dante-rx is built (%s)" % dante_rx)
+    dante_rx = built_program(build_dir(a), "tools/dante-rx/dante-rx")
     with NetLab("rx") as net:
         # tai: the lateness below is CLOCK_TAI arrival - media time; ptp: dante-rx follows the
         # sink's PTP clock and measures on it.

@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pwlab import (make_lab, parse_args, main_wrapper, check, log, SINK, DEVICE,  # noqa: E402
+from pwlab import (build_dir, built_program, make_lab, parse_args, main_wrapper, check, log, SINK, DEVICE,  # noqa: E402
                    make_wav, read_tap, LabError)
 from netlab import NetLab  # noqa: E402
 from test_dante_rx import read_wav_s24, check_played_signal  # noqa: E402
@@ -147,9 +147,8 @@ def text(value):
 
 def body():
     a = parse_args(__doc__)
-    build = (Path(a.build) if a.build else Path(a.repo) / "build").resolve()
-    dante_rx = build / "tools" / "dante-rx" / "dante-rx"
-    check(dante_rx.exists(), "dante-rx is built (%s)" % dante_rx)
+    build = build_dir(a)
+    dante_rx = built_program(build, "tools/dante-rx/dante-rx")
 
     check_unit(build)
 

@@ -34,7 +34,8 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pwlab import (make_lab, parse_args, main_wrapper, check, log, lab_args, SINK,  # noqa: E402
+from pwlab import (build_dir, built_program,  # noqa: E402
+                   make_lab, parse_args, main_wrapper, check, log, lab_args, SINK,  # noqa: E402
                    make_wav)
 from netlab import NetLab  # noqa: E402
 
@@ -224,9 +225,7 @@ def body():
 
 def run(w):
     a = parse_args(__doc__)
-    build = (Path(a.build) if a.build else Path(a.repo) / "build").resolve()
-    dante_rx = build / "tools" / "dante-rx" / "dante-rx"
-    check(dante_rx.exists(), "dante-rx is built (%s)" % dante_rx)
+    dante_rx = built_program(build_dir(a), "tools/dante-rx/dante-rx")
     t0 = time.monotonic()
     with NetLab("fl") as net:
         with make_lab(a, module_args=lab_args(**{"dante.interface": net.tx_if}), netns=net.tx) as lab:

@@ -30,7 +30,8 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pwlab import make_lab, parse_args, main_wrapper, check, log, lab_args, SINK, read_tap, tap_runs  # noqa: E402
+from pwlab import (build_dir, built_program,  # noqa: E402
+                   make_lab, parse_args, main_wrapper, check, log, lab_args, SINK, read_tap, tap_runs)
 from netlab import NetLab  # noqa: E402
 from test_flows_lifecycle import rx_cmd, read_stats, rx_failed  # noqa: E402
 
@@ -111,9 +112,7 @@ def walk_signal(received, played, at):
 def body():
     a = parse_args(__doc__, extra=lambda ap: (ap.add_argument("--minutes", type=float, default=10.0),
                                               ap.add_argument("--strict", action="store_true")))
-    build = (Path(a.build) if a.build else Path(a.repo) / "build").resolve()
-    dante_rx = build / "tools" / "dante-rx" / "dante-rx"
-    check(dante_rx.exists(), "dante-rx is built (%s)" % dante_rx)
+    dante_rx = built_program(build_dir(a), "tools/dante-rx/dante-rx")
     seconds = int(round(a.minutes * 60))
     check(seconds >= 5, "--minutes gives at least 5 s")
     w = Path(tempfile.mkdtemp(prefix="flows-long-"))

@@ -29,7 +29,8 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pwlab import (make_lab, parse_args, main_wrapper, check, log, lab_args, SINK,  # noqa: E402
+from pwlab import (build_dir, built_program,  # noqa: E402
+                   make_lab, parse_args, main_wrapper, check, log, lab_args, SINK,  # noqa: E402
                    make_wav, read_tap, tap_runs)
 from netlab import NetLab  # noqa: E402
 from test_dante_rx import read_wav_s24  # noqa: E402
@@ -50,9 +51,7 @@ def prop(lab, key):
 
 def body():
     a = parse_args(__doc__)
-    build = Path(a.build) if a.build else Path(a.repo) / "build"
-    dante_rx = build / "tools" / "dante-rx" / "dante-rx"
-    check(dante_rx.exists(), "dante-rx is built (%s)" % dante_rx)
+    dante_rx = built_program(build_dir(a), "tools/dante-rx/dante-rx")
     with NetLab("fr") as net:
         args = lab_args(**{"dante.interface": net.tx_if, "dante.debug.ring-tap": "@LABDIR@/tap.bin",
                            "dante.clock.source": "tai"})

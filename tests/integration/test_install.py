@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pwlab import (PipeWireLab, parse_args, main_wrapper, check, log, SINK, DEVICE,  # noqa: E402
+from pwlab import (build_dir, PipeWireLab, parse_args, main_wrapper, check, log, SINK, DEVICE,  # noqa: E402
                    SYSTEM_MODULE_DIR, SYSTEM_SPA_DIR, EXIT_SKIP)
 
 INSIDE = "DANTE_TEST_INSTALL_OVERLAY"
@@ -52,7 +52,7 @@ def build_option(build, name):
 
 def body():
     a = parse_args(__doc__)
-    build = (Path(a.build) if a.build else Path(a.repo) / "build").resolve()
+    build = build_dir(a)
     if os.environ.get(INSIDE) != "1":
         if os.path.realpath("/lib") != "/usr/lib":
             log("SKIP: /lib is not /usr/lib here (no merged /usr): only /usr is overlaid, so the unit "

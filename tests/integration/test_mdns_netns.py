@@ -41,8 +41,7 @@ def body():
     work = Path(tempfile.mkdtemp(prefix="mdns-netns-"))
     try:
         with NetLab("mns") as net, \
-                avahi.AvahiHost(net.tx, net.tx_if, work, "tx", fork_bus=True) as tx_host, \
-                avahi.AvahiHost(net.rx, net.rx_if, work, "rx") as rx_host:
+                avahi.on_both_sides(net, work, fork_bus=True) as (tx_host, rx_host):
             bus_pid = int(tx_host.dbus_pid_file.read_text().strip())
             check(Path("/proc/%d" % bus_pid).exists() and bus_pid != tx_host.pid,
                   "the transmitter's system bus forked (daemon pid %d, not a child we waited for)" % bus_pid)

@@ -83,8 +83,7 @@ def start_sink(a, net, prefix, backend):
 
 def wait_published(lab):
     lab.wait_node(SINK, timeout=10)
-    lab.wait_for(lambda: lab.node_props(SINK).get("dante.mdns.state") == "published", 15,
-                 "dante.mdns.state = published")
+    lab.wait_mdns_published()
 
 
 def make_bundle(net):
@@ -127,8 +126,7 @@ def body():
     try:
         # ---- part 1: next to the host's avahi-daemon
         with NetLab("mrx") as net, \
-                avahi.AvahiHost(net.tx, net.tx_if, work, "tx") as tx_host, \
-                avahi.AvahiHost(net.rx, net.rx_if, work, "rx") as rx_host:
+                avahi.on_both_sides(net, work) as (tx_host, rx_host):
             web = subprocess.Popen(tx_host.prefix() + ["avahi-publish", "-s", "tx-host-web", "_http._tcp", "80"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
             try:

@@ -29,6 +29,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pwlab import make_lab, parse_args, main_wrapper, check, log, lab_args, SINK, make_wav  # noqa: E402
 from netlab import NetLab  # noqa: E402
+from test_dante_rx import find  # noqa: E402
 
 FRAMES = 2 * 48000
 FPP = 32
@@ -42,14 +43,6 @@ def expected_group(device_addr, slot):
     low9 = ((c & 1) << 8) | d
     low16 = ((low9 % 510) << 7) | (slot - 1)
     return "239.255.%d.%d" % (low16 >> 8, low16 & 0xFF)
-
-
-def find(haystack, needle):
-    first = needle[0]
-    for i in range(len(haystack) - len(needle) + 1):
-        if haystack[i] == first and haystack[i:i + len(needle)] == needle:
-            return i
-    return -1
 
 
 def read_packets(path):

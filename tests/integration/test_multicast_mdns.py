@@ -35,7 +35,8 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pwlab import (make_lab, parse_args, main_wrapper, check, log, lab_args, SINK, DEVICE,  # noqa: E402
+from pwlab import (build_dir, built_program,  # noqa: E402
+                   make_lab, parse_args, main_wrapper, check, log, lab_args, SINK, DEVICE,  # noqa: E402
                    EXIT_SKIP, make_wav, read_tap)
 from netlab import NetLab  # noqa: E402
 from test_dante_rx import read_wav_s24, flows, check_played_signal  # noqa: E402
@@ -125,19 +126,15 @@ def body():
     if not avahi.available():
         log("SKIP: avahi-daemon/avahi-browse/dbus-daemon/nsenter not installed")
         return EXIT_SKIP
-    build = (Path(a.build) if a.build else Path(a.repo) / "build").resolve()
-    dante_rx = build / "tools" / "dante-rx" / "dante-rx"
-    check(dante_rx.exists(), "dante-rx is built (%s)" % dante_rx)
+    dante_rx = built_program(build_dir(a), "tools/dante-rx/dante-rx")
     work = Path(tempfile.mkdtemp(prefix="mcmdns-lab-"))
     try:
         with NetLab("mcd") as net, \
-                avahi.AvahiHost(net.tx, net.tx_if, work, "tx") as tx_host, \
-                avahi.AvahiHost(net.rx, net.rx_if, work, "rx") as rx_host:
+                avahi.on_both_sides(net, work) as (tx_host, rx_host):
             args = lab_args(**{"dante.interface": net.tx_if, "dante.debug.ring-tap": "@LABDIR@/tap.bin"})
             with make_lab(a, module_args=args, with_pulse=False, cmd_prefix=tx_host.prefix()) as lab:
                 lab.wait_node(SINK, timeout=10)
-                lab.wait_for(lambda: lab.node_props(SINK).get("dante.mdns.state") == "published", 15,
-                             "dante.mdns.state = published")
+                lab.wait_mdns_published()
                 props = lambda: lab.node_props(SINK)  # noqa: E731
 
                 # ---- before: channels only

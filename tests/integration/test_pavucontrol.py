@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True   # keep the source tree free of __pycache__
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pwlab import (make_lab, parse_args, main_wrapper, check, log, lab_args, SINK,  # noqa: E402
+from pwlab import (build_dir, make_lab, parse_args, main_wrapper, check, log, lab_args, SINK,  # noqa: E402
                    LabError, EXIT_SKIP)
 
 WANT = "Dante Transmitter"
@@ -88,7 +88,7 @@ def body():
         if not shutil.which(tool):
             log("SKIP: %s not installed" % tool)
             return EXIT_SKIP
-    build = Path(a.build) if a.build else Path(a.repo) / "build"
+    build = build_dir(a)
     if a.artifacts:
         artifacts = Path(a.artifacts)
     elif build.is_dir():

@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pwlab import make_lab, parse_args, main_wrapper, check, log, lab_args  # noqa: E402
+from pwlab import build_dir, make_lab, parse_args, main_wrapper, check, log, lab_args  # noqa: E402
 
 RATE = 48000
 CLICK_EVERY = RATE // 4          # 0.25 s
@@ -239,7 +239,7 @@ def body():
                              "tai: both read the shared kernel clock")
         ap.add_argument("--leader-ppm", type=float, default=50.0, help="the leader's rate offset")
     a = parse_args(__doc__, extra)
-    build = Path(a.build) if a.build else Path(a.repo) / "build"
+    build = build_dir(a)
     tools = {"rx": build / "tools" / "dante-rx" / "dante-rx",
              "clock": build / "tools" / "dante-clock" / "dante-clock",
              "play": build / "tools" / "dante-play-at" / "dante-play-at"}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pwlab import parse_args, main_wrapper, check, log  # noqa: E402
+from pwlab import build_dir, parse_args, main_wrapper, check, log  # noqa: E402
 from netlab import SwitchLab  # noqa: E402
 import ptp_lab  # noqa: E402
 
@@ -57,10 +57,8 @@ def follows(lab, leader_bin, ptp_bin, version, prio_a, prio_b, wd):
 
 def body():
     a = parse_args(__doc__)
-    build = Path(a.build) if a.build else Path(a.repo) / "build"
-    leader_bin = ptp_lab.find_binary(build, "ptp-test-leader")
-    ptp_bin = ptp_lab.find_binary(build, "dante-ptp")
-    check(leader_bin is not None and ptp_bin is not None, "ptp-test-leader and dante-ptp are built")
+    build = build_dir(a)
+    leader_bin, ptp_bin = ptp_lab.require_binaries(build, "ptp-test-leader", "dante-ptp")
     with tempfile.TemporaryDirectory(prefix="ptp-elect-") as wd, \
             SwitchLab(hosts=["a", "b", "f", "g"], tag="pe") as lab:
         follows(lab, leader_bin, ptp_bin, 2, 100, 120, wd)

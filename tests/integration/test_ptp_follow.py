@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pwlab import parse_args, main_wrapper, check, log  # noqa: E402
+from pwlab import build_dir, parse_args, main_wrapper, check, log  # noqa: E402
 from netlab import SwitchLab  # noqa: E402
 import ptp_lab  # noqa: E402
 
@@ -74,10 +74,8 @@ def run_case(lab, leader_bin, ptp_bin, version, ppm, wd):
 
 def body():
     a = parse_args(__doc__, extra=lambda ap: ap.add_argument("--cases", default="v2:0,v2:+100,v1:0,v1:-100"))
-    build = Path(a.build) if a.build else Path(a.repo) / "build"
-    leader_bin = ptp_lab.find_binary(build, "ptp-test-leader")
-    ptp_bin = ptp_lab.find_binary(build, "dante-ptp")
-    check(leader_bin is not None and ptp_bin is not None, "ptp-test-leader and dante-ptp are built")
+    build = build_dir(a)
+    leader_bin, ptp_bin = ptp_lab.require_binaries(build, "ptp-test-leader", "dante-ptp")
     with tempfile.TemporaryDirectory(prefix="ptp-follow-") as wd, SwitchLab(hosts=["leader", "f"], tag="pf") as lab:
         for version, ppm in parse_cases(a.cases):
             run_case(lab, leader_bin, ptp_bin, version, ppm, wd)

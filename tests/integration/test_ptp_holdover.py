@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pwlab import parse_args, main_wrapper, check, log  # noqa: E402
+from pwlab import build_dir, parse_args, main_wrapper, check, log  # noqa: E402
 from netlab import SwitchLab  # noqa: E402
 import ptp_lab  # noqa: E402
 
@@ -66,10 +66,8 @@ def worst_excess_jump(leader, samples):
 
 def body():
     a = parse_args(__doc__)
-    build = Path(a.build) if a.build else Path(a.repo) / "build"
-    leader_bin = ptp_lab.find_binary(build, "ptp-test-leader")
-    ptp_bin = ptp_lab.find_binary(build, "dante-ptp")
-    check(leader_bin is not None and ptp_bin is not None, "ptp-test-leader and dante-ptp are built")
+    build = build_dir(a)
+    leader_bin, ptp_bin = ptp_lab.require_binaries(build, "ptp-test-leader", "dante-ptp")
     with tempfile.TemporaryDirectory(prefix="ptp-hold-") as wd, SwitchLab(hosts=["leader", "f"], tag="ph") as lab:
         leader = ptp_lab.Leader(lab, "leader", leader_bin, 2, ppm=PPM, stderr_path=Path(wd) / "leader.err")
         f = ptp_lab.DantePtp(lab, "f", ptp_bin, version=2, interval_ms=100, slave_only=True,

@@ -22,16 +22,15 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pwlab import parse_args, main_wrapper, check, log  # noqa: E402
+from pwlab import build_dir, parse_args, main_wrapper, check, log  # noqa: E402
 from netlab import SwitchLab  # noqa: E402
 import ptp_lab  # noqa: E402
 
 
 def body():
     a = parse_args(__doc__)
-    build = Path(a.build) if a.build else Path(a.repo) / "build"
-    leader_bin = ptp_lab.find_binary(build, "ptp-test-leader")
-    check(leader_bin is not None, "ptp-test-leader is built")
+    build = build_dir(a)
+    leader_bin, = ptp_lab.require_binaries(build, "ptp-test-leader")
     if not Path(ptp_lab.PTP4L).exists() or shutil.which("ip") is None:
         log("SKIP: needs %s and ip" % ptp_lab.PTP4L)
         return 77

@@ -20,16 +20,15 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pwlab import parse_args, main_wrapper, check, log  # noqa: E402
+from pwlab import build_dir, parse_args, main_wrapper, check, log  # noqa: E402
 from netlab import SwitchLab  # noqa: E402
 import ptp_lab  # noqa: E402
 
 
 def body():
     a = parse_args(__doc__)
-    build = Path(a.build) if a.build else Path(a.repo) / "build"
-    ptp_bin = ptp_lab.find_binary(build, "dante-ptp")
-    check(ptp_bin is not None, "dante-ptp is built")
+    build = build_dir(a)
+    ptp_bin, = ptp_lab.require_binaries(build, "dante-ptp")
     if not Path(ptp_lab.PTP4L).exists():
         log("SKIP: needs %s" % ptp_lab.PTP4L)
         return 77

@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pwlab import (make_lab, parse_args, main_wrapper, check, log, lab_args, SINK)  # noqa: E402
+from pwlab import (build_dir, make_lab, parse_args, main_wrapper, check, log, lab_args, SINK)  # noqa: E402
 from netlab import NetLab  # noqa: E402
 
 PTP4L = "/usr/sbin/ptp4l"
@@ -117,7 +117,7 @@ def nearest(lines, m):
 
 
 def dante_ptp(a):
-    build = Path(a.build) if a.build else Path(a.repo) / "build"
+    build = build_dir(a)
     tool = build / "tools" / "dante-ptp" / "dante-ptp"
     if not tool.exists():
         log("FAIL: not built: %s" % tool)

@@ -1,10 +1,9 @@
 #pragma once
-// Test helpers: hex in/out, and requests built the way netaudio builds them
+// Test helpers: hex in/out (tests/unit/common/hex_bytes.hpp), and requests built the way netaudio builds them
 // (netaudio/dante/device_commands.py: `_build_control_packet` writes start code 0x27FF and
 // length = 8 + len(payload), then transaction id and opcode; its "payload" begins with the
 // header's status field, 00 00). Written from that description, not copied.
 
-#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -12,45 +11,14 @@
 #include <vector>
 
 #include "control/device_state.hpp"
+#include "hex_bytes.hpp"
 
 namespace control_test {
 
 using Packet = std::vector<uint8_t>;
 
-// "27ff 000a" → bytes; spaces and '|' are ignored, "'text'" inserts ASCII.
-inline Packet hex(std::string_view text) {
-    Packet out;
-    int pending = -1;
-    for (size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (c == '\'') {
-            const size_t end = text.find('\'', i + 1);
-            for (size_t j = i + 1; j < end; ++j) out.push_back(static_cast<uint8_t>(text[j]));
-            i = end;
-            continue;
-        }
-        if (!std::isxdigit(static_cast<unsigned char>(c))) continue;
-        const int nibble = std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10);
-        if (pending < 0) {
-            pending = nibble;
-        } else {
-            out.push_back(static_cast<uint8_t>(pending * 16 + nibble));
-            pending = -1;
-        }
-    }
-    return out;
-}
-
-inline std::string to_hex(const std::vector<uint8_t>& bytes) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    for (size_t i = 0; i < bytes.size(); ++i) {
-        if (i != 0 && i % 2 == 0) out.push_back(' ');
-        out.push_back(kDigits[bytes[i] >> 4]);
-        out.push_back(kDigits[bytes[i] & 15]);
-    }
-    return out;
-}
+using dante::test::hex;
+using dante::test::to_hex;
 
 inline Packet concat(std::initializer_list<Packet> parts) {
     Packet out;

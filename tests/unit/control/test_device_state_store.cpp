@@ -224,7 +224,8 @@ TEST_CASE("state store: truncated and garbage files fall back to the last good c
         {R"({"version": 1, "device_name": "x", "tx_channel_names": {"1": "a"}})", "must be an array of strings"},
     };
     for (const auto& [text, message] : cases) {
-        CAPTURE(message);
+        const char* expected = message;  // CAPTURE(message): clang 14 cannot capture a structured binding
+        CAPTURE(expected);
         write_file(path, text);
         const auto loaded = load_persistent_state(path, kDefaults);
         CHECK(loaded.loaded);
@@ -294,7 +295,8 @@ TEST_CASE("state store: hostile values and shapes are rejected whole") {
         {"{\"version\": 1}" + std::string(1 << 20, ' '), "larger than 1 MiB"},
     };
     for (const auto& [text, message] : cases) {
-        CAPTURE(message);
+        const char* expected = message;  // CAPTURE(message): clang 14 cannot capture a structured binding
+        CAPTURE(expected);
         write_file(path, text);
         const auto loaded = load_persistent_state(path, kDefaults);
         check_defaults(loaded);

@@ -4,6 +4,7 @@
 #include <array>
 #include <vector>
 
+#include "flow_request_support.hpp"
 #include "flows/flow_control_codec.hpp"
 
 using namespace dante;
@@ -11,18 +12,7 @@ using namespace dante::flowctl;
 
 namespace {
 
-FlowRequest sample_request() {
-    FlowRequest r;
-    r.rx_device_name = "rx";
-    r.rx_flow_name = "1_1";
-    r.rate = 48000;
-    r.bits_per_sample = 24;
-    r.fpp = 32;
-    const uint16_t ids[] = {1, 2};
-    r.slots.assign(ids);
-    r.destination = Ipv4Endpoint{ipv4(10, 0, 0, 2), 5000};
-    return r;
-}
+FlowRequest sample_request() { return test::stereo_flow_request(Ipv4Endpoint{ipv4(10, 0, 0, 2), 5000}); }
 
 // The request above, laid out by hand from docs/protocol.md#flow-control (and Inferno's
 // receiver).

@@ -14,7 +14,7 @@
 
 #include "flows/flows_service.hpp"
 #include "net/udp_socket.hpp"
-#include "../locked_test_clock.hpp"
+#include "locked_test_clock.hpp"
 
 using namespace dante;
 

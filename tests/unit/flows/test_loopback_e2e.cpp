@@ -12,7 +12,7 @@
 #include "clock/media_time.hpp"
 #include "flows/flows_service.hpp"
 #include "rx_session.hpp"
-#include "../locked_test_clock.hpp"
+#include "locked_test_clock.hpp"
 
 using namespace dante;
 

@@ -4,6 +4,7 @@
 #include <array>
 #include <vector>
 
+#include "flow_request_support.hpp"
 #include "flows/flow_control_server.hpp"
 #include "flows/multicast_group.hpp"
 
@@ -26,16 +27,7 @@ FlowServerPolicy policy(uint32_t max_flows = 4) {
 }
 
 FlowRequest request(uint16_t port = 5000, uint32_t dest = kPeer) {
-    FlowRequest r;
-    r.rx_device_name = "rx";
-    r.rx_flow_name = "1_1";
-    r.rate = 48000;
-    r.bits_per_sample = 24;
-    r.fpp = 32;
-    const uint16_t ids[] = {1, 2};
-    r.slots.assign(ids);
-    r.destination = Ipv4Endpoint{dest, port};
-    return r;
+    return test::stereo_flow_request(Ipv4Endpoint{dest, port});
 }
 
 struct Exchange {

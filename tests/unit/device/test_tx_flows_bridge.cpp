@@ -21,6 +21,7 @@
 #include "device/tx_flows_bridge.hpp"
 #include "flows/flow_control_codec.hpp"
 #include "flows/flows_service.hpp"
+#include "hex_bytes.hpp"
 #include "locked_test_clock.hpp"
 
 using namespace dante;
@@ -74,17 +75,6 @@ Packet arc(uint16_t opcode, Packet body, uint16_t sequence) {
     return p;
 }
 
-std::string hex(const Packet& bytes) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    for (size_t i = 0; i < bytes.size(); ++i) {
-        if (i != 0 && i % 2 == 0) out.push_back(' ');
-        out.push_back(kDigits[bytes[i] >> 4]);
-        out.push_back(kDigits[bytes[i] & 15]);
-    }
-    return out;
-}
-
 uint16_t status(const Packet& reply) { return reply.size() >= 10 ? static_cast<uint16_t>((reply[8] << 8) | reply[9]) : 0; }
 
 }  // namespace
@@ -116,7 +106,7 @@ TEST_CASE("ARC 0x2200 lists the flows FlowsService serves; 0x2201/0x2202 reach i
 
     Client client;
     Packet reply = client.ask(arc(0x2200, {0, 0}, 1), arc_port);
-    CHECK(hex(reply) == "27ff 000c 0001 2200 0001 0400");  // 4 slots, none in use
+    CHECK(test::to_hex(reply) == "27ff 000c 0001 2200 0001 0400");  // 4 slots, none in use
 
     // A receiver asks for channels 3 and 1 at fpp 16, 24 bits, to the client's port.
     flowctl::FlowRequest request;
@@ -145,12 +135,12 @@ TEST_CASE("ARC 0x2200 lists the flows FlowsService serves; 0x2201/0x2202 reach i
                   "27ff 002c 0002 2200 0001 0401 %04x 0010 %04x 0001 0000 bb80 0018 0010 0802 %04x 7f00 0001 0000 "
                   "0002 0003 0001",
                   number, number, client.port);
-    CHECK(hex(reply) == expected);
+    CHECK(test::to_hex(reply) == expected);
 
     // Multicast on `lo` is refused (no MULTICAST flag): an ARC error, and no new flow.
     Packet create{0x01, 0x01, 0x00, 0x10, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0};
     reply = client.ask(arc(0x2201, create, 3), arc_port);
-    CHECK(hex(reply) == "27ff 000a 0003 2201 0022");
+    CHECK(test::to_hex(reply) == "27ff 000a 0003 2201 0022");
     // Unknown channel: refused before any socket is opened.
     create[23] = 9;
     CHECK(status(client.ask(arc(0x2201, create, 4), arc_port)) == 0x0022);
@@ -164,7 +154,7 @@ TEST_CASE("ARC 0x2200 lists the flows FlowsService serves; 0x2201/0x2202 reach i
     datagram.resize(flowctl::encode_stop_flow(8, handle, datagram));
     CHECK(status(client.ask(datagram, flows.control_port())) == flowctl::status::ok);
     reply = client.ask(arc(0x2200, {0, 0}, 6), arc_port);
-    CHECK(hex(reply) == "27ff 000c 0006 2200 0001 0400");
+    CHECK(test::to_hex(reply) == "27ff 000c 0006 2200 0001 0400");
 
     control.stop();
     flows.stop();

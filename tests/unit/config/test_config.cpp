@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <map>
+
 #include "config/device_config.hpp"
 
 using namespace dante;
@@ -142,4 +144,28 @@ TEST_CASE("device names are validated and host names sanitized") {
     CHECK(sanitize_device_name("...") == "");
     // A host name that sanitizes to nothing cannot be a default: the user must name the device.
     CHECK(!parse_device_config({}, "", UnknownKeys::reject).config);
+}
+
+TEST_CASE("every key of the table refuses a bad value, naming the key and what it accepts") {
+    // One bad value per key: a key added to the table without a line here fails below.
+    const std::map<std::string, std::string> bad{
+        {"dante.device-name", "-bad"},     {"dante.interface", "a/b"},        {"audio.channels", "0"},
+        {"audio.rate", "12345"},           {"audio.format", "F64"},           {"audio.position", "FL;FR"},
+        {"dante.latency-ns", "10"},        {"dante.clock.source", "gps"},     {"dante.ptp.version", "3"},
+        {"dante.ptp.domain", "256"},       {"dante.ptp.servo", "kalman"},     {"dante.state-file", "rel.json"},
+        {"dante.port-base", "80"},         {"dante.max-flows", "0"},          {"dante.multicast-ttl", "0"},
+        {"dante.mdns", "bonjour"},         {"dante.debug.ring-tap", "tap.bin"},
+    };
+    for (const ConfigKey& k : config_keys()) {
+        CAPTURE(k.key);
+        const auto it = bad.find(std::string(k.key));
+        REQUIRE_MESSAGE(it != bad.end(), "no bad value listed for this key");
+        const auto r = parse({{it->first, it->second}});
+        REQUIRE_FALSE(r.config);
+        CHECK(r.error == "invalid " + it->first + " = \"" + it->second + "\": accepted " + std::string(k.accepted));
+        CHECK_FALSE(k.accepted.empty());
+        CHECK_FALSE(k.help.empty());
+        CHECK_FALSE(k.default_value.empty());
+    }
+    CHECK(bad.size() == config_keys().size());
 }
