@@ -18,8 +18,7 @@ namespace only (its python-zeroconf mDNS never leaves the lab), with HOME in the
   * `channel list` shows lab-tx's TX channels 01 and 02;
   * netaudio's `flow create lab-tx --slot 17 --channels 1,2` makes a multicast flow (the
     node's dante.flows = 1), `flow list` shows it (channels 1, 2, 48000 Hz) and `flow
-    delete` removes it. (Its CLI does not register the flow commands yet, so the test runs
-    that command group of netaudio's source directly.)
+    delete` removes it (all under `netaudio device flow`).
   * `device config latency 2` sets 2 ms: the node's dante.tx.latency-ns follows;
   * `device name lab-na` renames the device: node.description becomes
     "Dante Transmitter (lab-na)" in pw-dump.
@@ -135,16 +134,7 @@ def body():
                 return r
 
             def netaudio_flow(*args):
-                # netaudio's flow commands (create, list, delete) exist in its source but its CLI
-                # does not register them yet: run that command group directly.
-                env = ["env", "HOME=%s" % home, "PYTHONPATH=%s" % pythonpath, "NO_COLOR=1", "COLUMNS=250",
-                       "XDG_CONFIG_HOME=%s" % (home / ".config"), "XDG_CACHE_HOME=%s" % (home / ".cache")]
-                code = "import sys; from netaudio.commands.flow import app; sys.argv[0] = 'netaudio flow'; app()"
-                cmd = ["ip", "netns", "exec", net.rx] + env + [SYSTEM_PYTHON, "-c", code] + list(args)
-                r = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
-                log("    $ netaudio flow %s -> %d\n%s%s" % (" ".join(args), r.returncode, r.stdout[-3000:],
-                                                            ("      stderr: " + r.stderr[-1500:]) if r.stderr else ""))
-                return r
+                return netaudio("device", "flow", *args)
 
             def props():
                 return lab.node_props(SINK)
