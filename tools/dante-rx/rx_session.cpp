@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "clock/media_time.hpp"
+#include "flows/audio_packet_reader.hpp"
 #include "flows/packet_writer.hpp"
 #include "net/udp_socket.hpp"
 
@@ -104,12 +105,6 @@ ssize_t recv_stamped(const UdpSocket& socket, std::span<uint8_t> buffer, Ipv4End
     return n;
 }
 
-int32_t load_sample(const uint8_t* p, uint32_t bytes) {
-    uint32_t u = 0;
-    for (uint32_t i = 0; i < bytes; ++i) u = (u << 8) | p[i];
-    const uint32_t shift = 32 - 8 * bytes;
-    return static_cast<int32_t>(u << shift) >> shift;
-}
 
 }  // namespace
 
@@ -278,17 +273,15 @@ RxResult run_receiver(const RxOptions& o) {
             const auto size = static_cast<size_t>(got);
             if (from.address != o.target.address) continue;  // not our transmitter
             ++r.packets;
-            const size_t frame_bytes = size_t{r.wire_slots} * bytes;
-            if (size < kAudioHeaderBytes || size > packet.size() || (size - kAudioHeaderBytes) % frame_bytes != 0) {
+            const AudioPacketRead read =
+                read_audio_packet(std::span<const uint8_t>(packet.data(), std::min(size, packet.size())),
+                                  r.wire_slots, bytes, o.rate);
+            if (!read.ok() || size > packet.size()) {
                 ++r.malformed;
                 continue;
             }
-            const uint64_t seconds = (uint64_t{packet[1]} << 24) | (uint64_t{packet[2]} << 16) |
-                                     (uint64_t{packet[3]} << 8) | packet[4];
-            const uint64_t sub = (uint64_t{packet[5]} << 24) | (uint64_t{packet[6]} << 16) |
-                                 (uint64_t{packet[7]} << 8) | packet[8];
-            const uint64_t ts = seconds * o.rate + sub;
-            const size_t frames = (size - kAudioHeaderBytes) / frame_bytes;
+            const uint64_t ts = read.packet.timestamp;
+            const size_t frames = read.packet.frames;
             r.lateness_ns.push_back(arrived - media_ns_of_sample(ts, o.rate));
             if (!have_first) {
                 have_first = true;
@@ -317,12 +310,12 @@ RxResult run_receiver(const RxOptions& o) {
             }
             seen[offset] = 1;
             ++unique;
-            const uint8_t* p = packet.data() + kAudioHeaderBytes;
             for (size_t f = 0; f < frames && offset + f < r.frames; ++f)
                 for (size_t s = 0; s < slots; ++s)
                     if (slot_of[s] >= 0)
                         r.samples[(offset + f) * slots + s] =
-                            load_sample(p + (f * r.wire_slots + static_cast<size_t>(slot_of[s])) * bytes, bytes);
+                            audio_sample(read.packet, static_cast<uint32_t>(f), static_cast<uint32_t>(slot_of[s]),
+                                         r.wire_slots, bytes);
             if (offset + frames >= r.frames) complete = true;
         }
     }
