@@ -45,7 +45,7 @@ Response channel_counts(const ControlHeader& request, const DeviceState& state) 
     PacketWriter out = PacketWriter::response_to(request, kStatusOk);
     out.u16(0);
     out.u16(static_cast<uint16_t>(std::min<size_t>(state.tx_channels.size(), 0xffff)));
-    out.u16(0);  // a transmitter: no RX channels
+    out.u16(static_cast<uint16_t>(std::min<size_t>(state.rx_channels.size(), 0xffff)));
     out.zeros(8);
     out.u16(8);
     out.zeros(4);
@@ -187,11 +187,64 @@ Response tx_channel_names(const ControlHeader& request, Bytes raw, const DeviceS
 // 0x3000 RX channels: a transmitter has none. Body `00 00` then the descriptor, as Inferno
 // answers when it has no receiver (n = 0 records still carries the descriptor). No paging
 // to check, so the request body is not needed.
-Response rx_channels(const ControlHeader& request, const DeviceState& state) {
-    PacketWriter out = PacketWriter::response_to(request, kStatusOk);
-    out.u8(0);
-    out.u8(0);
+// 0x3000 RX channels and their subscriptions (Inferno arc_server.rs; PROTOCOL facts in
+// docs/protocol.md). Body:
+//   0 u8 n | 1 u8 n | 2 + 20i: u16 channel number, u16 0x0006, u16 descriptor offset,
+//   u16 TX channel name offset (0: none), u16 TX device name offset (0: none),
+//   u16 RX channel name offset, u32 subscription status, u32 0
+//   descriptor (16) | strings, NUL-terminated: per record its label, then the TX channel
+//   and TX device names when subscribed
+// Paged like 0x2000 (status 0x8112 while channels remain). A controller re-reads this
+// right after a 0x3010, so it must already show the new subscription (the shell applies
+// changes before it answers).
+Response rx_channels(const ControlHeader& request, Bytes raw, const DeviceState& state, const ArcOptions& options) {
+    const auto& channels = state.rx_channels;
+    if (channels.empty()) {  // a device without RX channels: an empty list, as before
+        PacketWriter out = PacketWriter::response_to(request, kStatusOk);
+        out.u8(0);
+        out.u8(0);
+        format_descriptor(out, state);
+        return std::move(out).finish();
+    }
+    const auto first = requested_first_channel(raw);
+    if (!first) return reply(request, kStatusError);
+    const auto strings_of = [&](size_t i) {
+        const RxSubscription& sub = channels[i].subscription;
+        return channels[i].user_name.size() + 1 +
+               (sub.empty() ? 0 : sub.tx_channel.size() + 1 + sub.tx_device.size() + 1);
+    };
+    const Page page = plan_page(channels.size(), *first, options.rx_page_size, kHeaderSize + 2 + kDescriptorSize,
+                                [&](size_t i) { return 20 + strings_of(i); });
+
+    PacketWriter out = PacketWriter::response_to(request, page.more_follow ? kStatusOkMorePages : kStatusOk);
+    out.u8(static_cast<uint8_t>(page.count));
+    out.u8(static_cast<uint8_t>(page.count));
+    const size_t descriptor_offset = kHeaderSize + 2 + 20 * page.count;
+    size_t at = descriptor_offset + kDescriptorSize;
+    for (size_t i = page.first_index; i < page.first_index + page.count; ++i) {
+        const RxChannel& channel = channels[i];
+        const bool subscribed = !channel.subscription.empty();
+        const size_t label_at = at;
+        const size_t tx_channel_at = label_at + channel.user_name.size() + 1;
+        const size_t tx_device_at = tx_channel_at + channel.subscription.tx_channel.size() + 1;
+        out.u16(static_cast<uint16_t>(i + 1));
+        out.u16(0x0006);
+        out.u16(static_cast<uint16_t>(descriptor_offset));
+        out.u16(static_cast<uint16_t>(subscribed ? tx_channel_at : 0));
+        out.u16(static_cast<uint16_t>(subscribed ? tx_device_at : 0));
+        out.u16(static_cast<uint16_t>(label_at));
+        out.u32(subscribed ? channel.status : kRxStatusNone);
+        out.u32(0);
+        at += strings_of(i);
+    }
     format_descriptor(out, state);
+    for (size_t i = page.first_index; i < page.first_index + page.count; ++i) {
+        out.c_string(channels[i].user_name);
+        if (!channels[i].subscription.empty()) {
+            out.c_string(channels[i].subscription.tx_channel);
+            out.c_string(channels[i].subscription.tx_device);
+        }
+    }
     return std::move(out).finish();
 }
 
@@ -466,6 +519,123 @@ ArcResult set_tx_channel_names(const ControlHeader& request, Bytes raw, const De
     return result;
 }
 
+// 0x3001 RX channel labels (netaudio device_commands.py command_set_channel_name "rx"):
+//   body 0 u8 2 | 1 u8 n | 2 + 4i: u16 channel number, u16 label offset (absolute; pointing
+//   at the datagram's end, or at an empty string, resets the label to the factory name)
+// RX labels follow the TX label rules but need not be unique (no mDNS instance of their own).
+// The whole request is refused if any record is bad.
+ArcResult set_rx_channel_names(const ControlHeader& request, Bytes raw, const DeviceState& state) {
+    ArcResult result;
+    const Bytes body = body_of(raw);
+    const auto count = read_u8(body, 1);
+    if (!count || *count == 0 || *count > kMaxRxRecordsPerRequest || body.size() < 2 + 4 * size_t{*count}) {
+        result.response = reply(request, kStatusError);
+        return result;
+    }
+    std::vector<std::string> labels;
+    for (const RxChannel& channel : state.rx_channels) labels.push_back(channel.user_name);
+    for (size_t record = 0; record < *count; ++record) {
+        const uint16_t channel = *read_u16(body, 2 + 4 * record);
+        const uint16_t name_offset = *read_u16(body, 2 + 4 * record + 2);
+        if (channel == 0 || channel > labels.size()) {
+            result.response = reply(request, kStatusError);
+            return result;
+        }
+        std::string_view label;
+        if (name_offset != 0 && name_offset != raw.size()) {
+            const auto name = read_string_at(raw, name_offset, kMaxNameLength);
+            if (!name) {
+                result.response = reply(request, kStatusError);
+                return result;
+            }
+            label = *name;
+        }
+        if (label.empty()) label = state.rx_channels[channel - 1u].factory_name;
+        if (!is_valid_channel_label(label)) {
+            result.response = reply(request, kStatusError);
+            return result;
+        }
+        labels[channel - 1u] = std::string(label);
+    }
+    for (size_t i = 0; i < labels.size(); ++i)
+        if (labels[i] != state.rx_channels[i].user_name)
+            result.rx_channel_renames.push_back({static_cast<uint16_t>(i + 1), labels[i]});
+    result.response = reply(request, kStatusOk);
+    return result;
+}
+
+// 0x3010 subscribe (Inferno arc_server.rs; netaudio command_add_subscriptions):
+//   body 0 u8 2 | 1 u8 n | 2 + 6i: u16 RX channel, u16 TX channel name offset, u16 TX device
+//   name offset (absolute); both offsets 0: unsubscribe. Strings after (netaudio pads the
+//   records to 44 bytes first).
+// A TX channel name follows the label rules, a device name the device rules; anything else
+// (and an RX channel we do not have) refuses the whole request, so a controller's view never
+// half-applies. Subscribing to our own device is allowed: a loopback, as Dante allows.
+ArcResult subscribe(const ControlHeader& request, Bytes raw, const DeviceState& state) {
+    ArcResult result;
+    const Bytes body = body_of(raw);
+    const auto count = read_u8(body, 1);
+    const auto refuse = [&] {
+        result.subscription_changes.clear();
+        result.response = reply(request, kStatusError);
+        return result;
+    };
+    if (!count || *count == 0 || *count > kMaxRxRecordsPerRequest || body.size() < 2 + 6 * size_t{*count})
+        return refuse();
+    std::vector<RxSubscription> wanted;
+    for (const RxChannel& channel : state.rx_channels) wanted.push_back(channel.subscription);
+    for (size_t record = 0; record < *count; ++record) {
+        const size_t at = 2 + 6 * record;
+        const uint16_t channel = *read_u16(body, at);
+        const uint16_t tx_channel_offset = *read_u16(body, at + 2);
+        const uint16_t tx_device_offset = *read_u16(body, at + 4);
+        if (channel == 0 || channel > wanted.size()) return refuse();
+        if (tx_channel_offset == 0 && tx_device_offset == 0) {
+            wanted[channel - 1u] = {};
+            continue;
+        }
+        const auto tx_channel = read_string_at(raw, tx_channel_offset, kMaxNameLength);
+        const auto tx_device = read_string_at(raw, tx_device_offset, kMaxNameLength);
+        if (!tx_channel || !tx_device || !is_valid_channel_label(*tx_channel) || !is_valid_device_name(*tx_device))
+            return refuse();
+        wanted[channel - 1u] = {std::string(*tx_channel), std::string(*tx_device)};
+    }
+    for (size_t i = 0; i < wanted.size(); ++i)
+        if (!(wanted[i] == state.rx_channels[i].subscription))
+            result.subscription_changes.push_back({static_cast<uint16_t>(i + 1), wanted[i]});
+    result.response = reply(request, kStatusOk);
+    return result;
+}
+
+// 0x3014 remove subscriptions (netaudio command_remove_subscriptions; Inferno has none):
+// netaudio's payload is u32 count then u32 RX channels right after the 8-byte header, so
+// in our 10-byte header view the status field holds the count's high half (0) and the body
+// is u16 count (low half), then count × u32 channel. Bad channel: the request is refused.
+ArcResult unsubscribe(const ControlHeader& request, Bytes raw, const DeviceState& state) {
+    ArcResult result;
+    const Bytes body = body_of(raw);
+    const auto count = read_u16(body, 0);
+    if (!count || *count == 0 || *count > kMaxRxRecordsPerRequest || body.size() < 2 + 4 * size_t{*count}) {
+        result.response = reply(request, kStatusError);
+        return result;
+    }
+    std::vector<bool> remove(state.rx_channels.size(), false);
+    for (size_t i = 0; i < *count; ++i) {
+        const uint16_t high = *read_u16(body, 2 + 4 * i);
+        const uint16_t channel = *read_u16(body, 2 + 4 * i + 2);
+        if (high != 0 || channel == 0 || channel > remove.size()) {
+            result.response = reply(request, kStatusError);
+            return result;
+        }
+        remove[channel - 1u] = true;
+    }
+    for (size_t i = 0; i < remove.size(); ++i)
+        if (remove[i] && !state.rx_channels[i].subscription.empty())
+            result.subscription_changes.push_back({static_cast<uint16_t>(i + 1), {}});
+    result.response = reply(request, kStatusOk);
+    return result;
+}
+
 }  // namespace
 
 std::optional<std::vector<uint8_t>> tx_flow_change_reply(const ControlHeader& request, uint16_t status) {
@@ -499,7 +669,10 @@ ArcResult handle_arc_request(Bytes request, const DeviceState& state, const ArcO
             if (!result.delete_flow) result.response = reply(*header, kStatusError);
             result.request_header = *header;
             break;
-        case kArcRxChannels: result.response = rx_channels(*header, state); break;
+        case kArcRxChannels: result.response = rx_channels(*header, request, state, options); break;
+        case kArcSetRxChannelName: return set_rx_channel_names(*header, request, state);
+        case kArcSubscribe: return subscribe(*header, request, state);
+        case kArcUnsubscribe: return unsubscribe(*header, request, state);
         case kArc3200: result.response = zeros_reply(*header, 6); break;
         case kArc3300: result.response = zeros_reply(*header, 8); break;
         default: result.response = reply(*header, kStatusError); break;

@@ -68,6 +68,11 @@ inline constexpr uint16_t kFlowTypeMulticast = 0x0002;
 // Channels one 0x2201 request may name (more is refused, never truncated).
 inline constexpr size_t kMaxCreateFlowChannels = 64;
 inline constexpr uint16_t kArcRxChannels = 0x3000;
+inline constexpr uint16_t kArcSetRxChannelName = 0x3001;
+inline constexpr uint16_t kArcSubscribe = 0x3010;
+inline constexpr uint16_t kArcUnsubscribe = 0x3014;
+// Records one 0x3010 / 0x3014 / 0x3001 request may carry (netaudio sends at most 16).
+inline constexpr size_t kMaxRxRecordsPerRequest = 64;
 inline constexpr uint16_t kArc3200 = 0x3200;
 inline constexpr uint16_t kArc3300 = 0x3300;
 
@@ -84,6 +89,8 @@ struct ArcOptions {
     // unconfirmed. 32 serves both readers: we always honour the requested start, so a
     // controller that pages by 16 gets overlapping pages, which it overwrites harmlessly.
     uint16_t tx_page_size = 32;
+    // Records per RX page (0x3000): 16, as real devices answer (netaudio fixture above).
+    uint16_t rx_page_size = 16;
 };
 
 struct ChannelRename {
@@ -98,6 +105,13 @@ struct MulticastFlowRequest {
     uint16_t fpp = 0;                // 0: the device's default
 };
 
+// A parsed 0x3010 record (or a 0x3014 removal: empty names): RX channel `rx_channel`
+// (1-based) is to receive `subscription`.
+struct SubscriptionChange {
+    uint16_t rx_channel = 0;
+    RxSubscription subscription;
+};
+
 struct ArcResult {
     std::optional<std::vector<uint8_t>> response;
     // 0x2201 / 0x2202: the shell applies these and answers with tx_flow_change_reply().
@@ -106,6 +120,8 @@ struct ArcResult {
     ControlHeader request_header;         // set with either effect
     std::optional<std::string> device_rename;  // set only when the name really changes
     std::vector<ChannelRename> channel_renames;  // only channels whose label really changes
+    std::vector<ChannelRename> rx_channel_renames;          // 0x3001, likewise
+    std::vector<SubscriptionChange> subscription_changes;  // 0x3010/0x3014: only real changes
     // 0x1101: the latency to advertise from now on (only when it really changes; within
     // kMinSettableLatencyNs..kMaxSettableLatencyNs).
     std::optional<int64_t> latency_ns;

@@ -30,6 +30,29 @@ struct TxFlowSummary {
     uint16_t port = 0;
 };
 
+// A receive channel's subscription, as a controller set it with ARC 0x3010: a TX channel
+// (by its label) on a TX device (by its name). Empty names: not subscribed.
+struct RxSubscription {
+    std::string tx_channel;
+    std::string tx_device;
+    bool operator==(const RxSubscription&) const = default;
+    [[nodiscard]] bool empty() const { return tx_channel.empty() && tx_device.empty(); }
+};
+
+// ARC 0x3000 subscription status codes (the values Inferno reports; their names are ours).
+inline constexpr uint32_t kRxStatusNone = 0;
+inline constexpr uint32_t kRxStatusUnresolved = 1;          // TX device not found (yet)
+inline constexpr uint32_t kRxStatusInProgress = 8;
+inline constexpr uint32_t kRxStatusReceivingUnicast = 0x01010009;
+inline constexpr uint32_t kRxStatusReceivingMulticast = 0x0101000A;
+
+struct RxChannel {
+    std::string factory_name;  // "01", "02", ...
+    std::string user_name;     // the label users set; equal to factory_name when never renamed
+    RxSubscription subscription;
+    uint32_t status = kRxStatusNone;  // what the receiving side reports for it
+};
+
 struct DeviceState {
     std::string device_name;          // friendly name: mDNS instances, ARC 0x1002/0x1003
     std::string default_device_name;  // what ARC 0x1001 with no name resets to
@@ -43,6 +66,7 @@ struct DeviceState {
     uint32_t ipv4 = 0;  // host order; CMC registration reply
 
     std::vector<TxChannel> tx_channels;
+    std::vector<RxChannel> rx_channels;  // none unless configured (dante.rx.channels)
     uint32_t rate = 48000;
     uint8_t encoding_bits = 24;  // 16, 24 or 32
     uint8_t pcm_type = 0x0e;     // 0x0e on current devices, 0x04 on old ones (Inferno)

@@ -39,6 +39,14 @@ const DeviceState& fuzz_state() {
             const std::string name = digits;
             s.tx_channels.push_back({name, i % 3 == 0 ? "label " + name : name});
         }
+        for (int i = 1; i <= 20; ++i) {  // RX channels, some subscribed (0x3000 pages)
+            char digits[16];
+            std::snprintf(digits, sizeof digits, "%02d", i);
+            const std::string name = digits;
+            RxSubscription sub;
+            if (i % 2 == 0) sub = {name, "stage-box-with-a-long-name"};
+            s.rx_channels.push_back({name, name, sub, sub.empty() ? kRxStatusNone : kRxStatusUnresolved});
+        }
         s.tx_flows.push_back({1, false, 48000, 24, 32, {1, 2, 3, 4}, 0x0A000002u, 40000});
         s.tx_flows.push_back({2, true, 48000, 24, 32, {5, 0, 7}, 0xEFFF0081u, 4321});
         return s;
@@ -52,6 +60,7 @@ void check_arc(std::span<const uint8_t> request, const ArcOptions& options) {
     const auto request_header = parse_control_header(request);
     if (!request_header || request_header->status != 0) {
         require(!result.response && !result.device_rename && result.channel_renames.empty());
+        require(result.rx_channel_renames.empty() && result.subscription_changes.empty());
         return;
     }
     if (result.create_multicast || result.delete_flow) {
@@ -83,6 +92,20 @@ void check_arc(std::span<const uint8_t> request, const ArcOptions& options) {
     require(result.response->size() <= kMaxArcResponseSize);
     if (response_header->status == kStatusError) {
         require(!result.device_rename && result.channel_renames.empty() && !result.latency_ns);
+        require(result.rx_channel_renames.empty() && result.subscription_changes.empty());
+    }
+    for (const ChannelRename& rename : result.rx_channel_renames) {
+        require(rename.channel_number >= 1 && rename.channel_number <= state.rx_channels.size());
+        require(is_valid_channel_label(rename.new_user_name));
+        require(rename.new_user_name != state.rx_channels[rename.channel_number - 1u].user_name);
+    }
+    for (const SubscriptionChange& change : result.subscription_changes) {
+        require(change.rx_channel >= 1 && change.rx_channel <= state.rx_channels.size());
+        require(!(change.subscription == state.rx_channels[change.rx_channel - 1u].subscription));
+        if (!change.subscription.empty()) {
+            require(is_valid_channel_label(change.subscription.tx_channel));
+            require(dante::is_valid_device_name(change.subscription.tx_device));
+        }
     }
     if (result.latency_ns) {
         require(response_header->status == kStatusOk && request_header->opcode == kArcSetDeviceSettings);
