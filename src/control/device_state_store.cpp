@@ -136,6 +136,48 @@ FileRead parse_state(const std::string& text, const PersistentState& defaults) {
             return fail("\"latency_ns\" must be 0 or 100000 to 100000000");
         state.latency_ns = value;
     }
+    if (const auto names = root.find("rx_channel_names"); names != root.end()) {
+        if (!names->is_array() || names->size() > kMaxPersistedRxChannels)
+            return fail("\"rx_channel_names\" must be an array of at most 64 strings");
+        state.rx_channel_names.clear();
+        for (size_t i = 0; i < names->size(); ++i) {
+            const Json& item = (*names)[i];
+            const std::string where = "\"rx_channel_names\"[" + std::to_string(i) + "]";
+            if (!item.is_string()) return fail(where + " must be a string");
+            const auto& label = item.get_ref<const std::string&>();
+            if (!label.empty() && !is_valid_channel_label(label))
+                return fail(where + " is not a valid channel label (1 to 31 ASCII characters, none of = . @)");
+            state.rx_channel_names.push_back(label);
+        }
+    }
+    if (const auto subs = root.find("rx_subscriptions"); subs != root.end()) {
+        if (!subs->is_array() || subs->size() > kMaxPersistedRxChannels)
+            return fail("\"rx_subscriptions\" must be an array of at most 64 objects");
+        state.rx_subscriptions.clear();
+        std::vector<bool> seen(kMaxPersistedRxChannels + 1, false);
+        for (size_t i = 0; i < subs->size(); ++i) {
+            const Json& item = (*subs)[i];
+            const std::string where = "\"rx_subscriptions\"[" + std::to_string(i) + "]";
+            if (!item.is_object()) return fail(where + " must be an object");
+            const auto rx = item.find("rx");
+            const auto channel = item.find("tx_channel");
+            const auto device = item.find("tx_device");
+            if (rx == item.end() || !rx->is_number_integer() || rx->get<int64_t>() < 1 ||
+                rx->get<int64_t>() > static_cast<int64_t>(kMaxPersistedRxChannels))
+                return fail(where + ": \"rx\" must be an RX channel number, 1 to 64");
+            const auto number = static_cast<uint16_t>(rx->get<int64_t>());
+            if (seen[number]) return fail(where + ": RX channel " + std::to_string(number) + " appears twice");
+            seen[number] = true;
+            if (channel == item.end() || !channel->is_string() ||
+                !is_valid_channel_label(channel->get_ref<const std::string&>()))
+                return fail(where + ": \"tx_channel\" must be a valid channel label");
+            if (device == item.end() || !device->is_string() ||
+                !dante::is_valid_device_name(device->get_ref<const std::string&>()))
+                return fail(where + ": \"tx_device\" must be a valid Dante device name");
+            state.rx_subscriptions.push_back(
+                {number, {channel->get<std::string>(), device->get<std::string>()}});
+        }
+    }
     out.state = std::move(state);
     return out;
 }
@@ -188,6 +230,15 @@ std::string save_to(const std::string& path, const PersistentState& state, const
     root["device_name"] = state.device_name;
     root["tx_channel_names"] = state.tx_channel_names;
     if (state.latency_ns != 0) root["latency_ns"] = state.latency_ns;
+    if (!state.rx_channel_names.empty()) root["rx_channel_names"] = state.rx_channel_names;
+    if (!state.rx_subscriptions.empty()) {
+        Json subs = Json::array();
+        for (const PersistedSubscription& sub : state.rx_subscriptions)
+            subs.push_back({{"rx", sub.rx_channel},
+                            {"tx_channel", sub.subscription.tx_channel},
+                            {"tx_device", sub.subscription.tx_device}});
+        root["rx_subscriptions"] = std::move(subs);
+    }
     // `replace`: never throw on bytes that are not UTF-8 (the names are ASCII when they come
     // through the validated paths, but this function must not be the one to crash).
     const std::string text = root.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
@@ -249,6 +300,16 @@ PersistentState persistent_state_of(const DeviceState& device) {
     for (const TxChannel& channel : device.tx_channels)
         state.tx_channel_names.push_back(channel.user_name == channel.factory_name ? "" : channel.user_name);
     if (device.latency_ns != device.default_latency_ns) state.latency_ns = device.latency_ns;
+    bool any_rx_label = false;
+    for (const RxChannel& channel : device.rx_channels) {
+        const bool renamed = channel.user_name != channel.factory_name;
+        any_rx_label = any_rx_label || renamed;
+        state.rx_channel_names.push_back(renamed ? channel.user_name : "");
+    }
+    if (!any_rx_label) state.rx_channel_names.clear();
+    for (size_t i = 0; i < device.rx_channels.size() && i < kMaxPersistedRxChannels; ++i)
+        if (!device.rx_channels[i].subscription.empty())
+            state.rx_subscriptions.push_back({static_cast<uint16_t>(i + 1), device.rx_channels[i].subscription});
     return state;
 }
 
@@ -265,6 +326,19 @@ void apply_persistent_state(DeviceState& device, const PersistentState& state) {
         } else if (is_valid_channel_label(label) && !label_taken_by_other_channel(device.tx_channels, i, label)) {
             device.tx_channels[i].user_name = label;
         }
+    }
+    // RX labels and subscriptions for the channels this device has (a file written with
+    // more RX channels keeps the rest to itself until they come back).
+    for (size_t i = 0; i < device.rx_channels.size() && i < state.rx_channel_names.size(); ++i) {
+        const std::string& label = state.rx_channel_names[i];
+        RxChannel& channel = device.rx_channels[i];
+        channel.user_name = !label.empty() && is_valid_channel_label(label) ? label : channel.factory_name;
+    }
+    for (const PersistedSubscription& sub : state.rx_subscriptions) {
+        if (sub.rx_channel < 1 || sub.rx_channel > device.rx_channels.size()) continue;
+        if (!is_valid_channel_label(sub.subscription.tx_channel) || !dante::is_valid_device_name(sub.subscription.tx_device))
+            continue;
+        device.rx_channels[sub.rx_channel - 1u].subscription = sub.subscription;
     }
 }
 

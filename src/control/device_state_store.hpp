@@ -2,7 +2,11 @@
 // Persistent control-plane state: what users change over the network (device name, TX
 // channel labels) survives restarts. A JSON file (dante.state-file):
 //   { "version": 1, "device_name": "studio-pc", "tx_channel_names": ["Left", "02", ...],
-//     "latency_ns": 2000000 }
+//     "latency_ns": 2000000, "rx_channel_names": ["", "Vocal"],
+//     "rx_subscriptions": [ { "rx": 1, "tx_channel": "01", "tx_device": "stage-box" } ] }
+// rx_channel_names and rx_subscriptions (optional) are what controllers set over ARC 0x3001
+// and 0x3010: a label per RX channel ("" = factory) and the subscribed channels (1-based
+// rx, at most one entry per channel, at most kMaxPersistedRxChannels).
 // latency_ns (optional, 0 or absent = the configured dante.latency-ns) is the latency a
 // controller set over ARC 0x1101; it is saved only while it differs from the configured one.
 // tx_channel_names[i] is the label of channel i+1; "" or absent means the factory name.
@@ -30,10 +34,20 @@
 
 namespace dante::control {
 
+inline constexpr size_t kMaxPersistedRxChannels = 64;
+
+struct PersistedSubscription {
+    uint16_t rx_channel = 0;  // 1-based
+    RxSubscription subscription;
+    bool operator==(const PersistedSubscription&) const = default;
+};
+
 struct PersistentState {
     std::string device_name;                    // "" = not set: keep the configured name
     std::vector<std::string> tx_channel_names;  // "" = factory name
     int64_t latency_ns = 0;                     // 0 = not set: keep the configured latency
+    std::vector<std::string> rx_channel_names{};  // "" = factory name
+    std::vector<PersistedSubscription> rx_subscriptions{};
 };
 
 struct StateLoadResult {

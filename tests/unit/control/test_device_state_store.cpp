@@ -176,6 +176,40 @@ TEST_CASE("state store: device state ↔ persistent state") {
     CHECK(fresh.tx_channels[1].user_name == "02");
 }
 
+TEST_CASE("state store: RX labels and subscriptions round-trip and apply to the channels the device has") {
+    TempDir dir;
+    const std::string path = (dir.path / "state.json").string();
+    DeviceState device;
+    device.device_name = "rx-box";
+    for (const char* name : {"01", "02", "03"}) device.rx_channels.push_back({name, name, {}, kRxStatusNone});
+    device.rx_channels[1].user_name = "Vocal";
+    device.rx_channels[0].subscription = {"01", "stage-box"};
+    device.rx_channels[2].subscription = {"Guitar L", "stage-box"};
+    const PersistentState persisted = persistent_state_of(device);
+    CHECK(persisted.rx_channel_names == std::vector<std::string>{"", "Vocal", ""});
+    REQUIRE(persisted.rx_subscriptions.size() == 2);
+    CHECK(save_persistent_state(path, persisted) == "");
+    const auto loaded = load_persistent_state(path);
+    REQUIRE(loaded.loaded);
+    CHECK(loaded.state.rx_subscriptions == persisted.rx_subscriptions);
+
+    // A device restarted with only two RX channels: the third's subscription is not applied.
+    DeviceState restarted;
+    for (const char* name : {"01", "02"}) restarted.rx_channels.push_back({name, name, {}, kRxStatusNone});
+    apply_persistent_state(restarted, loaded.state);
+    CHECK(restarted.rx_channels[1].user_name == "Vocal");
+    CHECK(restarted.rx_channels[0].subscription == RxSubscription{"01", "stage-box"});
+    CHECK(restarted.rx_channels[1].subscription.empty());
+
+    // Without RX labels or subscriptions the file has no RX keys at all.
+    DeviceState plain;
+    plain.rx_channels.push_back({"01", "01", {}, kRxStatusNone});
+    CHECK(save_persistent_state(path, persistent_state_of(plain)) == "");
+    const std::string text = read_all(path);
+    CHECK_FALSE(contains(text, "rx_channel_names"));
+    CHECK_FALSE(contains(text, "rx_subscriptions"));
+}
+
 TEST_CASE("state store: a latency set over ARC 0x1101 is kept only while it differs from the configured one") {
     TempDir dir;
     const std::string path = (dir.path / "state.json").string();
@@ -282,6 +316,22 @@ TEST_CASE("state store: hostile values and shapes are rejected whole") {
         {R"({"version": 1, "tx_channel_names": [null]})", "\"tx_channel_names\"[0] must be a string"},
         {R"({"version": 1, "tx_channel_names": [["a"]]})", "\"tx_channel_names\"[0] must be a string"},
         {R"({"version": 1, "tx_channel_names": null})", "must be an array of strings"},
+        {R"({"version": 1, "rx_channel_names": [1]})", "\"rx_channel_names\"[0] must be a string"},
+        {R"({"version": 1, "rx_channel_names": ["a@b"]})", "is not a valid channel label"},
+        {R"({"version": 1, "rx_subscriptions": {}})", "must be an array of at most 64 objects"},
+        {R"({"version": 1, "rx_subscriptions": [{"rx": 0, "tx_channel": "01", "tx_device": "a"}]})",
+         "\"rx\" must be an RX channel number"},
+        {R"({"version": 1, "rx_subscriptions": [{"rx": 65, "tx_channel": "01", "tx_device": "a"}]})",
+         "\"rx\" must be an RX channel number"},
+        {R"({"version": 1, "rx_subscriptions": [{"rx": 1, "tx_channel": "01", "tx_device": "a"},
+                                                {"rx": 1, "tx_channel": "02", "tx_device": "a"}]})",
+         "appears twice"},
+        {R"({"version": 1, "rx_subscriptions": [{"rx": 1, "tx_channel": "0=1", "tx_device": "a"}]})",
+         "\"tx_channel\" must be a valid channel label"},
+        {R"({"version": 1, "rx_subscriptions": [{"rx": 1, "tx_channel": "01", "tx_device": "-a"}]})",
+         "\"tx_device\" must be a valid Dante device name"},
+        {R"({"version": 1, "rx_subscriptions": [{"rx": 1, "tx_channel": "01"}]})",
+         "\"tx_device\" must be a valid Dante device name"},
         {R"({"version": 1.0})", "\"version\" must be 1"},
         {R"({"version": 1e400})", "not valid JSON"},
         {R"({"version": 18446744073709551617})", "\"version\" must be 1"},
