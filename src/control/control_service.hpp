@@ -60,14 +60,14 @@ struct ControlServiceOptions {
     bool mdns = true;
     double requests_per_second = 50.0;  // per source address, all three ports together
     double request_burst = 100.0;
-    // The device's TX flows for ARC 0x2200, called on the control thread per request.
+    // The device's TX flows for ARC 0x2200, called on the loop thread per request.
     // Unset: no flows are listed.
     std::function<std::vector<control::TxFlowSummary>()> tx_flows;
-    // ARC 0x2201 / 0x2202, called on the control thread; each returns the ARC status to
+    // ARC 0x2201 / 0x2202, called on the loop thread; each returns the ARC status to
     // answer (kStatusOk, kStatusTooManyFlows, kStatusError). Unset: refused (kStatusError).
     std::function<uint16_t(const control::MulticastFlowRequest&)> create_multicast_flow;
     std::function<uint16_t(uint16_t flow_number)> delete_tx_flow;
-    // The media clock as conmon's clock status (0x0020) reports it, called on the control
+    // The media clock as conmon's clock status (0x0020) reports it, called on the loop
     // thread per request. Unset: no role, no leader.
     std::function<control::ClockStatus()> clock_status;
     // The loop serving the sockets and the built-in mDNS responder (it must outlive the

@@ -129,7 +129,7 @@ private:
     UdpSocket control_socket_;
     uint16_t bound_port_ = 0;
     // Guards server_, flow_sockets_ and the writer side of table_ once started; taken by
-    // the flows control thread and by callers of flows()/create_multicast()/delete_multicast().
+    // the loop thread's flow-control callbacks and by callers of flows()/create_multicast()/delete_multicast().
     mutable std::mutex mutex_;
     std::unique_ptr<FlowControlServer> server_;
     bool accepting_ = false;  // multicast requests are taken between start() and stop()
