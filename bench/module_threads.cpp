@@ -65,10 +65,11 @@ int main(int argc, char** argv) {
     char runtime[] = "/tmp/dante-module-threads-XXXXXX";
     if (mkdtemp(runtime) == nullptr) return 1;
     setenv("XDG_RUNTIME_DIR", runtime, 1);
-    pw_context* context = pw_context_new(
-        loop, pw_properties_new(PW_KEY_CONFIG_NAME, "client.conf", "core.daemon", "true", nullptr), 0);
+    pw_context* context =
+        pw_context_new(loop, pw_properties_new(PW_KEY_CONFIG_NAME, "client.conf", "core.daemon", "true", nullptr), 0);
     if (context == nullptr) return 1;
-    const std::string args = "{ dante.device-name = \"threads\" audio.channels = 2 dante.interface = \"" + iface + "\" }";
+    const std::string args =
+        "{ dante.device-name = \"threads\" audio.channels = 2 dante.interface = \"" + iface + "\" }";
 
     // Warm-up, so PipeWire's lazily started threads are in the baseline.
     if (pw_impl_module* m = pw_context_load_module(context, "libpipewire-module-dante-sink", args.c_str(), nullptr))
@@ -77,7 +78,8 @@ int main(int argc, char** argv) {
 
     std::vector<double> unload_ms;
     for (int i = 0; i < iterations; ++i) {
-        pw_impl_module* module = pw_context_load_module(context, "libpipewire-module-dante-sink", args.c_str(), nullptr);
+        pw_impl_module* module =
+            pw_context_load_module(context, "libpipewire-module-dante-sink", args.c_str(), nullptr);
         if (!module) {
             std::fprintf(stderr, "load failed: %s\n", std::strerror(errno));
             return 1;
@@ -101,8 +103,8 @@ int main(int argc, char** argv) {
         pw_loop_iterate(loop, 0);
     }
     std::sort(unload_ms.begin(), unload_ms.end());
-    std::printf("unload (pw_impl_module_destroy) over %d runs: min %.2f ms, median %.2f ms, max %.2f ms\n",
-                iterations, unload_ms.front(), unload_ms[unload_ms.size() / 2], unload_ms.back());
+    std::printf("unload (pw_impl_module_destroy) over %d runs: min %.2f ms, median %.2f ms, max %.2f ms\n", iterations,
+                unload_ms.front(), unload_ms[unload_ms.size() / 2], unload_ms.back());
     pw_context_destroy(context);
     pw_main_loop_destroy(main_loop);
     pw_deinit();

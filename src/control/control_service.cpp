@@ -360,12 +360,9 @@ void ControlService::on_socket(size_t index) {
             malformed_.fetch_add(1, std::memory_order_relaxed);
             return;
         }
-        if (index == 0)
-            handle_arc(d.bytes, sender);
-        else if (index == 1)
-            handle_cmc(d.bytes, sender);
-        else
-            handle_info(d.bytes, now);
+        if (index == 0) handle_arc(d.bytes, sender);
+        else if (index == 1) handle_cmc(d.bytes, sender);
+        else handle_info(d.bytes, now);
     });
 }
 

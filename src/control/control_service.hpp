@@ -109,10 +109,10 @@ public:
     [[nodiscard]] ConfigItems properties() const;
 
 private:
-    void begin();  // loop thread: register, first conmon multicasts
-    void end();    // loop thread: unregister
+    void begin();                  // loop thread: register, first conmon multicasts
+    void end();                    // loop thread: unregister
     void on_socket(size_t index);  // 0 ARC, 1 CMC, 2 info
-    void beat();   // conmon's due multicasts, timer re-armed at the next heartbeat
+    void beat();                   // conmon's due multicasts, timer re-armed at the next heartbeat
     void handle_arc(std::span<const uint8_t> datagram, const Ipv4Endpoint& sender);
     void handle_cmc(std::span<const uint8_t> datagram, const Ipv4Endpoint& sender);
     void handle_info(std::span<const uint8_t> datagram, int64_t now_ns);

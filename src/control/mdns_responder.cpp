@@ -160,10 +160,8 @@ void MdnsResponder::finish() {
 
 void MdnsResponder::dispatch(std::vector<MdnsOutgoing> packets, int64_t now) {
     for (MdnsOutgoing& p : packets) {
-        if (p.not_before_ns > now)
-            delayed_.push_back(std::move(p));
-        else
-            send(p);
+        if (p.not_before_ns > now) delayed_.push_back(std::move(p));
+        else send(p);
     }
 }
 
@@ -182,10 +180,8 @@ void MdnsResponder::service() {
     }
     int64_t deadline = core_->next_deadline_ns();
     for (const MdnsOutgoing& p : delayed_) deadline = std::min(deadline, p.not_before_ns);
-    if (deadline == INT64_MAX)
-        loop_.disarm(timer_);
-    else
-        loop_.arm_at(timer_, deadline);
+    if (deadline == INT64_MAX) loop_.disarm(timer_);
+    else loop_.arm_at(timer_, deadline);
 }
 
 void MdnsResponder::on_socket() {

@@ -74,7 +74,7 @@ private:
     void on_socket();
     void service();  // due probes/announces and delayed answers, stats, re-arm
     void dispatch(std::vector<MdnsOutgoing> packets, int64_t now);
-    void finish();   // goodbyes, unregister
+    void finish();  // goodbyes, unregister
     void send(const MdnsOutgoing& packet);
 
     InterfaceInfo iface_;

@@ -247,10 +247,8 @@ void PtpService::service() {
     expire_tx_timestamps(now);
     publish_status();
     // A deadline already past (a timer armed by what just ran) fires at once.
-    if (const auto deadline = nearest_deadline())
-        loop_->arm_at(port_timer_, *deadline);
-    else
-        loop_->disarm(port_timer_);
+    if (const auto deadline = nearest_deadline()) loop_->arm_at(port_timer_, *deadline);
+    else loop_->disarm(port_timer_);
 }
 
 void PtpService::on_event_socket(uint32_t events) {
@@ -328,42 +326,44 @@ void PtpService::send(const SendMessage& message) {
 void PtpService::drain_error_queue() {
     std::array<uint8_t, 64> scrap{};
     alignas(cmsghdr) std::array<uint8_t, 256> control{};
-    io::drain_datagrams(event_socket_.fd(), io::DrainBuffers{scrap, control, MSG_ERRQUEUE}, [&](const io::ReceivedDatagram& d) {
-        msghdr& msg = *d.message;
-        const ClockBracket bracket = sample_bracket();
+    io::drain_datagrams(event_socket_.fd(), io::DrainBuffers{scrap, control, MSG_ERRQUEUE},
+                        [this](const io::ReceivedDatagram& d) { take_tx_timestamp(*d.message); });
+}
 
-        std::optional<uint32_t> key;
-        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-            if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) &&
-                c->cmsg_len >= CMSG_LEN(sizeof(sock_extended_err))) {
-                sock_extended_err err{};
-                std::memcpy(&err, CMSG_DATA(c), sizeof err);
-                if (err.ee_origin == SO_EE_ORIGIN_TIMESTAMPING && err.ee_info == SCM_TSTAMP_SND) key = err.ee_data;
-            }
-        }
-        const auto stamp = realtime_stamp(msg);
-        if (!key || !stamp) return;  // an ICMP error, or a stamp of another kind
+void PtpService::take_tx_timestamp(msghdr& msg) {
+    const ClockBracket bracket = sample_bracket();
 
-        PendingTx* match = nullptr;
-        size_t active = 0;
-        PendingTx* only = nullptr;
-        for (PendingTx& p : pending_tx_) {
-            if (!p.active) continue;
-            ++active;
-            only = &p;
-            if (p.key == *key) match = &p;
+    std::optional<uint32_t> key;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) &&
+            c->cmsg_len >= CMSG_LEN(sizeof(sock_extended_err))) {
+            sock_extended_err err{};
+            std::memcpy(&err, CMSG_DATA(c), sizeof err);
+            if (err.ee_origin == SO_EE_ORIGIN_TIMESTAMPING && err.ee_info == SCM_TSTAMP_SND) key = err.ee_data;
         }
-        // A send the kernel numbered but we did not see succeed would shift the keys:
-        // with one stamp awaited, take it and resynchronise.
-        if (match == nullptr && active == 1) {
-            match = only;
-            event_sends_ += *key - match->key;
-        }
-        if (match == nullptr) return;
-        match->active = false;
-        ++working_.tx_timestamps;
-        carry_out(node_->on_tx_timestamp(match->tag, monotonic_from_realtime(*stamp, bracket)));
-    });
+    }
+    const auto stamp = realtime_stamp(msg);
+    if (!key || !stamp) return;  // an ICMP error, or a stamp of another kind
+
+    PendingTx* match = nullptr;
+    size_t active = 0;
+    PendingTx* only = nullptr;
+    for (PendingTx& p : pending_tx_) {
+        if (!p.active) continue;
+        ++active;
+        only = &p;
+        if (p.key == *key) match = &p;
+    }
+    // A send the kernel numbered but we did not see succeed would shift the keys:
+    // with one stamp awaited, take it and resynchronise.
+    if (match == nullptr && active == 1) {
+        match = only;
+        event_sends_ += *key - match->key;
+    }
+    if (match == nullptr) return;
+    match->active = false;
+    ++working_.tx_timestamps;
+    carry_out(node_->on_tx_timestamp(match->tag, monotonic_from_realtime(*stamp, bracket)));
 }
 
 void PtpService::expire_tx_timestamps(int64_t now) {
@@ -378,25 +378,28 @@ void PtpService::expire_tx_timestamps(int64_t now) {
 void PtpService::receive(const UdpSocket& socket, Channel channel) {
     std::array<uint8_t, kReceiveBuffer> buffer{};
     alignas(cmsghdr) std::array<uint8_t, 256> control{};
-    io::drain_datagrams(socket.fd(), io::DrainBuffers{buffer, control, 0}, [&](const io::ReceivedDatagram& d) {
-        if (d.truncated) {
-            ++working_.oversized;
-            return;
-        }
-        // Convert right now: the REALTIME - MONOTONIC offset is the one that held when the
-        // kernel stamped the datagram, unless the system clock was stepped in between.
-        const ClockBracket bracket = sample_bracket();
-        int64_t rx_mono = 0;
-        if (const auto stamp = realtime_stamp(*d.message)) {
-            rx_mono = monotonic_from_realtime(*stamp, bracket);
-        } else {
-            ++working_.rx_timestamp_fallbacks;
-            rx_mono = bracket.mono_before_ns;
-        }
-        // A stamp from the future (a clock step raced us) would confuse the servo.
-        rx_mono = std::min(rx_mono, bracket.mono_after_ns);
-        carry_out(node_->on_message(d.bytes, channel, rx_mono));
-    });
+    io::drain_datagrams(socket.fd(), io::DrainBuffers{buffer, control, 0},
+                        [&](const io::ReceivedDatagram& d) { on_datagram(d, channel); });
+}
+
+void PtpService::on_datagram(const io::ReceivedDatagram& d, Channel channel) {
+    if (d.truncated) {
+        ++working_.oversized;
+        return;
+    }
+    // Convert right now: the REALTIME - MONOTONIC offset is the one that held when the
+    // kernel stamped the datagram, unless the system clock was stepped in between.
+    const ClockBracket bracket = sample_bracket();
+    int64_t rx_mono = 0;
+    if (const auto stamp = realtime_stamp(*d.message)) {
+        rx_mono = monotonic_from_realtime(*stamp, bracket);
+    } else {
+        ++working_.rx_timestamp_fallbacks;
+        rx_mono = bracket.mono_before_ns;
+    }
+    // A stamp from the future (a clock step raced us) would confuse the servo.
+    rx_mono = std::min(rx_mono, bracket.mono_after_ns);
+    carry_out(node_->on_message(d.bytes, channel, rx_mono));
 }
 
 void PtpService::fault(int64_t now) {

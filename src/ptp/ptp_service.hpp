@@ -42,6 +42,7 @@
 
 #include "clock/media_clock.hpp"
 #include "clock/seqlock.hpp"
+#include "io/datagram_drain.hpp"
 #include "io/event_loop.hpp"
 #include "io/io_thread.hpp"
 #include "net/udp_socket.hpp"
@@ -132,15 +133,17 @@ private:
         bool active = false;
     };
 
-    void begin();     // loop thread: register, start the port
-    void end();       // loop thread: unregister
-    void service();   // loop thread: due timers, expired stamps, status, re-arm
+    void begin();    // loop thread: register, start the port
+    void end();      // loop thread: unregister
+    void service();  // loop thread: due timers, expired stamps, status, re-arm
     void carry_out(const ActionList& actions);
     void send(const SendMessage& message);
     void receive(const UdpSocket& socket, Channel channel);
     void on_event_socket(uint32_t events);
     void on_general_socket(uint32_t events);
     void drain_error_queue();
+    void take_tx_timestamp(msghdr& msg);  // one message of the error queue
+    void on_datagram(const io::ReceivedDatagram& datagram, Channel channel);
     void expire_tx_timestamps(int64_t now);
     void fire_timers(int64_t now);
     void fault(int64_t now);

@@ -47,12 +47,15 @@ TEST_CASE("drains at most one batch, with each datagram's source and real size")
     std::array<uint8_t, 64> payload{};
     const DrainBuffers buffers{payload, {}, 0};
     std::vector<size_t> sizes;
-    CHECK(drain_datagrams(rx.fd, buffers, [&](const ReceivedDatagram& d) {
-              sizes.push_back(d.size);
-              CHECK(d.source_address == INADDR_LOOPBACK);
-              CHECK(d.source_port == tx.port);
-              CHECK_FALSE(d.truncated);
-          }, 4) == 4);
+    CHECK(drain_datagrams(
+              rx.fd, buffers,
+              [&](const ReceivedDatagram& d) {
+                  sizes.push_back(d.size);
+                  CHECK(d.source_address == INADDR_LOOPBACK);
+                  CHECK(d.source_port == tx.port);
+                  CHECK_FALSE(d.truncated);
+              },
+              4) == 4);
     CHECK(sizes == std::vector<size_t>{10, 11, 12, 13});
     CHECK(drain_datagrams(rx.fd, buffers, [&](const ReceivedDatagram& d) { sizes.push_back(d.size); }) == 6);
     CHECK(drain_datagrams(rx.fd, buffers, [](const ReceivedDatagram&) {}) == 0);  // EAGAIN: empty

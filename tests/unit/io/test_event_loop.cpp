@@ -50,8 +50,8 @@ TEST_CASE("one-shot timers fire in deadline order, not arming order, and on time
     loop.run();
     CHECK(order == std::vector<int>{1, 2, 0});
     for (int64_t l : late) {
-        CHECK(l >= 0);           // never early
-        CHECK(l < 50'000'000);   // and not a polling period late (generous for loaded CI)
+        CHECK(l >= 0);          // never early
+        CHECK(l < 50'000'000);  // and not a polling period late (generous for loaded CI)
     }
 }
 
