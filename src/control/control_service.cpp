@@ -2,8 +2,6 @@
 
 #include <net/if.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,13 +16,12 @@
 #include "control/device_state_store.hpp"
 #include "control/mdns_records.hpp"
 #include "control/mdns_responder.hpp"
+#include "io/datagram_drain.hpp"
 #include "util/clock_now.hpp"
 
 namespace dante {
 namespace {
 
-constexpr int kMaxPollMs = 100;
-constexpr int kDrainPerWake = 64;  // datagrams per socket per wake-up, then timers get a turn
 constexpr size_t kMaxSources = 256;
 constexpr size_t kReceiveBuffer = 2048;  // every request we answer is far smaller
 
@@ -158,26 +155,30 @@ bool ControlService::start(std::string& error) {
         control::BoardInfo{state_.board_name, {0, 1, 0, 0}},
         control::ProductInfo{state_.manufacturer, state_.board_name, state_.model_name, {0, 1, 0, 0}});
 
+    if (options_.loop == nullptr) own_thread_ = std::make_unique<io::IoThread>("dante-control");
+    loop_ = options_.loop != nullptr ? options_.loop : &own_thread_->loop();
     if (options_.mdns) {
         if (config_.mdns == MdnsBackend::builtin)
-            mdns_ = std::make_unique<control::MdnsResponder>(*interface_);
+            mdns_ = std::make_unique<control::MdnsResponder>(*interface_, *loop_);
         else
             mdns_ = std::make_unique<control::AvahiPublisher>(
                 static_cast<int>(if_nametoindex(interface_->name.c_str())), ip);
         mdns_->start(control::build_service_records(state_, {.ports = ports_}), state_.device_name);
     }
 
-    stop_.store(false, std::memory_order_release);
-    thread_ = std::thread([this] { control_loop(); });
+    loop_->invoke_sync([this] { begin(); });
+    running_ = true;
     return true;
 }
 
 void ControlService::stop() {
-    if (thread_.joinable()) {
-        stop_.store(true, std::memory_order_release);
-        thread_.join();
+    if (running_) {
+        loop_->invoke_sync([this] { end(); });
+        if (mdns_) mdns_->stop();  // withdraws our services (goodbye packets), on the loop
+        running_ = false;
+        own_thread_.reset();
+        loop_ = nullptr;
     }
-    if (mdns_) mdns_->stop();  // withdraws our services (goodbye packets)
     arc_socket_.close();
     cmc_socket_.close();
     info_socket_.close();
@@ -321,53 +322,48 @@ void ControlService::persist() {
     state_error_ = std::move(error);
 }
 
-void ControlService::control_loop() {
-    pthread_setname_np(pthread_self(), "dante-control");
-    std::array<uint8_t, kReceiveBuffer> buffer{};
+void ControlService::begin() {
+    loop_->add_fd(arc_socket_.fd(), [this](uint32_t) { on_socket(0); });
+    loop_->add_fd(cmc_socket_.fd(), [this](uint32_t) { on_socket(1); });
+    loop_->add_fd(info_socket_.fd(), [this](uint32_t) { on_socket(2); });
+    heartbeat_timer_ = loop_->add_timer([this] { beat(); });
     send_multicasts(conmon_->start(monotonic_now_ns()));
+    beat();
+}
 
-    std::array<pollfd, 3> fds{pollfd{arc_socket_.fd(), POLLIN, 0}, pollfd{cmc_socket_.fd(), POLLIN, 0},
-                              pollfd{info_socket_.fd(), POLLIN, 0}};
-    while (!stop_.load(std::memory_order_acquire)) {
-        int64_t now = monotonic_now_ns();
-        send_multicasts(conmon_->poll(now));
-        const int64_t until_beat_ms = (conmon_->next_heartbeat_ns() - now) / 1'000'000 + 1;
-        const int timeout = static_cast<int>(std::clamp<int64_t>(until_beat_ms, 0, kMaxPollMs));
-        for (pollfd& p : fds) p.revents = 0;
-        const int ready = ::poll(fds.data(), fds.size(), timeout);
-        if (ready <= 0) continue;  // timeout or EINTR
-        for (size_t i = 0; i < fds.size(); ++i) {
-            if (!(fds[i].revents & (POLLIN | POLLERR))) continue;
-            const UdpSocket& socket = i == 0 ? arc_socket_ : (i == 1 ? cmc_socket_ : info_socket_);
-            for (int n = 0; n < kDrainPerWake; ++n) {
-                Ipv4Endpoint sender;
-                const ssize_t size = socket.recv_from(buffer, &sender);
-                if (size < 0) {
-                    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
-                    continue;  // e.g. ICMP errors queued on the socket: consumed, go on
-                }
-                now = monotonic_now_ns();
-                if (!limiter_.allow(sender.address, now)) {
-                    rate_limited_.fetch_add(1, std::memory_order_relaxed);
-                    continue;
-                }
-                requests_.fetch_add(1, std::memory_order_relaxed);
-                // recv_from reports the real size (MSG_TRUNC): an oversized datagram is
-                // ignored whole, never parsed from its truncated head.
-                if (static_cast<size_t>(size) > buffer.size()) {
-                    malformed_.fetch_add(1, std::memory_order_relaxed);
-                    continue;
-                }
-                const std::span<const uint8_t> datagram(buffer.data(), static_cast<size_t>(size));
-                if (i == 0)
-                    handle_arc(datagram, sender);
-                else if (i == 1)
-                    handle_cmc(datagram, sender);
-                else
-                    handle_info(datagram, now);
-            }
+void ControlService::end() {
+    loop_->remove_fd(arc_socket_.fd());
+    loop_->remove_fd(cmc_socket_.fd());
+    loop_->remove_fd(info_socket_.fd());
+    loop_->remove_timer(heartbeat_timer_);
+    heartbeat_timer_ = 0;
+}
+
+void ControlService::beat() {
+    send_multicasts(conmon_->poll(monotonic_now_ns()));
+    loop_->arm_at(heartbeat_timer_, conmon_->next_heartbeat_ns());
+}
+
+void ControlService::on_socket(size_t index) {
+    const UdpSocket& socket = index == 0 ? arc_socket_ : (index == 1 ? cmc_socket_ : info_socket_);
+    std::array<uint8_t, kReceiveBuffer> buffer{};
+    io::drain_datagrams(socket.fd(), io::DrainBuffers{buffer, {}, 0}, [&](const io::ReceivedDatagram& d) {
+        const int64_t now = monotonic_now_ns();
+        const Ipv4Endpoint sender{d.source_address, d.source_port};
+        if (!limiter_.allow(sender.address, now)) {
+            rate_limited_.fetch_add(1, std::memory_order_relaxed);
+            return;
         }
-    }
+        requests_.fetch_add(1, std::memory_order_relaxed);
+        // An oversized datagram is ignored whole, never parsed from its truncated head.
+        if (d.truncated) {
+            malformed_.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        if (index == 0) handle_arc(d.bytes, sender);
+        else if (index == 1) handle_cmc(d.bytes, sender);
+        else handle_info(d.bytes, now);
+    });
 }
 
 std::string ControlService::device_name() const {

@@ -11,11 +11,13 @@
 //   info (8700)  board/product info requests; also the source of the conmon multicasts:
 //                heartbeat every second to 224.0.0.233:8708, board and product info to
 //                224.0.0.231:8702 at start and on request (TTL 1, out of the interface)
-// and one control thread that poll()s them (at most 100 ms at a time, so stop() is prompt).
+// served on an io::EventLoop: the device's ("dante-io", shared with PTP, flow control and
+// the built-in mDNS responder), or, used on its own (tests), a thread of its own
+// ("dante-control"). A timerfd at conmon's next heartbeat is the only timer; nothing polls.
 // Every datagram passes a per-source-address RateLimiter before anything looks at it; the
 // cores refuse what they cannot parse, so hostile input costs a bounded amount of work.
 //
-// The thread owns the DeviceState: the configured name and channels ("01".."NN"), the
+// The loop thread owns the DeviceState: the configured name and channels ("01".."NN"), the
 // format (rate, encoding from audio.format, latency), device id = the interface's MAC + 0000
 // (as the LX-DANTE in netaudio's captures; 0000 + IPv4 + 0000 as Inferno when the interface
 // has no MAC), then the names and latency saved in the state file (dante.state-file), if any.
@@ -23,7 +25,7 @@
 // are answered by multicast like the info; other well-formed ones count as unsupported. A rename that
 // the ARC core accepts is applied, saved (atomically, when a state file is configured) and
 // re-advertised over mDNS. So is a multicast flow created or deleted over ARC (0x2201/0x2202):
-// the control thread re-reads the flows and publishes the bundle services with the set, never
+// the loop thread re-reads the flows and publishes the bundle services with the set, never
 // the transmitter's real-time thread.
 
 #include <atomic>
@@ -44,6 +46,8 @@
 #include "control/conmon.hpp"
 #include "control/control_ports.hpp"
 #include "control/device_state.hpp"
+#include "io/event_loop.hpp"
+#include "io/io_thread.hpp"
 #include "net/interface.hpp"
 #include "net/udp_socket.hpp"
 #include "util/rate_limiter.hpp"
@@ -56,16 +60,19 @@ struct ControlServiceOptions {
     bool mdns = true;
     double requests_per_second = 50.0;  // per source address, all three ports together
     double request_burst = 100.0;
-    // The device's TX flows for ARC 0x2200, called on the control thread per request.
+    // The device's TX flows for ARC 0x2200, called on the loop thread per request.
     // Unset: no flows are listed.
     std::function<std::vector<control::TxFlowSummary>()> tx_flows;
-    // ARC 0x2201 / 0x2202, called on the control thread; each returns the ARC status to
+    // ARC 0x2201 / 0x2202, called on the loop thread; each returns the ARC status to
     // answer (kStatusOk, kStatusTooManyFlows, kStatusError). Unset: refused (kStatusError).
     std::function<uint16_t(const control::MulticastFlowRequest&)> create_multicast_flow;
     std::function<uint16_t(uint16_t flow_number)> delete_tx_flow;
-    // The media clock as conmon's clock status (0x0020) reports it, called on the control
+    // The media clock as conmon's clock status (0x0020) reports it, called on the loop
     // thread per request. Unset: no role, no leader.
     std::function<control::ClockStatus()> clock_status;
+    // The loop serving the sockets and the built-in mDNS responder (it must outlive the
+    // service); null: a thread of its own. The callbacks above run on it.
+    io::EventLoop* loop = nullptr;
 };
 
 // Plain copies of the counters, for node properties.
@@ -93,7 +100,7 @@ public:
     // avahi-daemon is not an error (dante.mdns.state says "unavailable").
     bool start(std::string& error);
     void stop();
-    [[nodiscard]] bool running() const { return thread_.joinable(); }
+    [[nodiscard]] bool running() const { return running_; }
 
     [[nodiscard]] const control::ControlPorts& ports() const { return ports_; }
     [[nodiscard]] std::string device_name() const;
@@ -102,7 +109,10 @@ public:
     [[nodiscard]] ConfigItems properties() const;
 
 private:
-    void control_loop();
+    void begin();                  // loop thread: register, first conmon multicasts
+    void end();                    // loop thread: unregister
+    void on_socket(size_t index);  // 0 ARC, 1 CMC, 2 info
+    void beat();                   // conmon's due multicasts, timer re-armed at the next heartbeat
     void handle_arc(std::span<const uint8_t> datagram, const Ipv4Endpoint& sender);
     void handle_cmc(std::span<const uint8_t> datagram, const Ipv4Endpoint& sender);
     void handle_info(std::span<const uint8_t> datagram, int64_t now_ns);
@@ -121,7 +131,7 @@ private:
     UdpSocket arc_socket_, cmc_socket_, info_socket_;
     RateLimiter limiter_;
 
-    // Owned by the control thread once started.
+    // Owned by the loop thread once started.
     control::DeviceState state_;
     control::CmcIdentity cmc_identity_;
     std::unique_ptr<control::ConmonPublisher> conmon_;
@@ -132,8 +142,10 @@ private:
     std::string state_error_;
 
     std::atomic<int64_t> latency_ns_{0};  // the advertised latency (ARC 0x1101 may change it)
-    std::atomic<bool> stop_{false};
-    std::thread thread_;
+    std::unique_ptr<io::IoThread> own_thread_;  // standalone only
+    io::EventLoop* loop_ = nullptr;             // while running
+    io::EventLoop::TimerId heartbeat_timer_ = 0;
+    bool running_ = false;  // start()/stop() caller's
     control::InterfaceStatus interface_status_;
     std::atomic<uint64_t> requests_{0}, replies_{0}, rejected_{0}, malformed_{0}, unsupported_{0}, rate_limited_{0},
         renames_{0},

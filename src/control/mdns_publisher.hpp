@@ -1,8 +1,8 @@
 #pragma once
 // What the control service asks of whoever advertises the device over mDNS: the built-in
 // responder (mdns_responder.hpp, dante.mdns = builtin) or avahi-daemon through
-// AvahiPublisher (dante.mdns = avahi). Both run on a thread of their own, so every call
-// may come from the control thread.
+// AvahiPublisher (dante.mdns = avahi). The responder runs on the control service's event
+// loop, Avahi on a thread of its own; every call may come from any one thread.
 
 #include <string>
 #include <vector>

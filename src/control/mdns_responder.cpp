@@ -3,9 +3,6 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,14 +13,12 @@
 #include <cstdio>
 #include <cstring>
 
+#include "io/datagram_drain.hpp"
 #include "util/clock_now.hpp"
 
 namespace dante::control {
 
 namespace {
-
-constexpr int kMaxPollMs = 1000;
-constexpr int kDrainPerWake = 64;
 
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
@@ -35,8 +30,8 @@ std::string system_host_name() {
 
 }  // namespace
 
-MdnsResponder::MdnsResponder(InterfaceInfo iface)
-    : iface_(std::move(iface)), ifindex_(static_cast<int>(if_nametoindex(iface_.name.c_str()))) {}
+MdnsResponder::MdnsResponder(InterfaceInfo iface, io::EventLoop& loop)
+    : iface_(std::move(iface)), loop_(loop), ifindex_(static_cast<int>(if_nametoindex(iface_.name.c_str()))) {}
 
 MdnsResponder::~MdnsResponder() { stop(); }
 
@@ -91,7 +86,7 @@ bool MdnsResponder::open_socket(std::string& error) {
 }
 
 bool MdnsResponder::start(std::vector<ServiceRecord> records, std::string device_name) {
-    if (thread_.joinable()) return true;
+    if (running_) return true;
     std::string error;
     if (ifindex_ == 0) {
         error = "no interface " + iface_.name;
@@ -107,50 +102,118 @@ bool MdnsResponder::start(std::vector<ServiceRecord> records, std::string device
         stats_.state = "unavailable";
         return true;  // the sink works without mDNS; receivers can still use its address
     }
-    wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wake_fd_ < 0) {
-        close(fd_);
-        fd_ = -1;
-        std::lock_guard lock(mutex_);
-        error_ = errno_text("eventfd");
-        stats_.state = "unavailable";
-        return false;
-    }
     {
         std::lock_guard lock(mutex_);
-        stop_ = false;
-        pending_.emplace(std::move(records), std::move(device_name));
         stats_.state = "probing";
     }
-    thread_ = std::thread([this] { run(); });
+    loop_.invoke_sync([&] {
+        MdnsResponderParams params;
+        params.ipv4 = iface_.subnet.address;
+        params.system_host_name = system_host_name();
+        params.random_seed = static_cast<uint64_t>(monotonic_now_ns()) ^ (uint64_t{iface_.subnet.address} << 20);
+        core_ = std::make_unique<MdnsResponderCore>(params);
+        loop_.add_fd(fd_, [this](uint32_t) { on_socket(); });
+        timer_ = loop_.add_timer([this] { service(); });
+        const int64_t now = monotonic_now_ns();
+        dispatch(core_->set_records(records, device_name, now), now);
+        service();
+    });
+    running_ = true;
     return true;
 }
 
 void MdnsResponder::republish(std::vector<ServiceRecord> records, std::string device_name) {
-    if (!thread_.joinable()) return;
-    {
-        std::lock_guard lock(mutex_);
-        pending_.emplace(std::move(records), std::move(device_name));
-    }
-    const uint64_t one = 1;
-    (void)!write(wake_fd_, &one, sizeof one);
+    if (!running_) return;
+    // Queued: a stop() that follows is queued behind it, so this never meets a stopped core.
+    loop_.invoke([this, records = std::move(records), device_name = std::move(device_name)] {
+        if (!core_) return;
+        const int64_t now = monotonic_now_ns();
+        dispatch(core_->set_records(records, device_name, now), now);
+        service();
+    });
 }
 
 void MdnsResponder::stop() {
-    if (thread_.joinable()) {
-        {
-            std::lock_guard lock(mutex_);
-            stop_ = true;
-        }
-        const uint64_t one = 1;
-        (void)!write(wake_fd_, &one, sizeof one);
-        thread_.join();  // the thread sends the goodbyes before it returns
+    if (running_) {
+        loop_.invoke_sync([this] { finish(); });  // sends the goodbyes before it returns
+        running_ = false;
     }
     if (fd_ >= 0) close(fd_);
-    if (wake_fd_ >= 0) close(wake_fd_);
-    fd_ = wake_fd_ = -1;
+    fd_ = -1;
     std::lock_guard lock(mutex_);
     if (error_.empty()) stats_.state = "stopped";
+}
+
+void MdnsResponder::finish() {
+    for (const MdnsOutgoing& p : delayed_) send(p);
+    delayed_.clear();
+    for (const MdnsOutgoing& p : core_->stop()) send(p);
+    {
+        std::lock_guard lock(mutex_);
+        stats_ = core_->stats();
+    }
+    loop_.remove_fd(fd_);
+    loop_.remove_timer(timer_);
+    timer_ = 0;
+    core_.reset();
+}
+
+void MdnsResponder::dispatch(std::vector<MdnsOutgoing> packets, int64_t now) {
+    for (MdnsOutgoing& p : packets) {
+        if (p.not_before_ns > now) delayed_.push_back(std::move(p));
+        else send(p);
+    }
+}
+
+void MdnsResponder::service() {
+    int64_t now = monotonic_now_ns();
+    dispatch(core_->poll(now), now);
+    now = monotonic_now_ns();
+    std::erase_if(delayed_, [&](const MdnsOutgoing& p) {
+        if (p.not_before_ns > now) return false;
+        send(p);
+        return true;
+    });
+    {
+        std::lock_guard lock(mutex_);
+        stats_ = core_->stats();
+    }
+    int64_t deadline = core_->next_deadline_ns();
+    for (const MdnsOutgoing& p : delayed_) deadline = std::min(deadline, p.not_before_ns);
+    if (deadline == INT64_MAX) loop_.disarm(timer_);
+    else loop_.arm_at(timer_, deadline);
+}
+
+void MdnsResponder::on_socket() {
+    std::array<uint8_t, kMaxDnsMessageSize + 1> buffer{};
+    alignas(cmsghdr) std::array<uint8_t, 256> control{};
+    io::drain_datagrams(fd_, io::DrainBuffers{buffer, control, 0}, [&](const io::ReceivedDatagram& d) {
+        int arrived_on = 0;
+        int ttl = -1;
+        msghdr& msg = *d.message;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level != IPPROTO_IP) continue;
+            if (c->cmsg_type == IP_PKTINFO) {
+                in_pktinfo info{};
+                std::memcpy(&info, CMSG_DATA(c), sizeof info);
+                arrived_on = info.ipi_ifindex;
+            } else if (c->cmsg_type == IP_TTL) {
+                std::memcpy(&ttl, CMSG_DATA(c), sizeof ttl);
+            }
+        }
+        if (arrived_on != ifindex_) return;  // another interface: not ours to answer
+        const Ipv4Endpoint source{d.source_address, d.source_port};
+        // RFC 6762 §11: only from the link: a source on our subnet, or IP TTL 255 (a
+        // link-local peer outside the subnet; a routed packet has a lower TTL).
+        if (!iface_.subnet.contains(source.address) && ttl != 255) return;
+        const int64_t now = monotonic_now_ns();
+        if (d.truncated || d.size > kMaxDnsMessageSize) {
+            dispatch(core_->on_packet({}, {}, now), now);  // counted as malformed
+            return;
+        }
+        dispatch(core_->on_packet(d.bytes, source, now), now);
+    });
+    service();
 }
 
 void MdnsResponder::send(const MdnsOutgoing& packet) {
@@ -165,110 +228,6 @@ void MdnsResponder::send(const MdnsOutgoing& packet) {
         std::lock_guard lock(mutex_);
         ++send_errors_;
     }
-}
-
-void MdnsResponder::run() {
-    pthread_setname_np(pthread_self(), "dante-mdns");
-    MdnsResponderParams params;
-    params.ipv4 = iface_.subnet.address;
-    params.system_host_name = system_host_name();
-    params.random_seed = static_cast<uint64_t>(monotonic_now_ns()) ^ (uint64_t{iface_.subnet.address} << 20);
-    MdnsResponderCore core(params);
-    std::vector<MdnsOutgoing> delayed;  // shared answers waiting for their random delay
-    std::array<uint8_t, kMaxDnsMessageSize + 1> buffer{};
-
-    auto dispatch = [&](std::vector<MdnsOutgoing> packets, int64_t now) {
-        for (MdnsOutgoing& p : packets) {
-            if (p.not_before_ns > now)
-                delayed.push_back(std::move(p));
-            else
-                send(p);
-        }
-    };
-    auto publish_stats = [&] {
-        std::lock_guard lock(mutex_);
-        stats_ = core.stats();
-    };
-
-    for (;;) {
-        int64_t now = monotonic_now_ns();
-        std::optional<std::pair<std::vector<ServiceRecord>, std::string>> next;
-        bool stopping = false;
-        {
-            std::lock_guard lock(mutex_);
-            next.swap(pending_);
-            stopping = stop_;
-        }
-        if (stopping) {
-            for (const MdnsOutgoing& p : delayed) send(p);
-            for (const MdnsOutgoing& p : core.stop()) send(p);
-            break;
-        }
-        if (next) dispatch(core.set_records(next->first, next->second, now), now);
-        dispatch(core.poll(now), now);
-        now = monotonic_now_ns();
-        std::erase_if(delayed, [&](const MdnsOutgoing& p) {
-            if (p.not_before_ns > now) return false;
-            send(p);
-            return true;
-        });
-        publish_stats();
-
-        int64_t deadline = core.next_deadline_ns();
-        for (const MdnsOutgoing& p : delayed) deadline = std::min(deadline, p.not_before_ns);
-        const int64_t wait_ms = deadline == INT64_MAX
-                                    ? kMaxPollMs
-                                    : std::clamp<int64_t>((deadline - now + 999'999) / 1'000'000, 0, kMaxPollMs);
-        std::array<pollfd, 2> fds{pollfd{fd_, POLLIN, 0}, pollfd{wake_fd_, POLLIN, 0}};
-        if (::poll(fds.data(), fds.size(), static_cast<int>(wait_ms)) <= 0) continue;
-        if (fds[1].revents & POLLIN) {
-            uint64_t value = 0;
-            (void)!read(wake_fd_, &value, sizeof value);
-        }
-        if (!(fds[0].revents & (POLLIN | POLLERR))) continue;
-        for (int n = 0; n < kDrainPerWake; ++n) {
-            sockaddr_in from{};
-            alignas(cmsghdr) std::array<char, 256> control{};
-            iovec iov{buffer.data(), buffer.size()};
-            msghdr msg{};
-            msg.msg_name = &from;
-            msg.msg_namelen = sizeof from;
-            msg.msg_iov = &iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = control.data();
-            msg.msg_controllen = control.size();
-            const ssize_t size = recvmsg(fd_, &msg, MSG_TRUNC);
-            if (size < 0) {
-                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
-                continue;
-            }
-            int arrived_on = 0;
-            int ttl = -1;
-            for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-                if (c->cmsg_level != IPPROTO_IP) continue;
-                if (c->cmsg_type == IP_PKTINFO) {
-                    in_pktinfo info{};
-                    std::memcpy(&info, CMSG_DATA(c), sizeof info);
-                    arrived_on = info.ipi_ifindex;
-                } else if (c->cmsg_type == IP_TTL) {
-                    std::memcpy(&ttl, CMSG_DATA(c), sizeof ttl);
-                }
-            }
-            if (arrived_on != ifindex_) continue;  // another interface: not ours to answer
-            const Ipv4Endpoint source{ntohl(from.sin_addr.s_addr), ntohs(from.sin_port)};
-            // RFC 6762 §11: only from the link: a source on our subnet, or IP TTL 255 (a
-            // link-local peer outside the subnet; a routed packet has a lower TTL).
-            if (!iface_.subnet.contains(source.address) && ttl != 255) continue;
-            now = monotonic_now_ns();
-            if (static_cast<size_t>(size) > kMaxDnsMessageSize || (msg.msg_flags & MSG_TRUNC)) {
-                dispatch(core.on_packet({}, {}, now), now);  // counted as malformed
-                continue;
-            }
-            dispatch(core.on_packet(std::span<const uint8_t>(buffer.data(), static_cast<size_t>(size)), source, now),
-                     now);
-        }
-    }
-    publish_stats();
 }
 
 MdnsResponderStats MdnsResponder::stats() const {

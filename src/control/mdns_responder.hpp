@@ -24,10 +24,13 @@
 //    sans-I/O core testable and fuzzable like the ARC core, SO_REUSEADDR/SO_REUSEPORT on
 //    5353 so the host's avahi-daemon keeps its own names and services. Chosen.
 //
-// Thread: its own ("dante-mdns"), not the control thread: the control loop wakes at most
-// every 100 ms and blocks on state-file writes, while answers to unique records should
-// leave within milliseconds and probes run on 250 ms timers; and it keeps the interface
-// AvahiPublisher has (its own thread too), so the control service only chooses one.
+// Thread: the control service's event loop (io::EventLoop: "dante-io" in a device, shared
+// with PTP and flow control). The loop sleeps until a datagram, a probe/announce deadline
+// or a delayed shared answer is due (a timerfd at the nearest one), so answers to unique
+// records leave within milliseconds and probes keep their 250 ms timers. start(),
+// republish() and stop() may be called from any thread; the core runs on the loop only.
+// (Before issue #12 it had a thread of its own, "dante-mdns", because the control thread
+// polled every 100 ms.)
 //
 // Socket: UDP 0.0.0.0:5353 with SO_REUSEADDR + SO_REUSEPORT, SO_BINDTODEVICE when allowed,
 // IP_MULTICAST_ALL off and 224.0.0.251 joined on the interface only (by index and address),
@@ -41,18 +44,20 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
+#include <memory>
 #include <vector>
 
 #include "control/mdns_publisher.hpp"
 #include "control/mdns_responder_core.hpp"
+#include "io/event_loop.hpp"
 #include "net/interface.hpp"
 
 namespace dante::control {
 
 class MdnsResponder : public MdnsPublisher {
 public:
-    explicit MdnsResponder(InterfaceInfo iface);
+    // `loop` serves the socket and timers; it must outlive the responder.
+    MdnsResponder(InterfaceInfo iface, io::EventLoop& loop);
     ~MdnsResponder() override;
     MdnsResponder(const MdnsResponder&) = delete;
     MdnsResponder& operator=(const MdnsResponder&) = delete;
@@ -65,18 +70,25 @@ public:
 
 private:
     bool open_socket(std::string& error);
-    void run();
+    // Loop thread only, below.
+    void on_socket();
+    void service();  // due probes/announces and delayed answers, stats, re-arm
+    void dispatch(std::vector<MdnsOutgoing> packets, int64_t now);
+    void finish();  // goodbyes, unregister
     void send(const MdnsOutgoing& packet);
 
     InterfaceInfo iface_;
+    io::EventLoop& loop_;
     int ifindex_ = 0;
     int fd_ = -1;
-    int wake_fd_ = -1;
-    std::thread thread_;
+    bool running_ = false;  // start()/stop() caller's
+
+    // Loop thread only.
+    std::unique_ptr<MdnsResponderCore> core_;
+    std::vector<MdnsOutgoing> delayed_;  // shared answers waiting for their random delay
+    io::EventLoop::TimerId timer_ = 0;
 
     mutable std::mutex mutex_;  // guards the fields below
-    bool stop_ = false;
-    std::optional<std::pair<std::vector<ServiceRecord>, std::string>> pending_;
     MdnsResponderStats stats_;
     std::string error_;  // the socket could not be opened
     uint64_t send_errors_ = 0;

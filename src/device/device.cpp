@@ -21,7 +21,7 @@ namespace {
 // needs the privilege to bind ports 319/320; else, so that the user's audio is never taken
 // down, the service's clock page before the service exists: the sink loads unsynchronized,
 // says why in dante.clock.problem, and locks by itself once the service starts.
-std::unique_ptr<MediaClock> make_clock(const DeviceConfig& config, std::string& error) {
+std::unique_ptr<MediaClock> make_clock(const DeviceConfig& config, io::EventLoop* loop, std::string& error) {
     const ClockSourceConfig& source = config.clock_source;
     switch (source.kind) {
         case ClockSourceKind::tai:
@@ -40,7 +40,7 @@ std::unique_ptr<MediaClock> make_clock(const DeviceConfig& config, std::string& 
             options.version = ptp::ptp_version_from_config(config.ptp_version);
             options.domain = config.ptp_domain;
             options.servo = config.ptp_servo_pi ? ptp::ServoKind::pi : ptp::ServoKind::linreg;
-            auto service = std::make_unique<ptp::PtpService>(options);
+            auto service = std::make_unique<ptp::PtpService>(options, loop);
             std::string why;
             if (service->start(why)) return service;
             return std::make_unique<ptp::SharedPtpClock>(config.interface, page_dir, why, expected);
@@ -73,9 +73,11 @@ std::string format_rate(double rate) {
 }  // namespace
 
 std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error, DeviceHost host) {
-    auto clock = make_clock(config, error);
+    // Nothing on the network without an interface (and PTP needs one): no loop either.
+    auto io = config.interface.empty() ? nullptr : std::make_unique<io::IoThread>("dante-io");
+    auto clock = make_clock(config, io ? &io->loop() : nullptr, error);
     if (!clock) return nullptr;
-    std::unique_ptr<Device> device(new Device(std::move(config), std::move(clock)));
+    std::unique_ptr<Device> device(new Device(std::move(config), std::move(io), std::move(clock)));
     if (!device->config_.ring_tap_path.empty()) {
         try {
             device->tap_ = std::make_unique<RingTap>(device->rings_, device->config_.ring_tap_path);
@@ -89,11 +91,13 @@ std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error, 
         // transmitter sends silence, so they never see the device vanish.
         FlowsServiceOptions flow_options;
         flow_options.make_realtime = std::move(host.make_realtime);
+        flow_options.loop = &device->io_->loop();
         device->flows_ =
             std::make_unique<FlowsService>(device->config_, device->rings_, *device->clock_, std::move(flow_options));
         if (!device->flows_->start(error)) return nullptr;
         // ARC lists the live flows (0x2200) and creates/deletes multicast ones (0x2201/0x2202).
         ControlServiceOptions control_options;
+        control_options.loop = &device->io_->loop();
         wire_tx_flows(control_options, *device->flows_, device->config_.rate);
         // conmon clock status (0x0020): the media clock's state, leader and last offset.
         control_options.clock_status = [clock = device->clock_.get()] {
@@ -113,8 +117,8 @@ std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error, 
     return device;
 }
 
-Device::Device(DeviceConfig config, std::unique_ptr<MediaClock> clock)
-    : config_(std::move(config)), clock_(std::move(clock)), rings_(config_.channels, kRingFrames) {}
+Device::Device(DeviceConfig config, std::unique_ptr<io::IoThread> io, std::unique_ptr<MediaClock> clock)
+    : config_(std::move(config)), io_(std::move(io)), clock_(std::move(clock)), rings_(config_.channels, kRingFrames) {}
 
 ConfigItems Device::properties() const {
     const ClockSnapshot snap = clock_->snapshot();

@@ -3,7 +3,10 @@
 //
 // It owns the media clock, the TX rings, the flows (flow-control server and transmitter)
 // and the control plane (ARC, CMC, conmon, mDNS), and stops them in reverse order:
-// control, flows, rings, clock (docs/architecture.md#ownership-and-lifetimes).
+// control, flows, rings, clock, then the event loop they all ran on
+// (docs/architecture.md#ownership-and-lifetimes). One io::IoThread ("dante-io") serves
+// every non-real-time socket and timer of the device: PTP (when the engine runs here),
+// flow control, ARC/CMC/conmon and the built-in mDNS responder.
 // The SPA node drives the graph from it and publishes its properties; nothing here knows
 // about PipeWire.
 
@@ -16,6 +19,7 @@
 #include "config/device_config.hpp"
 #include "control/control_service.hpp"
 #include "flows/flows_service.hpp"
+#include "io/io_thread.hpp"
 #include "ptp/ptp_service.hpp"
 #include "tx/ring_tap.hpp"
 #include "tx/tx_rings.hpp"
@@ -66,9 +70,10 @@ public:
     [[nodiscard]] ConfigItems properties() const;
 
 private:
-    Device(DeviceConfig config, std::unique_ptr<MediaClock> clock);
+    Device(DeviceConfig config, std::unique_ptr<io::IoThread> io, std::unique_ptr<MediaClock> clock);
 
     DeviceConfig config_;
+    std::unique_ptr<io::IoThread> io_;   // first member: destroyed (stopped) after every service on it
     std::unique_ptr<MediaClock> clock_;  // ptp: the PtpService, or a service's SharedPtpClock
     TxRings rings_;
     std::unique_ptr<RingTap> tap_;

@@ -1,8 +1,8 @@
 #pragma once
 // Wires the flows side into the control plane's ARC hooks: 0x2200 lists FlowsService's live
-// flows, 0x2201/0x2202 create and delete multicast flows in it. Both services keep their
-// own threads; the hooks run on the control thread and take only FlowsService's control
-// mutex (never anything the real-time transmitter waits on).
+// flows, 0x2201/0x2202 create and delete multicast flows in it. In a device both services
+// share the dante-io loop; the hooks run on the control service's loop thread and take only
+// FlowsService's control mutex (never anything the real-time transmitter waits on).
 
 #include <vector>
 

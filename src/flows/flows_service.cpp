@@ -1,18 +1,19 @@
 #include "flows/flows_service.hpp"
 
-#include <pthread.h>
 #include <time.h>
 
 #include <array>
 #include <cerrno>
 #include <random>
 
+#include "io/datagram_drain.hpp"
 #include "util/clock_now.hpp"
 
 namespace dante {
 namespace {
 
-constexpr int kPollTimeoutMs = 100;
+// How soon a flow the transmitter reports silent is removed, and old tables reclaimed.
+constexpr int64_t kHousekeepingNs = 100'000'000;
 constexpr size_t kMaxSources = 256;
 
 }  // namespace
@@ -69,17 +70,29 @@ bool FlowsService::start(std::string& error) {
                                                      options_.make_realtime);
     transmitter_->start();
 
-    stop_.store(false, std::memory_order_release);
-    control_thread_ = std::thread([this] { control_loop(); });
+    if (options_.loop == nullptr) own_thread_ = std::make_unique<io::IoThread>("dante-flows-ctl");
+    loop_ = options_.loop != nullptr ? options_.loop : &own_thread_->loop();
+    loop_->invoke_sync([this] {
+        loop_->add_fd(control_socket_.fd(), [this](uint32_t) { on_control_socket(); });
+        housekeeping_timer_ = loop_->add_timer([this] { housekeeping(); });
+        loop_->arm_in(housekeeping_timer_, kHousekeepingNs, kHousekeepingNs);
+    });
+    running_ = true;
     std::lock_guard lock(mutex_);
     accepting_ = true;
     return true;
 }
 
 void FlowsService::stop() {
-    if (control_thread_.joinable()) {
-        stop_.store(true, std::memory_order_release);
-        control_thread_.join();
+    if (running_) {
+        loop_->invoke_sync([this] {
+            loop_->remove_fd(control_socket_.fd());
+            loop_->remove_timer(housekeeping_timer_);
+            housekeeping_timer_ = 0;
+        });
+        running_ = false;
+        own_thread_.reset();
+        loop_ = nullptr;
     }
     if (transmitter_) transmitter_->stop();
     // The transmitter is joined: drop every flow, publish an empty table and free all the
@@ -148,33 +161,29 @@ void FlowsService::handle_datagram(std::span<const uint8_t> datagram, const Ipv4
     control_socket_.send_to(std::span<const uint8_t>(response.data(), out.response_bytes), sender);
 }
 
-void FlowsService::control_loop() {
-    pthread_setname_np(pthread_self(), "dante-flows-ctl");
+void FlowsService::on_control_socket() {
     std::array<uint8_t, flowctl::kMaxPacketBytes + 1> buffer{};
-    while (!stop_.load(std::memory_order_acquire)) {
-        if (control_socket_.wait_readable(kPollTimeoutMs)) {
-            // Drain what is queued, but give expiries and stop() a turn now and then.
-            for (int i = 0; i < 64; ++i) {
-                Ipv4Endpoint sender;
-                const ssize_t n = control_socket_.recv_from(buffer, &sender);
-                if (n < 0) break;
-                // MSG_TRUNC gives the real size: an oversized datagram is refused by the
-                // decoder as such, never parsed from its truncated head.
-                const size_t size = std::min(static_cast<size_t>(n), buffer.size());
-                handle_datagram(std::span<const uint8_t>(buffer.data(), size), sender, monotonic_now_ns());
-            }
+    // One batch, then expiries and the other services get a turn.
+    io::drain_datagrams(control_socket_.fd(), io::DrainBuffers{buffer, {}, 0}, [&](const io::ReceivedDatagram& d) {
+        // The buffer holds one byte more than the largest request: an oversized datagram
+        // arrives as kMaxPacketBytes + 1 bytes and the decoder refuses it as too long,
+        // never parsing its truncated head.
+        handle_datagram(d.bytes, Ipv4Endpoint{d.source_address, d.source_port}, monotonic_now_ns());
+    });
+    housekeeping();
+}
+
+void FlowsService::housekeeping() {
+    std::lock_guard lock(mutex_);
+    bool changed = false;
+    while (auto handle = transmitter_->pop_expired()) {
+        if (server_->remove(*handle)) {
+            flow_sockets_[handle->index].reset();
+            changed = true;
         }
-        std::lock_guard lock(mutex_);
-        bool changed = false;
-        while (auto handle = transmitter_->pop_expired()) {
-            if (server_->remove(*handle)) {
-                flow_sockets_[handle->index].reset();
-                changed = true;
-            }
-        }
-        if (changed) publish();
-        table_.reclaim();
     }
+    if (changed) publish();
+    table_.reclaim();
 }
 
 std::vector<FlowSpec> FlowsService::flows() const {

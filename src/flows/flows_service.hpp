@@ -4,18 +4,21 @@
 //
 // start() looks up the interface (DeviceConfig::interface), opens the flow-control socket
 // on it (port 4455, or port_base + 2 when dante.port-base is set, as Inferno's alternate
-// ports), and starts two threads:
-//   - control: poll()s the socket (100 ms timeout, so stop() is prompt), rate-limits
-//     each sender, answers requests through FlowControlServer, opens/closes each flow's
-//     socket (bound to the interface, connected to the receiver), publishes a new
-//     FlowTable, removes flows the transmitter reports silent, reclaims old tables;
-//   - transmitter: FlowTransmitter (real-time if allowed).
-// stop() (and the destructor) joins both and closes every socket. The rings and clock
-// must outlive the service.
+// ports), and starts:
+//   - control: the socket served on an io::EventLoop (the device's, "dante-io", shared
+//     with the other network services; or, used on its own, a thread of its own,
+//     "dante-flows-ctl"): rate-limits each sender, answers requests through
+//     FlowControlServer, opens/closes each flow's socket (bound to the interface,
+//     connected to the receiver), publishes a new FlowTable; a 100 ms timer removes flows
+//     the transmitter reports silent and reclaims old tables;
+//   - transmitter: FlowTransmitter (real-time if allowed), its own thread.
+// stop() (and the destructor) unregisters from the loop, joins the transmitter and closes
+// every socket. The rings, clock and loop must outlive the service.
 //
 // Multicast flows (ARC 0x2201/0x2202) are created and deleted from another thread, the
-// control service's: the flow registry, the flow sockets and the table writer are guarded
-// by one mutex that only these two control threads take (the real-time transmitter never
+// control service's callbacks (the same loop in a device, another thread otherwise, and
+// callers of flows() on any thread): the flow registry, the flow sockets and the table writer are guarded
+// by one mutex that only these non-real-time callers take (the real-time transmitter never
 // does: it reads the published table lock-free). The same mutex gives that thread a
 // consistent list of the live flows for ARC 0x2200.
 
@@ -33,6 +36,8 @@
 #include "flows/flow_control_server.hpp"
 #include "flows/flow_table.hpp"
 #include "flows/flow_transmitter.hpp"
+#include "io/event_loop.hpp"
+#include "io/io_thread.hpp"
 #include "util/rate_limiter.hpp"
 #include "net/interface.hpp"
 #include "net/udp_socket.hpp"
@@ -51,6 +56,9 @@ struct FlowsServiceOptions {
     double request_burst = 40.0;
     uint64_t cookie_seed = 0;  // 0: random
     TransmitterSettings transmitter;  // rate and max_flows are taken from the config
+    // The loop serving the flow-control socket (it must outlive the service); null: a
+    // thread of its own.
+    io::EventLoop* loop = nullptr;
 };
 
 // Plain copies of the counters, for node properties.
@@ -90,7 +98,7 @@ public:
     // False with a one-sentence `error` if the interface or port is unusable.
     bool start(std::string& error);
     void stop();
-    [[nodiscard]] bool running() const { return control_thread_.joinable(); }
+    [[nodiscard]] bool running() const { return running_; }
 
     [[nodiscard]] uint16_t control_port() const { return bound_port_; }
     [[nodiscard]] size_t active_flows() const { return table_.published_size(); }
@@ -107,7 +115,8 @@ public:
     [[nodiscard]] ConfigItems properties() const;
 
 private:
-    void control_loop();
+    void on_control_socket();  // loop thread
+    void housekeeping();       // loop thread: expired flows, old tables
     void handle_datagram(std::span<const uint8_t> datagram, const Ipv4Endpoint& sender, int64_t now_ns);
     void publish();  // with mutex_ held
 
@@ -120,7 +129,7 @@ private:
     UdpSocket control_socket_;
     uint16_t bound_port_ = 0;
     // Guards server_, flow_sockets_ and the writer side of table_ once started; taken by
-    // the flows control thread and by callers of flows()/create_multicast()/delete_multicast().
+    // the loop thread's flow-control callbacks and by callers of flows()/create_multicast()/delete_multicast().
     mutable std::mutex mutex_;
     std::unique_ptr<FlowControlServer> server_;
     bool accepting_ = false;  // multicast requests are taken between start() and stop()
@@ -129,8 +138,10 @@ private:
     FlowTablePublisher table_;
     std::unique_ptr<FlowTransmitter> transmitter_;
 
-    std::atomic<bool> stop_{false};
-    std::thread control_thread_;
+    std::unique_ptr<io::IoThread> own_thread_;  // standalone only
+    io::EventLoop* loop_ = nullptr;             // while running
+    io::EventLoop::TimerId housekeeping_timer_ = 0;
+    bool running_ = false;  // start()/stop() caller's
     std::atomic<uint64_t> requests_{0}, rejected_{0}, malformed_{0}, rate_limited_{0};
 };
 

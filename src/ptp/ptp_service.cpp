@@ -4,8 +4,7 @@
 #include <linux/net_tstamp.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -15,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "io/datagram_drain.hpp"
 #include "net/interface.hpp"
 #include "ptp/kernel_timestamp.hpp"
 #include "util/clock_now.hpp"
@@ -29,10 +29,8 @@ namespace {
 constexpr uint32_t kPtpGroup = 0xE0000181;  // 224.0.1.129
 constexpr uint16_t kEventPort = 319;
 constexpr uint16_t kGeneralPort = 320;
-constexpr int64_t kMaxWaitNs = 100'000'000;        // stop() answers within this
 constexpr int64_t kTxTimestampWaitNs = 20'000'000;  // then the user-space send time stands in
 constexpr int64_t kRefreshNs = 1'000'000'000;       // re-anchor the published clock this often
-constexpr int kDrainPerWake = 64;                    // datagrams per socket per wake-up
 // Every PTP message we understand is far smaller (v2 Announce with TLVs included); a
 // bigger datagram is dropped unread.
 constexpr size_t kReceiveBuffer = 512;
@@ -157,8 +155,8 @@ bool is_link_failure(int err) {
 
 }  // namespace
 
-PtpService::PtpService(PtpServiceOptions options)
-    : options_(std::move(options)), clock_(make_servo(options_.servo), monotonic_now_ns()) {
+PtpService::PtpService(PtpServiceOptions options, io::EventLoop* loop)
+    : options_(std::move(options)), clock_(make_servo(options_.servo), monotonic_now_ns()), external_loop_(loop) {
     status_.store(working_);
 }
 
@@ -192,18 +190,43 @@ bool PtpService::start(std::string& error) {
     config.slave_only = options_.slave_only;
     node_ = std::make_unique<PtpNode>(config, clock_);
 
-    stop_.store(false, std::memory_order_release);
-    thread_ = std::thread([this] { loop(); });
+    if (external_loop_ == nullptr) own_thread_ = std::make_unique<io::IoThread>("dante-ptp");
+    loop_ = external_loop_ != nullptr ? external_loop_ : &own_thread_->loop();
+    loop_->invoke_sync([this] { begin(); });
+    running_ = true;
     return true;
 }
 
 void PtpService::stop() {
-    if (thread_.joinable()) {
-        stop_.store(true, std::memory_order_release);
-        thread_.join();
+    if (running_) {
+        loop_->invoke_sync([this] { end(); });
+        running_ = false;
+        own_thread_.reset();
+        loop_ = nullptr;
     }
     event_socket_.close();
     general_socket_.close();
+}
+
+void PtpService::begin() {
+    loop_->add_fd(event_socket_.fd(), [this](uint32_t events) { on_event_socket(events); });
+    loop_->add_fd(general_socket_.fd(), [this](uint32_t events) { on_general_socket(events); });
+    port_timer_ = loop_->add_timer([this] { service(); });
+    refresh_timer_ = loop_->add_timer([this] {
+        clock_.refresh(monotonic_now_ns());
+        service();
+    });
+    loop_->arm_in(refresh_timer_, kRefreshNs, kRefreshNs);
+    carry_out(node_->start(monotonic_now_ns()));
+    service();
+}
+
+void PtpService::end() {
+    loop_->remove_fd(event_socket_.fd());
+    loop_->remove_fd(general_socket_.fd());
+    loop_->remove_timer(port_timer_);
+    loop_->remove_timer(refresh_timer_);
+    port_timer_ = refresh_timer_ = 0;
 }
 
 std::optional<int64_t> PtpService::nearest_deadline() const {
@@ -218,38 +241,31 @@ std::optional<int64_t> PtpService::nearest_deadline() const {
     return nearest;
 }
 
-void PtpService::loop() {
-    pthread_setname_np(pthread_self(), "dante-ptp");
-    carry_out(node_->start(monotonic_now_ns()));
+void PtpService::service() {
+    const int64_t now = monotonic_now_ns();
+    fire_timers(now);
+    expire_tx_timestamps(now);
     publish_status();
+    // A deadline already past (a timer armed by what just ran) fires at once.
+    if (const auto deadline = nearest_deadline()) loop_->arm_at(port_timer_, *deadline);
+    else loop_->disarm(port_timer_);
+}
 
-    std::array<pollfd, 2> fds{pollfd{event_socket_.fd(), POLLIN, 0}, pollfd{general_socket_.fd(), POLLIN, 0}};
-    int64_t refreshed = monotonic_now_ns();
-    while (!stop_.load(std::memory_order_acquire)) {
-        const int64_t now = monotonic_now_ns();
-        fire_timers(now);
-        if (now - refreshed >= kRefreshNs) {
-            clock_.refresh(now);
-            refreshed = now;
-        }
-        expire_tx_timestamps(now);
-        publish_status();
+void PtpService::on_event_socket(uint32_t events) {
+    if (events & EPOLLERR) drain_error_queue();
+    if (events & EPOLLIN) receive(event_socket_, Channel::event);
+    service();
+}
 
-        const auto deadline = nearest_deadline();
-        const int64_t wait = std::clamp<int64_t>(deadline ? *deadline - now : kMaxWaitNs, 0, kMaxWaitNs);
-        const timespec timeout{static_cast<time_t>(wait / 1'000'000'000), static_cast<long>(wait % 1'000'000'000)};
-        for (pollfd& p : fds) p.revents = 0;
-        if (::ppoll(fds.data(), fds.size(), &timeout, nullptr) <= 0) continue;  // timeout or EINTR
-        if (fds[0].revents & POLLERR) drain_error_queue();
-        if (fds[0].revents & POLLIN) receive(event_socket_, Channel::event);
-        if (fds[1].revents & POLLIN) receive(general_socket_, Channel::general);
-        if (fds[1].revents & POLLERR) {
-            // Nothing asked for stamps there: only ICMP errors; read and drop them.
-            std::array<uint8_t, 64> scrap{};
-            while (::recv(general_socket_.fd(), scrap.data(), scrap.size(), MSG_ERRQUEUE | MSG_DONTWAIT) >= 0) {
-            }
-        }
+void PtpService::on_general_socket(uint32_t events) {
+    if (events & EPOLLIN) receive(general_socket_, Channel::general);
+    if (events & EPOLLERR) {
+        // Nothing asked for stamps there: only ICMP errors; read and drop them.
+        std::array<uint8_t, 64> scrap{};
+        io::drain_datagrams(general_socket_.fd(), io::DrainBuffers{scrap, {}, MSG_ERRQUEUE},
+                            [](const io::ReceivedDatagram&) {});
     }
+    service();
 }
 
 void PtpService::fire_timers(int64_t now) {
@@ -308,50 +324,46 @@ void PtpService::send(const SendMessage& message) {
 }
 
 void PtpService::drain_error_queue() {
-    for (int n = 0; n < kDrainPerWake; ++n) {
-        std::array<uint8_t, 256> control{};
-        std::array<uint8_t, 64> scrap{};
-        iovec iov{scrap.data(), scrap.size()};
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.data();
-        msg.msg_controllen = control.size();
-        if (::recvmsg(event_socket_.fd(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
-        const ClockBracket bracket = sample_bracket();
+    std::array<uint8_t, 64> scrap{};
+    alignas(cmsghdr) std::array<uint8_t, 256> control{};
+    io::drain_datagrams(event_socket_.fd(), io::DrainBuffers{scrap, control, MSG_ERRQUEUE},
+                        [this](const io::ReceivedDatagram& d) { take_tx_timestamp(*d.message); });
+}
 
-        std::optional<uint32_t> key;
-        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-            if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) &&
-                c->cmsg_len >= CMSG_LEN(sizeof(sock_extended_err))) {
-                sock_extended_err err{};
-                std::memcpy(&err, CMSG_DATA(c), sizeof err);
-                if (err.ee_origin == SO_EE_ORIGIN_TIMESTAMPING && err.ee_info == SCM_TSTAMP_SND) key = err.ee_data;
-            }
-        }
-        const auto stamp = realtime_stamp(msg);
-        if (!key || !stamp) continue;  // an ICMP error, or a stamp of another kind
+void PtpService::take_tx_timestamp(msghdr& msg) {
+    const ClockBracket bracket = sample_bracket();
 
-        PendingTx* match = nullptr;
-        size_t active = 0;
-        PendingTx* only = nullptr;
-        for (PendingTx& p : pending_tx_) {
-            if (!p.active) continue;
-            ++active;
-            only = &p;
-            if (p.key == *key) match = &p;
+    std::optional<uint32_t> key;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) &&
+            c->cmsg_len >= CMSG_LEN(sizeof(sock_extended_err))) {
+            sock_extended_err err{};
+            std::memcpy(&err, CMSG_DATA(c), sizeof err);
+            if (err.ee_origin == SO_EE_ORIGIN_TIMESTAMPING && err.ee_info == SCM_TSTAMP_SND) key = err.ee_data;
         }
-        // A send the kernel numbered but we did not see succeed would shift the keys:
-        // with one stamp awaited, take it and resynchronise.
-        if (match == nullptr && active == 1) {
-            match = only;
-            event_sends_ += *key - match->key;
-        }
-        if (match == nullptr) continue;
-        match->active = false;
-        ++working_.tx_timestamps;
-        carry_out(node_->on_tx_timestamp(match->tag, monotonic_from_realtime(*stamp, bracket)));
     }
+    const auto stamp = realtime_stamp(msg);
+    if (!key || !stamp) return;  // an ICMP error, or a stamp of another kind
+
+    PendingTx* match = nullptr;
+    size_t active = 0;
+    PendingTx* only = nullptr;
+    for (PendingTx& p : pending_tx_) {
+        if (!p.active) continue;
+        ++active;
+        only = &p;
+        if (p.key == *key) match = &p;
+    }
+    // A send the kernel numbered but we did not see succeed would shift the keys:
+    // with one stamp awaited, take it and resynchronise.
+    if (match == nullptr && active == 1) {
+        match = only;
+        event_sends_ += *key - match->key;
+    }
+    if (match == nullptr) return;
+    match->active = false;
+    ++working_.tx_timestamps;
+    carry_out(node_->on_tx_timestamp(match->tag, monotonic_from_realtime(*stamp, bracket)));
 }
 
 void PtpService::expire_tx_timestamps(int64_t now) {
@@ -365,37 +377,29 @@ void PtpService::expire_tx_timestamps(int64_t now) {
 
 void PtpService::receive(const UdpSocket& socket, Channel channel) {
     std::array<uint8_t, kReceiveBuffer> buffer{};
-    std::array<uint8_t, 256> control{};
-    for (int n = 0; n < kDrainPerWake; ++n) {
-        iovec iov{buffer.data(), buffer.size()};
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.data();
-        msg.msg_controllen = control.size();
-        const ssize_t size = ::recvmsg(socket.fd(), &msg, MSG_DONTWAIT);
-        if (size < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-            continue;  // e.g. a queued ICMP error: consumed, go on
-        }
-        if ((msg.msg_flags & MSG_TRUNC) != 0 || static_cast<size_t>(size) > buffer.size()) {
-            ++working_.oversized;
-            continue;
-        }
-        // Convert right now: the REALTIME - MONOTONIC offset is the one that held when the
-        // kernel stamped the datagram, unless the system clock was stepped in between.
-        const ClockBracket bracket = sample_bracket();
-        int64_t rx_mono = 0;
-        if (const auto stamp = realtime_stamp(msg)) {
-            rx_mono = monotonic_from_realtime(*stamp, bracket);
-        } else {
-            ++working_.rx_timestamp_fallbacks;
-            rx_mono = bracket.mono_before_ns;
-        }
-        // A stamp from the future (a clock step raced us) would confuse the servo.
-        rx_mono = std::min(rx_mono, bracket.mono_after_ns);
-        carry_out(node_->on_message(std::span<const uint8_t>(buffer.data(), static_cast<size_t>(size)), channel, rx_mono));
+    alignas(cmsghdr) std::array<uint8_t, 256> control{};
+    io::drain_datagrams(socket.fd(), io::DrainBuffers{buffer, control, 0},
+                        [&](const io::ReceivedDatagram& d) { on_datagram(d, channel); });
+}
+
+void PtpService::on_datagram(const io::ReceivedDatagram& d, Channel channel) {
+    if (d.truncated) {
+        ++working_.oversized;
+        return;
     }
+    // Convert right now: the REALTIME - MONOTONIC offset is the one that held when the
+    // kernel stamped the datagram, unless the system clock was stepped in between.
+    const ClockBracket bracket = sample_bracket();
+    int64_t rx_mono = 0;
+    if (const auto stamp = realtime_stamp(*d.message)) {
+        rx_mono = monotonic_from_realtime(*stamp, bracket);
+    } else {
+        ++working_.rx_timestamp_fallbacks;
+        rx_mono = bracket.mono_before_ns;
+    }
+    // A stamp from the future (a clock step raced us) would confuse the servo.
+    rx_mono = std::min(rx_mono, bracket.mono_after_ns);
+    carry_out(node_->on_message(d.bytes, channel, rx_mono));
 }
 
 void PtpService::fault(int64_t now) {

@@ -4,7 +4,8 @@
 // is ptp.
 //
 // start() looks up the interface (its IPv4 address, index and MAC), opens the PTP sockets
-// and starts one thread, "dante-ptp":
+// and serves them on an io::EventLoop: the device's ("dante-io", shared with the other
+// network services), or, used on its own (tools, tests), a thread of its own, "dante-ptp":
 //   event   UDP 319: Sync, Delay_Req (timestamped on receive and transmit)
 //   general UDP 320: Follow_Up, Delay_Resp, Announce, ...
 // both bound to 0.0.0.0 (multicast needs it) but pinned to the interface: SO_BINDTODEVICE,
@@ -19,10 +20,12 @@
 // offset sampled as they are processed (kernel_timestamp.hpp). No system clock is ever
 // stepped or slewed: the media clock is an overlay on CLOCK_MONOTONIC.
 //
-// The thread blocks only in ppoll(), with the nearest port timer as its timeout (at most
-// 100 ms, so stop() is prompt). Once a second it re-anchors the published snapshot at
-// "now" on the same line, so readers always see a recent (media, monotonic) pair. Datagrams larger than any PTP message are dropped unread
-// (counted); the parsers bound everything else.
+// Timing: one timerfd armed at the nearest port timer or transmit-stamp deadline
+// (CLOCK_MONOTONIC, absolute), re-armed after everything the service does, so the port's
+// timers fire as precisely as the ppoll() timeout that used to carry them. A second,
+// periodic timer re-anchors the published snapshot at "now" once a second on the same
+// line, so readers always see a recent (media, monotonic) pair. Datagrams larger than any
+// PTP message are dropped unread (counted); the parsers bound everything else.
 //
 // Version: PtpServiceOptions::version, v1 or v2 (config ptp_version 0 = auto means v1,
 // what Dante devices speak by default; see ptp_version_from_config()).
@@ -39,6 +42,9 @@
 
 #include "clock/media_clock.hpp"
 #include "clock/seqlock.hpp"
+#include "io/datagram_drain.hpp"
+#include "io/event_loop.hpp"
+#include "io/io_thread.hpp"
 #include "net/udp_socket.hpp"
 #include "ptp/clock_identity.hpp"
 #include "ptp/port.hpp"
@@ -94,7 +100,9 @@ std::vector<std::pair<std::string, std::string>> ptp_properties(PtpVersion versi
 
 class PtpService final : public MediaClock {
 public:
-    explicit PtpService(PtpServiceOptions options);
+    // `loop`: the event loop to serve the sockets on (it must outlive the service); null:
+    // start() runs a thread of its own.
+    explicit PtpService(PtpServiceOptions options, io::EventLoop* loop = nullptr);
     ~PtpService() override;
     PtpService(const PtpService&) = delete;
     PtpService& operator=(const PtpService&) = delete;
@@ -102,7 +110,7 @@ public:
     // False with a one-sentence `error` if the interface or a socket is unusable.
     bool start(std::string& error);
     void stop();
-    [[nodiscard]] bool running() const { return thread_.joinable(); }
+    [[nodiscard]] bool running() const { return running_; }
 
     // MediaClock (any thread).
     [[nodiscard]] ClockSnapshot snapshot() const override { return clock_.snapshot(); }
@@ -125,11 +133,17 @@ private:
         bool active = false;
     };
 
-    void loop();
+    void begin();    // loop thread: register, start the port
+    void end();      // loop thread: unregister
+    void service();  // loop thread: due timers, expired stamps, status, re-arm
     void carry_out(const ActionList& actions);
     void send(const SendMessage& message);
     void receive(const UdpSocket& socket, Channel channel);
+    void on_event_socket(uint32_t events);
+    void on_general_socket(uint32_t events);
     void drain_error_queue();
+    void take_tx_timestamp(msghdr& msg);  // one message of the error queue
+    void on_datagram(const io::ReceivedDatagram& datagram, Channel channel);
     void expire_tx_timestamps(int64_t now);
     void fire_timers(int64_t now);
     void fault(int64_t now);
@@ -150,8 +164,11 @@ private:
     PtpStatus working_{};
 
     SeqLock<PtpStatus> status_;
-    std::atomic<bool> stop_{false};
-    std::thread thread_;
+    io::EventLoop* external_loop_ = nullptr;
+    std::unique_ptr<io::IoThread> own_thread_;  // standalone only
+    io::EventLoop* loop_ = nullptr;             // while running
+    io::EventLoop::TimerId port_timer_ = 0, refresh_timer_ = 0;
+    bool running_ = false;  // start()/stop() caller's
 };
 
 }  // namespace dante::ptp
