@@ -20,6 +20,9 @@ struct PiServoConfig {
     // Dante runs as a PC have nothing better). Their noise is microseconds, with late
     // wakeups of tens: a loop tuned for hardware stamps (kp 0.7) passes most of every
     // such error straight into the rate. At T = 0.125 s these give kp ~0.19, ki ~4e-4.
+    // Measured (bench/RESULTS.md §6d): the held frequency is steadier (holdover drift
+    // smaller), but a first estimate a few ppm off (it spans only min_estimate_span_s; linuxptp
+    // waits 0.016/ki, 37 s here) takes minutes to integrate out at this ki.
     double kp_scale = 0.1;
     double kp_exponent = -0.3;
     double kp_norm_max = 0.7;
