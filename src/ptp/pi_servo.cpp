@@ -1,6 +1,7 @@
 #include "ptp/pi_servo.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 
 namespace dante::ptp {
@@ -18,8 +19,8 @@ PiServo::PiServo(PiServoConfig config, double interval_seconds) : config_(config
 
 void PiServo::set_interval(double seconds) {
     if (!(seconds > 0.0)) seconds = 1.0;
-    kp_ = std::min(config_.kp_scale, config_.kp_norm_max / seconds);
-    ki_ = std::min(config_.ki_scale, config_.ki_norm_max / seconds);
+    kp_ = std::min(config_.kp_scale * std::pow(seconds, config_.kp_exponent), config_.kp_norm_max / seconds);
+    ki_ = std::min(config_.ki_scale * std::pow(seconds, config_.ki_exponent), config_.ki_norm_max / seconds);
 }
 
 void PiServo::reset() {

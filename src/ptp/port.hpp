@@ -18,45 +18,31 @@
 // timer expires we go to LISTENING (the media clock holds over) and become master only
 // if a second timeout passes with nobody better; a flapping leader does not make every
 // follower take over at once, and the media timeline continues through holdover.
+//
+// Structure: what the port sends is encoded by its WireFormat (wire_format.hpp, one per
+// version, chosen at construction); its state is a role::PortRole (port_roles.hpp), a
+// variant whose alternative carries that role's data, so a transition drops the old
+// role's data by construction.
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 
 #include "ptp/dataset.hpp"
-#include "ptp/delay_filter.hpp"
 #include "ptp/foreign_masters.hpp"
 #include "ptp/parse_result.hpp"
 #include "ptp/port_actions.hpp"
+#include "ptp/port_config.hpp"
+#include "ptp/port_roles.hpp"
 #include "ptp/ptp_types.hpp"
 #include "ptp/timescale.hpp"
 #include "ptp/v1_messages.hpp"
 #include "ptp/v2_messages.hpp"
+#include "ptp/wire_format.hpp"
 
 namespace dante::ptp {
-
-struct PortConfig {
-    PtpVersion version = PtpVersion::v1;
-    PortIdentity identity{};  // v1: the clock identity's first 6 bytes are the UUID (MAC)
-    uint8_t domain = 0;                               // v2
-    v1::Subdomain subdomain = v1::kDefaultSubdomain;  // v1
-
-    // Our own dataset, as a candidate leader.
-    uint8_t priority1 = 128;  // v2 (v1: derived from v1_preferred)
-    uint8_t priority2 = 128;
-    ClockQuality quality{};   // v2 (v1: class from v1_stratum, variance from v1_variance)
-    bool v1_preferred = false;
-    uint8_t v1_stratum = 4;
-    int16_t v1_variance = -4000;
-    bool slave_only = false;
-
-    int8_t log_sync_interval = -2;
-    int8_t log_announce_interval = 1;  // v2 only: v1 carries the best-master data in Sync
-    int8_t log_min_delay_req_interval = 0;
-    uint8_t announce_receipt_timeout = 3;  // in announce intervals (v1: sync intervals)
-    int64_t fault_clear_ns = 4'000'000'000;
-};
 
 struct PortCounters {
     uint64_t received = 0;
@@ -82,10 +68,10 @@ public:
     // The shell lost its socket or interface: FAULTY until fault_clear_ns passes.
     ActionList on_fault(int64_t now_mono_ns);
 
-    [[nodiscard]] PortState state() const { return state_; }
+    [[nodiscard]] PortState state() const { return role::state_of(role_); }
     [[nodiscard]] const PortConfig& config() const { return config_; }
     [[nodiscard]] std::optional<PortIdentity> parent() const;
-    [[nodiscard]] std::optional<int64_t> mean_path_delay_ns() const { return delay_.value(); }
+    [[nodiscard]] std::optional<int64_t> mean_path_delay_ns() const;
     [[nodiscard]] const PortCounters& counters() const { return counters_; }
     // Entries in the foreign-master table (bounded by its capacity), for diagnostics and the fuzz target.
     [[nodiscard]] size_t foreign_master_count() const { return foreign_.size(); }
@@ -93,6 +79,9 @@ public:
     [[nodiscard]] int64_t sync_interval_ns() const { return log_interval_to_ns(config_.log_sync_interval); }
 
 private:
+    using Follower = role::Follower;
+    using Leader = role::Leader;
+
     // Times decoded from either version, handed to the shared follower/leader logic.
     struct SyncEvent {
         PortIdentity source;
@@ -114,8 +103,8 @@ private:
     void on_sync(const SyncEvent& sync, int64_t rx_mono_ns, int64_t now, ActionList& out);
     void on_follow_up(const PortIdentity& source, uint16_t sequence, int64_t origin_ns, int64_t now, ActionList& out);
     void on_delay_resp(const PortIdentity& source, const PortIdentity& requester, uint16_t sequence,
-                       int64_t receipt_ns, ActionList& out);
-    void complete_sync(int64_t t1_ns, int64_t t2_mono, int64_t now, ActionList& out);
+                       int64_t receipt_ns);
+    void complete_sync(Follower& f, int64_t t1_ns, int64_t t2_mono, int64_t now, ActionList& out);
     void send_delay_req(int64_t now, ActionList& out);
 
     // Leader.
@@ -125,50 +114,36 @@ private:
     void answer_delay_req(const PortIdentity& requester, uint16_t sequence, int64_t rx_mono_ns, ActionList& out);
 
     // Plumbing.
-    void enter(PortState next, int64_t now, ActionList& out);
+    void enter(role::PortRole next, int64_t now, ActionList& out);
     void arm(PortTimer timer, int64_t deadline, ActionList& out);
     void cancel(PortTimer timer, ActionList& out);
     void rearm_periodic(PortTimer timer, int64_t interval, int64_t due, int64_t now, ActionList& out);
-    void send_v1(const v1::Message& m, std::optional<uint32_t> tag, ActionList& out);
-    void send_v2(const v2::Message& m, std::optional<uint32_t> tag, ActionList& out);
-    void reset_measurements();
-    [[nodiscard]] bool following() const { return state_ == PortState::slave || state_ == PortState::uncalibrated; }
+    static void send(SendMessage message, std::optional<uint32_t> tag, ActionList& out);
+    [[nodiscard]] Follower* follower() { return std::get_if<Follower>(&role_); }
+    [[nodiscard]] const Follower* follower() const { return std::get_if<Follower>(&role_); }
+    [[nodiscard]] Leader* leader() { return std::get_if<Leader>(&role_); }
+    // The follower's data if `source` is the parent we follow.
+    [[nodiscard]] Follower* follower_of(const PortIdentity& source) {
+        Follower* f = follower();
+        return f != nullptr && f->parent.sender == source ? f : nullptr;
+    }
+    [[nodiscard]] bool following() const { return follower() != nullptr; }
     [[nodiscard]] int64_t bmc_interval_ns() const;
     [[nodiscard]] int64_t receipt_timeout_ns() const;
 
     PortConfig config_;
     const Timescale& timescale_;
-    PortState state_ = PortState::initializing;
+    std::unique_ptr<const WireFormat> wire_;
+    role::PortRole role_;
     ForeignMasterTable foreign_;
-    std::optional<ComparisonDataset> parent_;
     std::array<std::optional<int64_t>, kPortTimerCount> deadlines_{};
     PortCounters counters_{};
 
-    // Follower measurements.
-    struct PendingSync {
-        uint16_t sequence = 0;
-        int64_t t2_mono = 0;
-        int64_t correction_ns = 0;
-    };
-    struct SyncPair {
-        int64_t t1_ns = 0;
-        int64_t t2_mono = 0;
-    };
-    struct PendingDelayReq {
-        uint16_t sequence = 0;
-        std::optional<int64_t> t3_mono;
-    };
-    std::optional<PendingSync> pending_sync_;
-    std::optional<SyncPair> last_sync_;
-    std::optional<PendingDelayReq> pending_delay_req_;
-    DelayFilter delay_;
-    std::optional<v1::SyncBody> parent_v1_sync_;  // echoed in our v1 Delay_Req
-
-    // Sequence numbers of what we send.
+    // Sequence numbers of what we send: per port, not per role (a port that leads again
+    // continues where it left off).
     uint16_t sync_sequence_ = 0;
     uint16_t announce_sequence_ = 0;
     uint16_t delay_req_sequence_ = 0;
-    std::optional<uint16_t> awaiting_sync_tx_;
 };
 
 }  // namespace dante::ptp

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "ptp/pi_servo.hpp"
 #include "ptp/servo_kind.hpp"
 #include "ptp/ptp_node.hpp"
 
@@ -52,6 +53,14 @@ struct Node {
     [[nodiscard]] dante::ClockState clock_state() const { return clock->snapshot().state; }
 };
 
+// The link's timestamps are exact to its 200 ns of jitter and transmit stamps are taken at
+// the send instant: hardware timestamps, so the PI loop runs with its hardware gains here
+// (its default, for software timestamps, is tuned for microseconds of noise).
+inline std::unique_ptr<Servo> make_sim_servo(ServoKind kind) {
+    if (kind == ServoKind::pi) return std::make_unique<PiServo>(PiServoConfig::hardware_timestamps());
+    return make_servo(kind);
+}
+
 class Network {
 public:
     int64_t link_delay_ns = 100'000;
@@ -61,7 +70,7 @@ public:
     Node& add(NodeSpec spec) {
         auto node = std::make_unique<Node>();
         node->spec = std::move(spec);
-        node->clock = std::make_unique<PtpMediaClock>(make_servo(node->spec.servo), node->mono_at(0));
+        node->clock = std::make_unique<PtpMediaClock>(make_sim_servo(node->spec.servo), node->mono_at(0));
         node->ptp = std::make_unique<PtpNode>(node->spec.config, *node->clock);
         nodes_.push_back(std::move(node));
         return *nodes_.back();
