@@ -14,33 +14,33 @@ namespace dante::ptp {
 struct PiServoConfig {
     // Gains in linuxptp's form, per sample at sync interval T (seconds):
     //   kp = min(kp_scale * T^kp_exponent, kp_norm_max / T), ki likewise.
-    // Default: linuxptp's gains for SOFTWARE timestamps (scales 0.1 / 0.001, exponents
-    // -0.3 / 0.4, norm max 0.7 / 0.3), because software timestamps are all this engine
-    // ever gets (kernel SO_TIMESTAMPING software stamps; veth and most NICs on which
-    // Dante runs as a PC have nothing better). Their noise is microseconds, with late
-    // wakeups of tens: a loop tuned for hardware stamps (kp 0.7) passes most of every
-    // such error straight into the rate. At T = 0.125 s these give kp ~0.19, ki ~4e-4.
-    // Measured (bench/RESULTS.md §6d): the held frequency is steadier (holdover drift
-    // smaller), but a first estimate a few ppm off (it spans only min_estimate_span_s; linuxptp
-    // waits 0.016/ki, 37 s here) takes minutes to integrate out at this ki.
-    double kp_scale = 0.1;
-    double kp_exponent = -0.3;
-    double kp_norm_max = 0.7;
-    double ki_scale = 0.001;
-    double ki_exponent = 0.4;
-    double ki_norm_max = 0.3;
+    // Default: linuxptp's hardware-timestamp gains, kp = min(0.7, 1/T), ki = min(0.3, 2/T),
+    // although this engine only gets software timestamps. linuxptp's software-timestamp
+    // gains (software_timestamps()) were measured against them (bench/RESULTS.md §6d): the
+    // held frequency was steadier, but with our first frequency estimate spanning only
+    // min_estimate_span_s, an estimate a few ppm off took minutes to integrate out at
+    // their ki (~4e-4): p99 28-66 µs in 3 runs of 8, against 7-9 µs in every run with
+    // these gains. linuxptp pairs its software gains with a first estimate of 0.016/ki
+    // (37 s here); until this servo does the same, the default stays. The default servo
+    // is linreg, which averages software-timestamp noise by construction.
+    double kp_scale = 0.7;
+    double kp_exponent = 0.0;
+    double kp_norm_max = 1.0;
+    double ki_scale = 0.3;
+    double ki_exponent = 0.0;
+    double ki_norm_max = 2.0;
 
-    // For hardware timestamps, should the shell ever be given them (a PHC-stamping NIC):
-    // the gains this servo used before, linuxptp's hardware scales 0.7 / 0.3 without the
-    // interval exponents, kp = min(0.7, 1/T), ki = min(0.3, 2/T).
-    [[nodiscard]] static PiServoConfig hardware_timestamps() {
+    // linuxptp's gains for software timestamps (scales 0.1 / 0.001, exponents -0.3 / 0.4,
+    // norm max 0.7 / 0.3): kp ~0.19, ki ~4e-4 at T = 0.125 s. See above for why they are
+    // not the default.
+    [[nodiscard]] static PiServoConfig software_timestamps() {
         PiServoConfig c;
-        c.kp_scale = 0.7;
-        c.kp_exponent = 0.0;
-        c.kp_norm_max = 1.0;
-        c.ki_scale = 0.3;
-        c.ki_exponent = 0.0;
-        c.ki_norm_max = 2.0;
+        c.kp_scale = 0.1;
+        c.kp_exponent = -0.3;
+        c.kp_norm_max = 0.7;
+        c.ki_scale = 0.001;
+        c.ki_exponent = 0.4;
+        c.ki_norm_max = 0.3;
         return c;
     }
 

@@ -54,12 +54,9 @@ struct Node {
 };
 
 // The link's timestamps are exact to its 200 ns of jitter and transmit stamps are taken at
-// the send instant: hardware timestamps, so the PI loop runs with its hardware gains here
-// (its default, for software timestamps, is tuned for microseconds of noise).
-inline std::unique_ptr<Servo> make_sim_servo(ServoKind kind) {
-    if (kind == ServoKind::pi) return std::make_unique<PiServo>(PiServoConfig::hardware_timestamps());
-    return make_servo(kind);
-}
+// the send instant: hardware-like timestamps, for which the PI loop's default gains are
+// linuxptp's own.
+inline std::unique_ptr<Servo> make_sim_servo(ServoKind kind) { return make_servo(kind); }
 
 class Network {
 public:

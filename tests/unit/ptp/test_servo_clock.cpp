@@ -57,15 +57,15 @@ TEST_CASE("PI servo: estimates the frequency, steps once, then holds the offset 
 }
 
 TEST_CASE("PI servo: small initial offsets are slewed, not stepped; gains follow the interval") {
-    // Hardware-timestamp gains: kp = min(0.7, 1/T), ki = min(0.3, 2/T).
-    PiServo hardware(PiServoConfig::hardware_timestamps(), 1.0);
+    // Hardware-timestamp gains (the default, see PiServoConfig): kp = min(0.7, 1/T), ki = min(0.3, 2/T).
+    PiServo hardware({}, 1.0);
     CHECK(hardware.kp() == doctest::Approx(0.7));
     CHECK(hardware.ki() == doctest::Approx(0.3));
     hardware.set_interval(4.0);  // long intervals: the normalised limits take over
     CHECK(hardware.kp() == doctest::Approx(0.25));
     CHECK(hardware.ki() == doctest::Approx(0.3));
-    // Software-timestamp gains (the default): kp = min(0.1 T^-0.3, 0.7/T), ki = min(0.001 T^0.4, 0.3/T).
-    PiServo servo({}, 1.0);
+    // Software-timestamp gains: kp = min(0.1 T^-0.3, 0.7/T), ki = min(0.001 T^0.4, 0.3/T).
+    PiServo servo(PiServoConfig::software_timestamps(), 1.0);
     CHECK(servo.kp() == doctest::Approx(0.1));
     CHECK(servo.ki() == doctest::Approx(0.001));
     servo.set_interval(0.125);
