@@ -53,6 +53,18 @@ int init(const spa_handle_factory*, spa_handle* handle, const spa_dict* info, co
     dante::ConfigItems items;
     uint32_t quantum_limit = kDefaultQuantumLimit;
     dante::DeviceHost host;
+    // What the device's services say goes to this node's log (the plugin's spa_log).
+    if (log != nullptr) {
+        host.log = dante::Logger([log](dante::LogLevel level, std::string_view topic, std::string_view message) {
+            const int len = static_cast<int>(message.size());
+            const int topic_len = static_cast<int>(topic.size());
+            switch (level) {
+                case dante::LogLevel::error: spa_log_error(log, "dante %.*s: %.*s", topic_len, topic.data(), len, message.data()); break;
+                case dante::LogLevel::warn: spa_log_warn(log, "dante %.*s: %.*s", topic_len, topic.data(), len, message.data()); break;
+                case dante::LogLevel::info: spa_log_info(log, "dante %.*s: %.*s", topic_len, topic.data(), len, message.data()); break;
+            }
+        });
+    }
     std::string description;
     for (uint32_t i = 0; info && i < info->n_items; ++i) {
         const char* key = info->items[i].key;

@@ -137,11 +137,13 @@ struct AvahiPublisher::Impl {
         AvahiEntryGroup* group = nullptr;
     };
 
-    Impl(int interface_index, uint32_t ipv4) : interface_index(interface_index), ipv4(ipv4) {}
+    Impl(int interface_index, uint32_t ipv4, Logger log)
+        : interface_index(interface_index), ipv4(ipv4), log(std::move(log)) {}
 
     // Everything below is touched only on the Avahi thread or under its lock.
     int interface_index;
     uint32_t ipv4;
+    Logger log;
     AvahiThreadedPoll* poll = nullptr;
     AvahiClient* client = nullptr;
     AvahiTimeout* retry = nullptr;       // create the client again
@@ -168,7 +170,7 @@ struct AvahiPublisher::Impl {
     void set_error(std::string error) {
         std::lock_guard lock(stats_mutex);
         // Said once: a missing daemon is retried every few seconds, the log need not be.
-        if (error != counters.last_error) std::fprintf(stderr, "dante mdns: %s\n", error.c_str());
+        if (error != counters.last_error) log.warn("mdns", error);
         counters.last_error = std::move(error);
     }
     void set_group_state(size_t index, GroupState state) {
@@ -488,8 +490,8 @@ struct AvahiPublisher::Impl {
     }
 };
 
-AvahiPublisher::AvahiPublisher(int interface_index, uint32_t ipv4)
-    : impl_(std::make_unique<Impl>(interface_index, ipv4)) {}
+AvahiPublisher::AvahiPublisher(int interface_index, uint32_t ipv4, Logger log)
+    : impl_(std::make_unique<Impl>(interface_index, ipv4, std::move(log))) {}
 
 AvahiPublisher::~AvahiPublisher() { stop(); }
 

@@ -36,6 +36,7 @@
 #include "config/device_config.hpp"
 #include "control/mdns_publisher.hpp"
 #include "control/mdns_records.hpp"
+#include "util/logger.hpp"
 
 namespace dante::control {
 
@@ -51,7 +52,7 @@ struct MdnsStats {
 class AvahiPublisher : public MdnsPublisher {
 public:
     // interface_index: if_nametoindex of the Dante interface; ipv4 host order (A record).
-    AvahiPublisher(int interface_index, uint32_t ipv4);
+    AvahiPublisher(int interface_index, uint32_t ipv4, Logger log = {});
     ~AvahiPublisher() override;
     AvahiPublisher(const AvahiPublisher&) = delete;
     AvahiPublisher& operator=(const AvahiPublisher&) = delete;

@@ -139,7 +139,7 @@ bool ControlService::start(std::string& error) {
         const control::StateLoadResult loaded = control::load_persistent_state(state_file_);
         if (loaded.loaded) control::apply_persistent_state(state, loaded.state);
         state_error = loaded.error;
-        if (!state_error.empty()) std::fprintf(stderr, "dante control: %s\n", state_error.c_str());
+        if (!state_error.empty()) options_.log.warn("control", state_error);
     }
     state_ = std::move(state);
     latency_ns_.store(state_.latency_ns, std::memory_order_relaxed);
@@ -159,10 +159,10 @@ bool ControlService::start(std::string& error) {
     loop_ = options_.loop != nullptr ? options_.loop : &own_thread_->loop();
     if (options_.mdns) {
         if (config_.mdns == MdnsBackend::builtin)
-            mdns_ = std::make_unique<control::MdnsResponder>(*interface_, *loop_);
+            mdns_ = std::make_unique<control::MdnsResponder>(*interface_, *loop_, options_.log);
         else
             mdns_ = std::make_unique<control::AvahiPublisher>(
-                static_cast<int>(if_nametoindex(interface_->name.c_str())), ip);
+                static_cast<int>(if_nametoindex(interface_->name.c_str())), ip, options_.log);
         mdns_->start(control::build_service_records(state_, {.ports = ports_}), state_.device_name);
     }
 
@@ -316,7 +316,7 @@ void ControlService::persist() {
     std::string error = control::save_persistent_state(state_file_, control::persistent_state_of(state_));
     if (!error.empty()) {
         save_errors_.fetch_add(1, std::memory_order_relaxed);
-        std::fprintf(stderr, "dante control: cannot save the state: %s\n", error.c_str());
+        options_.log.warn("control", "cannot save the state: " + error);
     }
     std::lock_guard lock(status_mutex_);
     state_error_ = std::move(error);

@@ -51,10 +51,13 @@
 #include "net/interface.hpp"
 #include "net/udp_socket.hpp"
 #include "util/rate_limiter.hpp"
+#include "util/logger.hpp"
 
 namespace dante {
 
 struct ControlServiceOptions {
+    // Where the service (and its mDNS publisher) say what goes wrong: the host's log.
+    Logger log;
     // Advertise over mDNS (dante.mdns picks the built-in responder or avahi-daemon). Off:
     // nothing is advertised (tests).
     bool mdns = true;

@@ -30,8 +30,8 @@ std::string system_host_name() {
 
 }  // namespace
 
-MdnsResponder::MdnsResponder(InterfaceInfo iface, io::EventLoop& loop)
-    : iface_(std::move(iface)), loop_(loop), ifindex_(static_cast<int>(if_nametoindex(iface_.name.c_str()))) {}
+MdnsResponder::MdnsResponder(InterfaceInfo iface, io::EventLoop& loop, Logger log)
+    : iface_(std::move(iface)), loop_(loop), log_(std::move(log)), ifindex_(static_cast<int>(if_nametoindex(iface_.name.c_str()))) {}
 
 MdnsResponder::~MdnsResponder() { stop(); }
 
@@ -96,7 +96,7 @@ bool MdnsResponder::start(std::vector<ServiceRecord> records, std::string device
     if (!error.empty()) {
         if (fd_ >= 0) close(fd_);
         fd_ = -1;
-        std::fprintf(stderr, "dante mdns: %s; not advertising\n", error.c_str());
+        log_.warn("mdns", error + "; not advertising");
         std::lock_guard lock(mutex_);
         error_ = error;
         stats_.state = "unavailable";

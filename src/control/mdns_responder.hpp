@@ -51,13 +51,14 @@
 #include "control/mdns_responder_core.hpp"
 #include "io/event_loop.hpp"
 #include "net/interface.hpp"
+#include "util/logger.hpp"
 
 namespace dante::control {
 
 class MdnsResponder : public MdnsPublisher {
 public:
     // `loop` serves the socket and timers; it must outlive the responder.
-    MdnsResponder(InterfaceInfo iface, io::EventLoop& loop);
+    MdnsResponder(InterfaceInfo iface, io::EventLoop& loop, Logger log = {});
     ~MdnsResponder() override;
     MdnsResponder(const MdnsResponder&) = delete;
     MdnsResponder& operator=(const MdnsResponder&) = delete;
@@ -79,6 +80,7 @@ private:
 
     InterfaceInfo iface_;
     io::EventLoop& loop_;
+    Logger log_;
     int ifindex_ = 0;
     int fd_ = -1;
     bool running_ = false;  // start()/stop() caller's

@@ -98,6 +98,7 @@ std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error, 
         // ARC lists the live flows (0x2200) and creates/deletes multicast ones (0x2201/0x2202).
         ControlServiceOptions control_options;
         control_options.loop = &device->io_->loop();
+        control_options.log = host.log;
         wire_tx_flows(control_options, *device->flows_, device->config_.rate);
         // conmon clock status (0x0020): the media clock's state, leader and last offset.
         control_options.clock_status = [clock = device->clock_.get()] {

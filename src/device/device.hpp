@@ -23,6 +23,7 @@
 #include "ptp/ptp_service.hpp"
 #include "tx/ring_tap.hpp"
 #include "tx/tx_rings.hpp"
+#include "util/logger.hpp"
 #include "util/realtime.hpp"
 
 namespace dante {
@@ -46,6 +47,7 @@ struct DriverStats {
 // transmitter gets real-time priority the way PipeWire's own threads do (rtkit on a desktop).
 struct DeviceHost {
     RealtimeRequest make_realtime;  // empty: SCHED_FIFO directly
+    Logger log;                     // inside PipeWire: the plugin's spa_log; empty: stderr
 };
 
 class Device {

@@ -32,10 +32,9 @@ void wire_tx_flows(ControlServiceOptions& options, FlowsService& flows, uint32_t
         for (const FlowSpec& spec : flows.flows()) list.push_back(summarize_flow(spec, rate));
         return list;
     };
-    options.create_multicast_flow = [&flows](const control::MulticastFlowRequest& request) {
+    options.create_multicast_flow = [&flows, log = options.log](const control::MulticastFlowRequest& request) {
         const MulticastCreate result = flows.create_multicast(request.flow_number, request.channels, request.fpp);
-        if (result.unavailable)
-            std::fprintf(stderr, "dante: cannot create a multicast flow: %s\n", result.message.c_str());
+        if (result.unavailable) log.warn("flows", "cannot create a multicast flow: " + result.message);
         return arc_status_of(result);
     };
     options.delete_tx_flow = [&flows](uint16_t flow_number) {
