@@ -473,6 +473,13 @@ ArcResult set_device_name(const ControlHeader& request, Bytes raw, const DeviceS
     return result;
 }
 
+// A label at `offset` in a rename request: "" asks for the factory name (offset 0, offset
+// at the datagram's end, or an empty string: netaudio's reset); nullopt: unreadable.
+std::optional<std::string_view> requested_label(Bytes raw, uint16_t offset) {
+    if (offset == 0 || offset == raw.size()) return std::string_view();
+    return read_string_at(raw, offset, kMaxNameLength);
+}
+
 // 0x2013 set TX channel name (netaudio command_set_channel_name, channel_type "tx"):
 //   body 0 u8 2 (ignored) | 1 u8 record count | 2 + 6i: u16 0, u16 channel number (1-based),
 //   u16 absolute name offset | then padding and the names.
@@ -500,13 +507,9 @@ ArcResult set_tx_channel_names(const ControlHeader& request, Bytes raw, const De
         if (channel == 0 || channel > working.size()) return refuse();
         TxChannel& target = working[channel - 1u];
 
-        std::string_view label;
-        if (name_offset != 0 && name_offset != raw.size()) {
-            const auto name = read_string_at(raw, name_offset, kMaxNameLength);
-            if (!name) return refuse();
-            label = *name;
-        }
-        if (label.empty()) label = target.factory_name;
+        const auto requested = requested_label(raw, name_offset);
+        if (!requested) return refuse();
+        const std::string_view label = requested->empty() ? std::string_view(target.factory_name) : *requested;
         if (!is_valid_channel_label(label) || label_taken_by_other_channel(working, channel - 1u, label))
             return refuse();
         target.user_name = std::string(label);
@@ -528,33 +531,23 @@ ArcResult set_rx_channel_names(const ControlHeader& request, Bytes raw, const De
     ArcResult result;
     const Bytes body = body_of(raw);
     const auto count = read_u8(body, 1);
-    if (!count || *count == 0 || *count > kMaxRxRecordsPerRequest || body.size() < 2 + 4 * size_t{*count}) {
+    const auto refuse = [&] {
+        result.rx_channel_renames.clear();
         result.response = reply(request, kStatusError);
         return result;
-    }
+    };
+    if (!count || *count == 0 || *count > kMaxRxRecordsPerRequest || body.size() < 2 + 4 * size_t{*count})
+        return refuse();
     std::vector<std::string> labels;
     for (const RxChannel& channel : state.rx_channels) labels.push_back(channel.user_name);
     for (size_t record = 0; record < *count; ++record) {
         const uint16_t channel = *read_u16(body, 2 + 4 * record);
-        const uint16_t name_offset = *read_u16(body, 2 + 4 * record + 2);
-        if (channel == 0 || channel > labels.size()) {
-            result.response = reply(request, kStatusError);
-            return result;
-        }
-        std::string_view label;
-        if (name_offset != 0 && name_offset != raw.size()) {
-            const auto name = read_string_at(raw, name_offset, kMaxNameLength);
-            if (!name) {
-                result.response = reply(request, kStatusError);
-                return result;
-            }
-            label = *name;
-        }
-        if (label.empty()) label = state.rx_channels[channel - 1u].factory_name;
-        if (!is_valid_channel_label(label)) {
-            result.response = reply(request, kStatusError);
-            return result;
-        }
+        if (channel == 0 || channel > labels.size()) return refuse();
+        const auto requested = requested_label(raw, *read_u16(body, 2 + 4 * record + 2));
+        if (!requested) return refuse();
+        const std::string_view label =
+            requested->empty() ? std::string_view(state.rx_channels[channel - 1u].factory_name) : *requested;
+        if (!is_valid_channel_label(label)) return refuse();
         labels[channel - 1u] = std::string(label);
     }
     for (size_t i = 0; i < labels.size(); ++i)

@@ -8,31 +8,12 @@
 
 #include "flows/audio_packet_reader.hpp"
 #include "flows/packet_writer.hpp"
+#include "ring_probe.hpp"
 
 using namespace dante;
+using dante::test::probe;
+using dante::test::rings_with_probe;
 
-namespace {
-
-int32_t probe(uint32_t c, uint64_t pos) {
-    // Distinct per channel and position, every byte used, both signs.
-    return static_cast<int32_t>(0x01234567u * static_cast<uint32_t>(pos + 1) + 0x10203u * (c + 1)) ^
-           (pos % 2 ? int32_t(0x80000000u) : 0);
-}
-
-// The rings hold probe() for `channels` channels at [pos, pos + n).
-TxRings rings_with_probe(uint32_t channels, uint64_t pos, uint32_t n) {
-    TxRings rings(channels, 4096);
-    std::vector<std::vector<int32_t>> planes(channels, std::vector<int32_t>(n));
-    std::vector<const int32_t*> ptrs;
-    for (uint32_t c = 0; c < channels; ++c) {
-        for (uint32_t i = 0; i < n; ++i) planes[c][i] = probe(c, pos + i);
-        ptrs.push_back(planes[c].data());
-    }
-    rings.write(pos, ptrs, n);
-    return rings;
-}
-
-}  // namespace
 
 TEST_CASE("what the packet writer sends, the reader reads back: timestamp, frames, every sample") {
     const uint64_t ts = 48000ull * 1'700'000'123ull + 47'990;  // near a second's end

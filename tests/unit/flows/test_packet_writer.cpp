@@ -6,8 +6,10 @@
 #include <vector>
 
 #include "flows/packet_writer.hpp"
+#include "ring_probe.hpp"
 
 using namespace dante;
+using dante::test::probe;
 
 namespace {
 
@@ -30,11 +32,6 @@ int32_t be_signed(const uint8_t* p, uint32_t bytes) {
     return static_cast<int32_t>(u << shift) >> shift;
 }
 
-int32_t probe(uint32_t c, uint64_t pos) {
-    // Distinct, uses every byte, both signs.
-    return static_cast<int32_t>(0x01234567u * static_cast<uint32_t>(pos + 1) + 0x10203u * (c + 1)) ^
-           (pos % 2 ? int32_t(0x80000000u) : 0);
-}
 
 }  // namespace
 

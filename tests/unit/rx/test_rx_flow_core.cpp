@@ -5,29 +5,14 @@
 #include <vector>
 
 #include "flows/packet_writer.hpp"
+#include "ring_probe.hpp"
 #include "rx/rx_flow_core.hpp"
 
 using namespace dante;
+using dante::test::probe;
+using dante::test::rings_with_probe;
 
 namespace {
-
-int32_t probe(uint32_t c, uint64_t pos) {
-    return static_cast<int32_t>(0x01234567u * static_cast<uint32_t>(pos + 1) + 0x10203u * (c + 1)) ^
-           (pos % 2 ? int32_t(0x80000000u) : 0);
-}
-
-// A transmitter's rings holding probe() for `channels` channels at [pos, pos + n).
-TxRings source_rings(uint32_t channels, uint64_t pos, uint32_t n) {
-    TxRings rings(channels, 1u << 16);
-    std::vector<std::vector<int32_t>> planes(channels, std::vector<int32_t>(n));
-    std::vector<const int32_t*> ptrs;
-    for (uint32_t c = 0; c < channels; ++c) {
-        for (uint32_t i = 0; i < n; ++i) planes[c][i] = probe(c, pos + i);
-        ptrs.push_back(planes[c].data());
-    }
-    rings.write(pos, ptrs, n);
-    return rings;
-}
 
 struct Sender {
     explicit Sender(const TxRings& source, uint32_t bytes_per_sample = 3) : rings(source), bytes(bytes_per_sample) {}
@@ -47,7 +32,7 @@ struct Sender {
 
 TEST_CASE("received packets land in the flow's rings at their timestamps, as the graph reads them") {
     const uint64_t t0 = 48000ull * 1000;
-    const TxRings source = source_rings(2, t0, 32 * 10);
+    const TxRings source = dante::test::rings_with_probe(2, t0, 32 * 10);
     for (uint32_t bytes : {3u, 4u}) {
         Sender tx(source, bytes);
         RxFlowCore rx({2, bytes, 48000, 192});
@@ -70,7 +55,7 @@ TEST_CASE("received packets land in the flow's rings at their timestamps, as the
 
 TEST_CASE("a missing packet reads as silence and counts as lost; a late and a reordered one are counted") {
     const uint64_t t0 = 48000ull * 2000;
-    const TxRings source = source_rings(2, t0, 32 * 6);
+    const TxRings source = dante::test::rings_with_probe(2, t0, 32 * 6);
     Sender tx(source);
     RxFlowCore rx({2, 3, 48000, 192});
     CHECK(rx.on_datagram(tx.packet(t0), t0 + 32));
@@ -88,7 +73,7 @@ TEST_CASE("a missing packet reads as silence and counts as lost; a late and a re
 
 TEST_CASE("malformed and far-off packets never reach the rings") {
     const uint64_t t0 = 48000ull * 3000;
-    const TxRings source = source_rings(2, t0, 64);
+    const TxRings source = dante::test::rings_with_probe(2, t0, 64);
     Sender tx(source);
     RxFlowCore rx({2, 3, 48000, 192});
     std::vector<uint8_t> p = tx.packet(t0);
