@@ -34,11 +34,11 @@ CyclePlan DriverTimeline::plan(const ClockSnapshot& clock, int64_t now_ns, uint3
     uint64_t position = next_position_;
     if (!anchored_) {
         position = ideal;
-        // See reset(): never back over written audio, and no gap while there is time.
-        const uint64_t media_now = ideal - lead;
-        const uint64_t earliest = media_now + static_cast<uint64_t>(ns_to_samples_ceil(kMinRenderNs, rate_hz_));
-        if (has_history_ && clock.generation == generation_ && next_position_ >= earliest &&
-            next_position_ <= ideal + ahead_allowed)
+        // See reset(): never back over written audio. A restart later than that anchors
+        // afresh: continuing behind media now + lead would write audio the transmitter may
+        // already have sent.
+        if (has_history_ && clock.generation == generation_ && next_position_ >= ideal &&
+            next_position_ - ideal <= ahead_allowed)
             position = next_position_;
         plan.discontinuity = true;
     } else {

@@ -36,9 +36,6 @@ public:
     static constexpr uint64_t kMaxCatchUpQuanta = 4;
     // A clock step smaller than this keeps positions contiguous; deadlines absorb it.
     static constexpr int64_t kStepToleranceNs = 1'000'000;
-    // A restart continues the last run's timeline only if its end is still this far ahead
-    // of the media clock: time to render the cycle before the transmitter sends it.
-    static constexpr int64_t kMinRenderNs = 250'000;
 
     DriverTimeline(uint32_t rate_hz, int64_t margin_ns) : rate_hz_(rate_hz), margin_ns_(margin_ns) {}
 
@@ -46,9 +43,8 @@ public:
     // wrote stays off-limits: a restart sooner than the lead after a stop would otherwise
     // anchor before the end of the last cycle and overwrite its audio in the rings, so the
     // restart continues at that end instead (same clock generation, not too far ahead).
-    // A restart a little later continues there too while that end is still ahead of the
-    // media clock by kMinRenderNs (PipeWire 1.x pauses the driver for a quantum change, a
-    // few ms), so the audio stays contiguous; later than that it anchors afresh (a gap).
+    // A restart later than that anchors afresh at media now + lead: a gap of silence, never
+    // audio written behind the lead (the transmitter may have sent those positions).
     void reset() { anchored_ = false; }
 
     // Plan the cycle that the timer woke up for. `now_ns` is CLOCK_MONOTONIC now, `duration`
