@@ -1,11 +1,26 @@
 #!/usr/bin/env python3
-"""Adds up meson test logs and prints each failure and skip, a subtotal per distribution,
-and the closing line 'N passed, N failed, N skipped' for all of them together.
+"""Adds up meson test logs and prints each failure (with the lines of its output that say
+why, since CI shows only the end of its log) and skip, a subtotal per distribution, and
+the closing line 'N passed, N failed, N skipped' for all of them together.
 Args: testlog.json files, each optionally labelled with where it ran: 'debian13:PATH'
 (unlabelled: 'debian12'). Exit 1 if anything failed or no test ran at all."""
 import json
 import re
 import sys
+
+# Lines of a failed test's output worth repeating at the end: our tests' "FAIL:" lines,
+# sanitizer reports and doctest's failed checks.
+WHY = re.compile(r"^\s*(FAIL|ERROR: AddressSanitizer|SUMMARY: |.*runtime error:|.*ERROR: CHECK|.*\bTIMEOUT\b)")
+MAX_WHY_LINES = 6
+
+
+def why_failed(test):
+    text = (test.get("stdout") or "") + "\n" + (test.get("stderr") or "")
+    lines = [ln.rstrip()[:300] for ln in text.splitlines() if WHY.match(ln)]
+    if not lines:  # no line says it: the end of the output, as meson would show
+        lines = [ln.rstrip()[:300] for ln in text.strip().splitlines()[-3:]]
+    return lines[:MAX_WHY_LINES]
+
 
 totals = {}  # label -> [passed, failed, skipped]
 for arg in sys.argv[1:]:
@@ -32,6 +47,8 @@ for arg in sys.argv[1:]:
         else:
             t_label[1] += 1
             print(f"FAILED: {label}: {build}: {t.get('name')} ({result})")
+            for why in why_failed(t):
+                print(f"    | {why}")
 passed, failed, skipped = (sum(v[i] for v in totals.values()) for i in range(3))
 if len(totals) > 1:
     for label, (p, f, s) in totals.items():
