@@ -50,6 +50,7 @@ from pwlab import (build_dir, built_program, make_lab, parse_args, main_wrapper,
                    wav_s24x2, wire_vs_tap, LabError, CheckFailed)
 from netlab import NetLab  # noqa: E402
 from mcast_client import arc_steps  # noqa: E402
+from ptp_lab import Leader, require_binaries  # noqa: E402
 import avahi  # noqa: E402
 
 NULL_SINK = "soak-null"
@@ -61,9 +62,9 @@ SAMPLE_EVERY = 10.0
 class Soak:
     """The lab of one run and what it recorded."""
 
-    def __init__(self, a, net, lab, tx_host, rx_host, dante_rx, out):
+    def __init__(self, a, net, lab, tx_host, rx_host, dante_rx, out, leader=None):
         self.a, self.net, self.lab, self.tx_host, self.rx_host = a, net, lab, tx_host, rx_host
-        self.dante_rx, self.out = dante_rx, out
+        self.dante_rx, self.out, self.leader = dante_rx, out, leader
         self.t_start = time.monotonic()
         self.pw = lab.procs["pipewire"]
         self.tap = lab.tmp / "tap.bin"
@@ -239,34 +240,56 @@ class Soak:
                                              "reconnects": self.props().get("dante.mdns.reconnects")}
 
     def fault_client_churn(self, rng):
-        """pw-cat clients start and stop, the player's stream moves to the null sink and back,
-        while a receiver records; end state: that recording gap-free (no packet lost) and
-        bit-exact where the graph wrote, silent where it had no client (the moves); the
-        frames without a client are recorded as "idle"."""
-        cycles = rng.randint(6, 12)
-        seconds = cycles * 1.2 + 4
+        """pw-cat clients start on the Dante sink, move to the null sink and back
+        (`pactl move-sink-input`) and stop, one after the other, while the player plays on
+        and a receiver records; end state: that recording gap-free and bit-exact with no
+        frame the graph did not write (no stall), and the player still on the Dante sink.
+        Moves that did not land within 5 s are counted (`moves_lost`), not judged: the player
+        itself is not moved, since a stream moved away and back can stay away (below)."""
+        cycles = rng.randint(4, 8)
+        seconds = cycles * 3.0 + 4
         rx = self.record(seconds, unicast=1, multicast=0)
         self.lab.wait_for(lambda: self.granted(rx[0]), 10, "the churn receiver's flow")
         t0 = time.monotonic()
-        moved = 0
+        moved = lost = 0
         for i in range(cycles):
-            self.lab.run(["timeout", "0.6", "pw-cat", "--playback", "--target", SINK if i % 2 else NULL_SINK,
-                          str(self.lab.work / "short.wav")], timeout=10, check=False)
-            for sink in (NULL_SINK, SINK):
-                moved += self.move_player(sink)
+            before = set(self.streams())
+            cat = self.lab.spawn(["pw-cat", "--playback", "--target", SINK, str(self.lab.work / "short.wav")],
+                                 name="churn-pw-cat")
+            try:
+                new = self.lab.wait_for(lambda: set(self.streams()) - before, 5, "the pw-cat stream")
+                idx = sorted(new)[0]
+                for sink in (NULL_SINK, SINK):
+                    if self.lab.run(["pactl", "move-sink-input", idx, sink], timeout=5, check=False).returncode:
+                        lost += 1
+                        continue
+                    try:
+                        self.lab.wait_for(lambda: self.streams().get(idx, sink) == sink, 5, "moved")
+                        moved += 1
+                    except LabError:
+                        lost += 1
+            finally:
+                self.lab._kill(cat, grace=2.0)
         churn = time.monotonic() - t0
-        verdicts, runs = self.finish(rx, seconds, allow_idle=True)
-        ok = verdicts[0]["ok"] and moved > 0
-        return ok, churn, {"cycles": cycles, "moves": moved, "tap_runs": runs, "receiver": verdicts[0]}
+        player_home = SINK in self.streams().values()
+        verdicts, runs = self.finish(rx, seconds)
+        ok = verdicts[0]["ok"] and runs == 1 and player_home and moved > 0
+        return ok, churn, {"cycles": cycles, "moves": moved, "moves_lost": lost, "player_on_sink": player_home,
+                           "tap_runs": runs, "receiver": verdicts[0]}
 
-    def move_player(self, sink):
-        r = self.lab.run(["pactl", "list", "short", "sink-inputs"], timeout=5, check=False)
-        n = 0
-        for line in r.stdout.splitlines():
-            idx = line.split("\t")[0]
-            if self.lab.run(["pactl", "move-sink-input", idx, sink], timeout=5, check=False).returncode == 0:
-                n += 1
-        return n
+    def streams(self):
+        """{sink-input index: the sink's name} from pipewire-pulse."""
+        sinks = {}
+        for line in self.lab.run(["pactl", "list", "short", "sinks"], timeout=5, check=False).stdout.splitlines():
+            f = line.split("\t")
+            if len(f) > 1:
+                sinks[f[0]] = f[1]
+        out = {}
+        for line in self.lab.run(["pactl", "list", "short", "sink-inputs"], timeout=5, check=False).stdout.splitlines():
+            f = line.split("\t")
+            if len(f) > 1:
+                out[f[0]] = sinks.get(f[1], f[1])
+        return out
 
     def long_rx_killed(self, base):
         """A receiver with a flow (seen in dante.flows), then SIGKILL (no stop request)."""
@@ -333,6 +356,23 @@ class Soak:
         return fine, time.monotonic() - t0, {"rounds": rounds, "arc_s": round(answered, 3),
                                              "statuses": statuses}
 
+    def fault_ptp_leader(self, rng):
+        """The PTP leader stops sending (ptp-test-leader `pause`) for 3-8 s, then comes back;
+        end state: the sink locked to that leader again (dante.clock.state, master-id)."""
+        if self.leader is None:
+            raise LabError("ptp_leader needs --clock ptp")
+        master = self.props().get("dante.clock.master-id")
+        self.leader.command("pause")
+        gone = round(rng.uniform(3, 8), 1)
+        time.sleep(gone)
+        during = self.props().get("dante.clock.state")
+        self.leader.command("resume")
+        t0 = time.monotonic()
+        self.lab.wait_for(lambda: (lambda p: p.get("dante.clock.state") == "locked" and
+                                   p.get("dante.clock.master-id") == master)(self.props()),
+                          30, "the sink locked to the leader again")
+        return True, time.monotonic() - t0, {"gone_s": gone, "state_while_gone": during}
+
     def inject(self, kind, fn, rng):
         t0 = self.now()
         try:
@@ -362,10 +402,23 @@ FAULTS = {
     "rx_kill": Soak.fault_rx_kill,
     "rx_restart": Soak.fault_rx_restart,
     "mcast_churn": Soak.fault_mcast_churn,
-    "ptp_leader": None,      # PTP leader appearing/disappearing: the soak runs on tai for now
+    "ptp_leader": Soak.fault_ptp_leader,   # with --clock ptp only
     "link_down_up": None,    # needs rtnetlink support in the device (in progress)
     "address_change": None,  # likewise
 }
+
+
+class RxSide:
+    """The receiver namespace of a NetLab as ptp_lab.Leader wants a host: ifname and
+    popen_in (the leader is the one process; Leader.quit() stops it)."""
+
+    def __init__(self, net):
+        self.net, self.ifname, self.procs = net, {"rx": net.rx_if}, []
+
+    def popen_in(self, host, cmd, **kw):
+        p = subprocess.Popen(["ip", "netns", "exec", self.net.rx] + list(cmd), start_new_session=True, **kw)
+        self.procs.append(p)
+        return p
 
 
 def idle_frames(recs, received, first_ts, frames):
@@ -456,36 +509,49 @@ def body():
         ap.add_argument("--minutes", type=float, default=60.0, help="length of the run (default 60)"),
         ap.add_argument("--seed", type=int, default=1, help="the scheduler's seed (default 1)"),
         ap.add_argument("--steady", default="15:40", help="steady interval length range MIN:MAX s (default 15:40)"),
-        ap.add_argument("--faults", default=",".join(k for k, v in FAULTS.items() if v),
-                        help="fault kinds to inject (default: all implemented)"),
+        ap.add_argument("--clock", choices=("tai", "ptp"), default="tai",
+                        help="the sink's clock; ptp: it follows a ptp-test-leader in the receiver "
+                             "namespace, and fault ptp_leader is on (default tai)"),
+        ap.add_argument("--faults", default=None,
+                        help="fault kinds to inject (default: all implemented for the --clock)"),
         ap.add_argument("--all-kinds", action="store_true", help="fail unless every kind ran at least once"),
         ap.add_argument("--max-fd-growth", type=int, default=4, help="fds the run may gain after warm-up"),
         ap.add_argument("--out", default=None, help="result dir (default ./soak-<pid>)")))
     if not avahi.available():
         log("SKIP: avahi-daemon/avahi-browse/dbus-daemon/nsenter not installed")
         return EXIT_SKIP
+    if a.faults is None:
+        a.faults = ",".join(k for k, v in FAULTS.items() if v and (k != "ptp_leader" or a.clock == "ptp"))
     kinds = a.kinds = [k.strip() for k in a.faults.split(",") if k.strip()]
     for k in kinds:
         check(FAULTS.get(k) is not None, "fault kind %s is implemented" % k)
     lo, hi = (float(x) for x in a.steady.split(":"))
     rng = random.Random(a.seed)
     dante_rx = built_program(build_dir(a), "tools/dante-rx/dante-rx")
+    leader_bin = require_binaries(build_dir(a), "ptp-test-leader")[0] if a.clock == "ptp" else None
     out = Path(a.out) if a.out else Path("soak-%d" % os.getpid()).resolve()
     budget = a.minutes * 60
     work = Path(tempfile.mkdtemp(prefix="soak-"))
-    summary = None
+    summary = leader = None
     try:
         with NetLab("soak") as net, avahi.on_both_sides(net, work) as (tx_host, rx_host):
-            args = lab_args(**{"dante.interface": net.tx_if, "dante.mdns": "avahi", "dante.clock.source": "tai",
+            if leader_bin:
+                # a Dante leader (PTPv1) on the receivers' side; its timescale is CLOCK_TAI's,
+                # so dante-rx --clock tai still measures lateness sensibly
+                leader = Leader(RxSide(net), "rx", leader_bin, version=1, stderr_path=work / "leader.log")
+            args = lab_args(**{"dante.interface": net.tx_if, "dante.mdns": "avahi", "dante.clock.source": a.clock,
                                "dante.max-flows": 8, "dante.debug.ring-tap": "@LABDIR@/tap.bin"})
             with make_lab(a, module_args=args, cmd_prefix=tx_host.prefix(),
                           extra_conf=fake_sink_conf(NULL_SINK, "Soak null sink")) as lab:
                 lab.wait_node(SINK, timeout=10)
                 lab.wait_mdns_published(timeout=20)
+                if leader:
+                    lab.wait_for(lambda: lab.node_props(SINK).get("dante.clock.state") == "locked", 30,
+                                 "the sink locked to the PTP leader")
                 make_wav(lab.work / "noise.wav", frames=48000 * 4, seed=a.seed)
                 noise = lab.work / "noise.raw"
                 noise.write_bytes(wav_s24x2(lab.work / "noise.wav"))
-                make_wav(lab.work / "short.wav", frames=48000 // 2, seed=a.seed + 1)
+                make_wav(lab.work / "short.wav", frames=48000 * 3, seed=a.seed + 1)
                 # the player: one stream for the whole run (a file player would leave the sink
                 # without a client between two plays, and the graph stops then), fed 4 s of
                 # noise over and over
@@ -497,7 +563,7 @@ def body():
                 lab.wait_for(lambda: "%d@%s" % (MCAST_SLOT, DEVICE) in
                              {e["name"] for e in rx_host.browse("_netaudio-bund._udp", timeout=3)},
                              30, "bundle %d resolved from the receiver" % MCAST_SLOT, interval=0.3)
-                s = Soak(a, net, lab, tx_host, rx_host, dante_rx, out)
+                s = Soak(a, net, lab, tx_host, rx_host, dante_rx, out, leader)
                 sampler = threading.Thread(target=s.sampler, daemon=True)
                 sampler.start()
                 log("soak: %.1f min, seed %d, faults %s; results in %s" % (a.minutes, a.seed, kinds, out))
@@ -519,6 +585,8 @@ def body():
                 summary = summarize(s, s.now(), a)
                 write_results(s, summary, out)
     finally:
+        if leader:
+            leader.quit()   # also on failure: the namespace's deletion would not stop it
         import shutil
         shutil.rmtree(work, ignore_errors=True)
     log("summary: %s" % json.dumps(summary, indent=1))
