@@ -131,6 +131,47 @@ class AvahiHost:
                         "host": f[6], "address": f[7], "port": int(f[8]), "txt": parse_txt(f[9])})
         return out
 
+    def restart_daemon(self, timeout=10.0):
+        """Stop this host's avahi-daemon (SIGTERM: it says goodbye) and start a new one in the
+        same mount + network namespace, on the same private system bus (which stays up).
+        Returns the seconds the new daemon took to report "Server startup complete"."""
+        via = int(self.dbus_pid_file.read_text().strip())   # the bus lives on in that namespace
+        # the daemon alone: the first one's process group holds the bus too
+        try:
+            os.kill(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=10)
+        self.restarts = getattr(self, "restarts", 0) + 1
+        self.log = self.workdir / ("avahi-%s-%d.log" % (self.tag, self.restarts))
+        logf = open(self.log, "wb")
+        try:
+            self.proc = subprocess.Popen(
+                ["nsenter", "-t", str(via), "-m", "-n", "avahi-daemon", "--no-chroot", "--no-drop-root",
+                 "--no-rlimits", "-f", str(self.conf)],
+                stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+        finally:
+            logf.close()
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            if self.proc.poll() is not None:
+                raise RuntimeError("avahi-daemon (%s) exited: %s" % (self.tag, self.log_text()[-1500:]))
+            if "Server startup complete" in self.log_text():
+                return time.monotonic() - t0
+            time.sleep(0.05)
+        raise RuntimeError("avahi-daemon (%s) did not restart in %.0fs" % (self.tag, timeout))
+
+    def _signal_group(self, sig, wait):
+        try:
+            os.killpg(self.proc.pid, sig)   # our own process group (start_new_session)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(timeout=wait)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
     def stop(self):
         if self.proc is None:
             return
@@ -140,15 +181,8 @@ class AvahiHost:
         except (OSError, ValueError):
             pass
         for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(self.proc.pid, sig)   # our own process group (start_new_session)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout=wait)
+            if self._signal_group(sig, wait):
                 break
-            except subprocess.TimeoutExpired:
-                continue
         # dbus-daemon was started in the same group; make sure it is gone (only that PID,
         # and only if it is still a dbus-daemon).
         if dbus_pid:

@@ -3,6 +3,9 @@
 test_multicast_flow.py. Run inside the receiver network namespace:
 
   mcast_client.py --device 10.77.n.1 --iface-addr 10.77.n.2 --out DIR [--record S] [--fpp N]
+  mcast_client.py --device 10.77.n.1 --steps '[["create", 1, [1, 2]], ["delete", 1]]'
+                  (run_steps(): the statuses and the flow list as JSON; arc_steps() runs it
+                  in a namespace from the host side, for test_multicast_mdns.py and bench/soak.py)
 
 Steps, each written to DIR/result.json as it happens:
   1. refusals: ARC 0x2201 with an unknown channel, a bad fpp, a unicast flow type;
@@ -90,7 +93,38 @@ class Arc:
         return out
 
 
+def run_steps(device, steps):
+    """ARC requests in order: ["create", slot, [channels]] (0x2201), ["delete", slot] (0x2202);
+    returns their statuses by kind and the flows 0x2200 lists after them."""
+    arc = Arc(device)
+    out = {}
+    for step in steps:
+        if step[0] == "create":
+            out.setdefault("create", []).append(arc.status(0x2201, create_body(step[1], step[2])))
+        elif step[0] == "delete":
+            out.setdefault("delete", []).append(arc.status(0x2202, struct.pack(">HHH", 1, 0, step[1])))
+    out["flows"] = arc.flows()["flows"]
+    return out
+
+
+def arc_steps(netns, device, steps, timeout=30):
+    """run_steps() from inside network namespace `netns` (the receiver's); called by the host."""
+    import subprocess
+    r = subprocess.run(["ip", "netns", "exec", netns, sys.executable, __file__, "--steps", json.dumps(steps),
+                        "--device", device], capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise RuntimeError("ARC steps %s failed: %s" % (steps, r.stderr.strip()[-500:]))
+    return json.loads(r.stdout)
+
+
 def main():
+    if "--steps" in sys.argv:
+        sp = argparse.ArgumentParser()
+        sp.add_argument("--steps", required=True)
+        sp.add_argument("--device", required=True)
+        s = sp.parse_args()
+        print(json.dumps(run_steps(s.device, json.loads(s.steps))))
+        return 0
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", required=True)
     ap.add_argument("--iface-addr", required=True)

@@ -708,7 +708,15 @@ class TapRecord:
 def read_tap(path, allow_partial_tail=True):
     """Parse the module's ring-tap file into a list of TapRecord.
     A truncated last record (file being appended to) is dropped if allow_partial_tail."""
-    data = Path(path).read_bytes()
+    return read_tap_from(path, 0, allow_partial_tail)[0]
+
+
+def read_tap_from(path, offset, allow_partial_tail=True):
+    """The tap's records from byte `offset` on, and the offset after the last whole one:
+    a long run (bench/soak.py) reads the growing file piece by piece."""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        data = f.read()
     recs = []
     off = 0
     n = len(data)
@@ -716,16 +724,16 @@ def read_tap(path, allow_partial_tail=True):
         if off + TAP_HEADER.size > n:
             if allow_partial_tail:
                 break
-            raise ValueError("truncated tap header at offset %d" % off)
+            raise ValueError("truncated tap header at offset %d" % (offset + off))
         pos, nsec, wake, frames, chans = TAP_HEADER.unpack_from(data, off)
         if chans == 0 or chans > 64 or frames > 1 << 20:
-            raise ValueError("implausible tap record at offset %d: frames=%d channels=%d" % (off, frames, chans))
+            raise ValueError("implausible tap record at offset %d: frames=%d channels=%d" % (offset + off, frames, chans))
         body = frames * chans * 4
         start = off + TAP_HEADER.size
         if start + body > n:
             if allow_partial_tail:
                 break
-            raise ValueError("truncated tap record at offset %d" % off)
+            raise ValueError("truncated tap record at offset %d" % (offset + off))
         samples = []
         for ch in range(chans):
             a = array.array("i")
@@ -735,7 +743,7 @@ def read_tap(path, allow_partial_tail=True):
             samples.append(a)
         recs.append(TapRecord(pos, nsec, wake, frames, chans, samples))
         off = start + body
-    return recs
+    return recs, offset + off
 
 
 def tap_runs(recs):
@@ -750,6 +758,52 @@ def tap_runs(recs):
     if cur:
         runs.append(cur)
     return runs
+
+
+S24X2_FRAME = 6  # bytes of one 2-channel S24 frame in dante-rx's WAV
+
+
+def wav_s24x2(path):
+    """The raw frames of a 2-channel S24 48 kHz WAV (dante-rx's output), checked to be one."""
+    with wave.open(str(path), "rb") as w:
+        check(w.getsampwidth() == 3 and w.getnchannels() == 2 and w.getframerate() == 48000,
+              "%s is 2-channel S24 at 48 kHz" % Path(path).name)
+        return w.readframes(w.getnframes())
+
+
+def tap_s24x2(slice0, slice1):
+    """Two tap sample arrays (24-bit values << 8) -> S24 LE interleaved bytes, as in the WAV."""
+    n = len(slice0)
+    inter = array.array("i", bytes(8 * n))
+    inter[0::2] = slice0
+    inter[1::2] = slice1
+    wide = inter.tobytes()
+    out = bytearray(6 * n)
+    out[0::3], out[1::3], out[2::3] = wide[1::4], wide[2::4], wide[3::4]
+    return bytes(out)
+
+
+def wire_vs_tap(recs, received, first_ts, frames):
+    """A 2-channel S24 recording of channels 1,2 (`received`, starting at Dante timestamp
+    `first_ts`, `frames` long) against the ring tap: (frames compared, frames differing,
+    first differing timestamp). compared < frames means the tap lacks part of the window."""
+    F = S24X2_FRAME
+    compared = differing = 0
+    first_bad = None
+    for r in recs:
+        lo, hi = max(r.position, first_ts), min(r.position + r.frames, first_ts + frames)
+        if lo >= hi:
+            continue
+        exp = tap_s24x2(r.samples[0][lo - r.position:hi - r.position], r.samples[1][lo - r.position:hi - r.position])
+        got = received[(lo - first_ts) * F:(hi - first_ts) * F]
+        compared += hi - lo
+        if got != exp:
+            for i in range(hi - lo):
+                if got[i * F:(i + 1) * F] != exp[i * F:(i + 1) * F]:
+                    differing += 1
+                    if first_bad is None:
+                        first_bad = lo + i
+    return compared, differing, first_bad
 
 
 # --------------------------------------------------------------------------

@@ -18,63 +18,23 @@ Checks:
 Reports the arrival lateness (CLOCK_TAI arrival - media time of the packet's timestamp)
 p50 / p99 / p99.9 / max, and the transmitter's own send-lateness histogram.
 """
-import array
 import json
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import wave
 from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pwlab import (build_dir, built_program,  # noqa: E402
-                   make_lab, parse_args, main_wrapper, check, log, lab_args, SINK, read_tap, tap_runs)
+                   make_lab, parse_args, main_wrapper, check, log, lab_args, SINK, read_tap, tap_runs,
+                   S24X2_FRAME, wav_s24x2, wire_vs_tap)
 from netlab import NetLab  # noqa: E402
 from test_flows_lifecycle import rx_cmd, read_stats, rx_failed  # noqa: E402
 
-FRAME_BYTES = 6  # 2 slots x 3 bytes
-
-
-def wav_data(path):
-    with wave.open(str(path), "rb") as w:
-        check(w.getsampwidth() == 3 and w.getnchannels() == 2 and w.getframerate() == 48000,
-              "%s is 2-channel S24 at 48 kHz" % path.name)
-        return w.readframes(w.getnframes())
-
-
-def wire_bytes(recs_slice0, recs_slice1):
-    """Two int32 sample arrays (24-bit values << 8) -> S24 LE interleaved bytes."""
-    n = len(recs_slice0)
-    inter = array.array("i", bytes(8 * n))
-    inter[0::2] = recs_slice0
-    inter[1::2] = recs_slice1
-    wide = inter.tobytes()
-    out = bytearray(6 * n)
-    out[0::3], out[1::3], out[2::3] = wide[1::4], wide[2::4], wide[3::4]
-    return bytes(out)
-
-
-def wire_vs_tap(recs, received, first_ts, frames):
-    """(frames compared, frames differing, first differing timestamp)."""
-    compared = differing = 0
-    first_bad = None
-    for r in recs:
-        lo, hi = max(r.position, first_ts), min(r.position + r.frames, first_ts + frames)
-        if lo >= hi:
-            continue
-        exp = wire_bytes(r.samples[0][lo - r.position:hi - r.position], r.samples[1][lo - r.position:hi - r.position])
-        got = received[(lo - first_ts) * FRAME_BYTES:(hi - first_ts) * FRAME_BYTES]
-        compared += hi - lo
-        if got != exp:
-            for i in range(hi - lo):
-                if got[i * FRAME_BYTES:(i + 1) * FRAME_BYTES] != exp[i * FRAME_BYTES:(i + 1) * FRAME_BYTES]:
-                    differing += 1
-                    if first_bad is None:
-                        first_bad = lo + i
-    return compared, differing, first_bad
+FRAME_BYTES = S24X2_FRAME
 
 
 def walk_signal(received, played, at):
@@ -121,7 +81,7 @@ def body():
         subprocess.run(["sox", "-n", "-r", "48000", "-b", "24", "-e", "signed-integer", "-c", "2", "-t", "wavpcm", str(sig_wav),
                         "synth", str(seconds), "whitenoise", "vol", "0.9", "pad", "0", "0.25"],
                        check=True, timeout=120)
-        played = wav_data(sig_wav)[:seconds * 48000 * FRAME_BYTES]
+        played = wav_s24x2(sig_wav)[:seconds * 48000 * FRAME_BYTES]
         log("signal: %d s of 2-channel S24 white noise (sox)" % seconds)
         with NetLab("long") as net:
             with make_lab(a, module_args=lab_args(**{"dante.interface": net.tx_if, "dante.debug.ring-tap": "@LABDIR@/tap.bin",
@@ -147,7 +107,7 @@ def body():
                 tx.get("dante.tx.rebootstraps"), tx.get("dante.tx.late-histogram"), tx.get("dante.tx.realtime")))
         check(stats["lost"] == 0 and stats["duplicated"] == 0 and stats["reordered"] == 0 and stats["malformed"] == 0,
               "%d packets over %d s: none lost, duplicated, reordered or malformed" % (stats["packets"], seconds + 20))
-        received = wav_data(w / "rx.wav")
+        received = wav_s24x2(w / "rx.wav")
         recs = read_tap(w / "tap.bin")
         (w / "tap.bin").unlink()
         runs = tap_runs(recs)

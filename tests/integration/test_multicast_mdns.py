@@ -37,39 +37,23 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pwlab import (build_dir, built_program,  # noqa: E402
                    make_lab, parse_args, main_wrapper, check, log, lab_args, SINK, DEVICE,  # noqa: E402
-                   EXIT_SKIP, make_wav, read_tap)
+                   EXIT_SKIP, make_wav, read_tap, CheckFailed)
 from netlab import NetLab  # noqa: E402
 from test_dante_rx import read_wav_s24, flows, check_played_signal  # noqa: E402
 from test_multicast_flow import expected_group  # noqa: E402
 import avahi  # noqa: E402
+from mcast_client import arc_steps  # noqa: E402
 
 FRAMES = 3 * 48000
 SECONDS = 8
 RESOLVE_TIMEOUT = 10.0
-HERE = Path(__file__).resolve().parent
-
-# ARC requests from the receiver's namespace, with mcast_client.py's request builders.
-ARC_SNIPPET = r"""
-import json, struct, sys
-sys.path.insert(0, sys.argv[1])
-from mcast_client import Arc, create_body
-arc = Arc(sys.argv[2])
-out = {}
-for step in json.loads(sys.argv[3]):
-    if step[0] == "create":
-        out.setdefault("create", []).append(arc.status(0x2201, create_body(step[1], step[2])))
-    elif step[0] == "delete":
-        out.setdefault("delete", []).append(arc.status(0x2202, struct.pack(">HHH", 1, 0, step[1])))
-out["flows"] = arc.flows()["flows"]
-print(json.dumps(out))
-"""
-
 
 def arc(net, steps):
-    r = subprocess.run(["ip", "netns", "exec", net.rx, sys.executable, "-c", ARC_SNIPPET, str(HERE), net.tx_addr,
-                        json.dumps(steps)], capture_output=True, text=True, timeout=30)
-    check(r.returncode == 0, "ARC requests %s answered (%s)" % (steps, r.stderr.strip()[-300:]))
-    return json.loads(r.stdout)
+    """ARC requests from the receiver's namespace (mcast_client.arc_steps)."""
+    try:
+        return arc_steps(net.rx, net.tx_addr, steps)
+    except RuntimeError as e:
+        raise CheckFailed(str(e))
 
 
 def advertised(host):
