@@ -86,7 +86,23 @@ std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error, 
             return nullptr;
         }
     }
+    device->log_ = host.log;
     if (!device->config_.interface.empty()) {
+        // Watched from before the services bind: the state they start with is the one
+        // dante.net.problem compares later changes against.
+        Device* self = device.get();
+        device->link_ = std::make_unique<LinkWatcher>(
+            device->io_->loop(), device->config_.interface,
+            [self](const InterfaceState& before, const InterfaceState& now) {
+                self->network_.changed(now);
+                // Losing the link or the address is a warning (audio stops reaching the
+                // network); getting it back is news.
+                const bool worse = describe_link(now) != "up" || now.address() != before.address();
+                self->log_.write(worse ? LogLevel::warn : LogLevel::info, "net",
+                                 describe_change(self->config_.interface, before, now));
+            });
+        if (!device->link_->start(error)) return nullptr;
+        device->network_.start(device->link_->state());
         // Receivers can subscribe from load to unload; while the graph is idle the
         // transmitter sends silence, so they never see the device vanish.
         FlowsServiceOptions flow_options;
@@ -153,6 +169,10 @@ ConfigItems Device::properties() const {
         props.insert(props.end(), flow_props.begin(), flow_props.end());
     } else {
         props.emplace_back("dante.flows", "0");  // no interface named: nothing on the network
+    }
+    if (link_) {
+        const ConfigItems net_props = network_.properties();
+        props.insert(props.end(), net_props.begin(), net_props.end());
     }
     if (control_) {
         for (auto& entry : control_->properties()) {

@@ -6,7 +6,8 @@
 // control, flows, rings, clock, then the event loop they all ran on
 // (docs/architecture.md#ownership-and-lifetimes). One io::IoThread ("dante-io") serves
 // every non-real-time socket and timer of the device: PTP (when the engine runs here),
-// flow control, ARC/CMC/conmon and the built-in mDNS responder.
+// flow control, ARC/CMC/conmon, the built-in mDNS responder and the interface watcher
+// (rtnetlink: link and address changes, published as dante.net.*).
 // The SPA node drives the graph from it and publishes its properties; nothing here knows
 // about PipeWire.
 
@@ -18,8 +19,10 @@
 #include "clock/media_clock.hpp"
 #include "config/device_config.hpp"
 #include "control/control_service.hpp"
+#include "device/network_status.hpp"
 #include "flows/flows_service.hpp"
 #include "io/io_thread.hpp"
+#include "net/link_watcher.hpp"
 #include "ptp/ptp_service.hpp"
 #include "tx/ring_tap.hpp"
 #include "tx/tx_rings.hpp"
@@ -82,6 +85,10 @@ private:
     std::unique_ptr<FlowsService> flows_;  // stopped before the rings and clock it reads
     std::unique_ptr<ControlService> control_;  // ARC/CMC/conmon/mDNS; stopped before the flows
     DriverStats stats_;
+    Logger log_;
+    NetworkStatus network_;
+    // Last member: stopped first, so its callback never outlives what it writes to.
+    std::unique_ptr<LinkWatcher> link_;
 };
 
 }  // namespace dante
