@@ -4,8 +4,11 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <initializer_list>
 #include <type_traits>
+
+#include "config/spa_json.hpp"
 
 namespace dante {
 namespace {
@@ -28,8 +31,17 @@ std::string quoted(std::string_view s) {
     return q;
 }
 
+// A value as an error message shows it: a hostile one (10k entries, control bytes) must not
+// make the message unreadable.
+std::string shown(std::string_view value, size_t max = 120) {
+    std::string out;
+    for (const char c : value.substr(0, max)) out.push_back(std::isprint(static_cast<unsigned char>(c)) ? c : '?');
+    if (value.size() > max) out += "... (" + std::to_string(value.size()) + " bytes)";
+    return quoted(out);
+}
+
 std::string invalid(std::string_view key, std::string_view value, std::string_view accepted) {
-    return "invalid " + std::string(key) + " = " + quoted(value) + ": accepted " + std::string(accepted);
+    return "invalid " + std::string(key) + " = " + shown(value) + ": accepted " + std::string(accepted);
 }
 
 template <typename Int>
@@ -61,6 +73,14 @@ std::optional<std::vector<std::string>> parse_positions(std::string_view text) {
     }
     flush();
     return names;
+}
+
+// "01", "02", ...: Dante's default channel names. snprintf, not "0" + to_string(): GCC 12 -O3
+// reports a false -Wrestrict overlap in that operator+.
+std::string two_digits(size_t n) {
+    char text[24];
+    std::snprintf(text, sizeof text, "%02zu", n);
+    return text;
 }
 
 std::vector<std::string> default_positions(uint32_t channels) {
@@ -121,6 +141,14 @@ std::string ClockSourceConfig::describe() const {
     return "tai";
 }
 
+bool is_valid_channel_label(std::string_view label) {
+    if (label.empty() || label.size() > 31 || label.front() == ' ' || label.back() == ' ') return false;
+    return std::all_of(label.begin(), label.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte >= 0x20 && byte < 0x7f && c != '=' && c != '.' && c != '@';
+    });
+}
+
 bool is_valid_device_name(std::string_view name) {
     if (name.empty() || name.size() > 31 || name.front() == '-' || name.back() == '-') return false;
     return std::all_of(name.begin(), name.end(),
@@ -148,6 +176,8 @@ struct ConfigDraft {
     DeviceConfig cfg;
     std::optional<std::vector<std::string>> positions;
     bool clock_source_given = false;
+    std::vector<std::string> rx_names;  // as given (dante.rx.names), checked against the count later
+    std::string detail;  // what exactly is wrong with a refused structured value, if known
 };
 
 namespace {
@@ -177,6 +207,115 @@ template <auto DeviceConfig::*Field>
 bool store_absolute_path(std::string_view v, ConfigDraft& d) {
     if (v.empty() || v.front() != '/') return false;
     d.cfg.*Field = std::string(v);
+    return true;
+}
+
+std::string ordinal(size_t index) { return "entry " + std::to_string(index + 1); }
+
+// dante.rx.names: an SPA JSON array of labels, bare words or strings.
+bool parse_rx_names(std::string_view v, ConfigDraft& d) {
+    const SpaJsonResult parsed = parse_spa_json(v, {.max_depth = 1, .max_elements = 1 + kMaxRxChannels});
+    if (!parsed.value) {
+        d.detail = parsed.error.starts_with("more than ") ? "more than " + std::to_string(kMaxRxChannels) + " labels"
+                                                         : parsed.error;
+        return false;
+    }
+    if (parsed.value->kind != SpaJsonValue::Kind::array) return false;
+    std::vector<std::string> names;
+    for (size_t i = 0; i < parsed.value->children.size(); ++i) {
+        const SpaJsonValue& item = parsed.value->children[i];
+        if (!item.is_scalar() || !is_valid_channel_label(item.text)) {
+            d.detail = ordinal(i) + (item.is_scalar() ? " " + shown(item.text, 40) + " is not a valid label"
+                                                      : " is not a label");
+            return false;
+        }
+        names.push_back(item.text);
+    }
+    d.rx_names = std::move(names);
+    return true;
+}
+
+// One entry of dante.rx.subscriptions: { rx = N tx-channel = "label" tx-device = "name" }.
+bool parse_rx_subscription(const SpaJsonValue& entry, RxSubscriptionConfig& out, std::string& detail) {
+    if (entry.kind != SpaJsonValue::Kind::object) {
+        detail = "not an object";
+        return false;
+    }
+    bool has_rx = false, has_channel = false, has_device = false;
+    for (const SpaJsonValue& member : entry.children) {
+        bool* seen = member.key == "rx"           ? &has_rx
+                     : member.key == "tx-channel" ? &has_channel
+                     : member.key == "tx-device"  ? &has_device
+                                                  : nullptr;
+        if (seen == nullptr) {
+            detail = "unknown key " + shown(member.key, 40) + " (keys: rx, tx-channel, tx-device)";
+            return false;
+        }
+        if (*seen) {
+            detail = "key " + member.key + " given twice";
+            return false;
+        }
+        *seen = true;
+        if (!member.is_scalar()) {
+            detail = member.key + " is not a single value";
+            return false;
+        }
+        if (member.key == "rx") {
+            const auto n = member.kind == SpaJsonValue::Kind::bare ? parse_int<uint32_t>(member.text, 1, kMaxRxChannels)
+                                                                   : std::nullopt;
+            if (!n) {
+                detail = "rx " + shown(member.text, 40) + " is not an RX channel number (1 to 64)";
+                return false;
+            }
+            out.rx_channel = static_cast<uint16_t>(*n);
+        } else if (member.key == "tx-channel") {
+            if (!is_valid_channel_label(member.text)) {
+                detail = "tx-channel " + shown(member.text, 40) + " is not a valid channel label";
+                return false;
+            }
+            out.tx_channel = member.text;
+        } else {
+            if (!is_valid_device_name(member.text)) {
+                detail = "tx-device " + shown(member.text, 40) + " is not a valid Dante device name";
+                return false;
+            }
+            out.tx_device = member.text;
+        }
+    }
+    if (!has_rx || !has_channel || !has_device) {
+        detail = std::string("missing ") + (!has_rx ? "rx" : !has_channel ? "tx-channel" : "tx-device");
+        return false;
+    }
+    return true;
+}
+
+bool parse_rx_subscriptions(std::string_view v, ConfigDraft& d) {
+    // An entry is seven values (the object, three keys and their values).
+    const SpaJsonResult parsed = parse_spa_json(v, {.max_depth = 2, .max_elements = 1 + 7 * kMaxRxChannels});
+    if (!parsed.value) {
+        d.detail = parsed.error.starts_with("more than ") ? "more than " + std::to_string(kMaxRxChannels) + " entries"
+                                                         : parsed.error;
+        return false;
+    }
+    if (parsed.value->kind != SpaJsonValue::Kind::array) return false;
+    std::vector<RxSubscriptionConfig> subscriptions;
+    for (size_t i = 0; i < parsed.value->children.size(); ++i) {
+        RxSubscriptionConfig sub;
+        std::string why;
+        if (!parse_rx_subscription(parsed.value->children[i], sub, why)) {
+            d.detail = ordinal(i) + ": " + why;
+            return false;
+        }
+        for (const RxSubscriptionConfig& earlier : subscriptions) {
+            if (earlier.rx_channel == sub.rx_channel) {
+                d.detail = ordinal(i) + ": rx " + std::to_string(sub.rx_channel) +
+                           " is subscribed twice (one TX channel per RX channel)";
+                return false;
+            }
+        }
+        subscriptions.push_back(std::move(sub));
+    }
+    d.cfg.rx_subscriptions = std::move(subscriptions);
     return true;
 }
 
@@ -275,9 +414,28 @@ constexpr auto kConfigKeys = std::to_array<ConfigKey>({
     {"dante.debug.ring-tap", "<path>", "an absolute path",
      "absolute path: dumps what each cycle wrote to the rings (tests)", "off",
      store_absolute_path<&DeviceConfig::ring_tap_path>},
+    {"dante.rx.channels", "<0-64>", "an integer from 0 to 64",
+     "0–64 receive channels a Dante controller can list, label and subscribe (ARC). Control and persistence only: "
+     "no audio is received yet",
+     "0 (none: a transmitter only, as before)", store_uint<&DeviceConfig::rx_channels, 0, kMaxRxChannels>},
+    {"dante.rx.names", "<[ \"Vocal\" \"Guitar L\" ]>",
+     "an array of at most dante.rx.channels labels, e.g. [ \"Vocal\" \"Guitar L\" ], each 1 to 31 ASCII "
+     "characters, none of = . @",
+     "e.g. `[ \"Vocal\" \"Guitar L\" ]`: labels of RX channels 1, 2, ... (1–31 ASCII characters, none of `= . @`; "
+     "channels not named keep their number). A controller's later rename wins (kept in `dante.state-file`); its "
+     "reset returns to this label",
+     "`01`, `02`, ...", parse_rx_names},
+    {"dante.rx.subscriptions", "<[ { rx = 1 tx-channel = \"01\" tx-device = \"stage-box\" } ]>",
+     "an array of { rx = <1 to dante.rx.channels> tx-channel = <channel label> tx-device = <device name> }, at most "
+     "one per RX channel",
+     "e.g. `[ { rx = 1 tx-channel = \"01\" tx-device = \"stage-box\" } ]`: the TX channel each RX channel subscribes "
+     "to at start, reported as unresolved (nothing is received yet). A controller's later subscribe or remove of that "
+     "RX channel wins (kept in `dante.state-file`)",
+     "none", parse_rx_subscriptions},
 });
 
-static_assert(kMaxChannels == 64 && kMaxFlows == 128, "update the texts of audio.channels and dante.max-flows");
+static_assert(kMaxChannels == 64 && kMaxFlows == 128 && kMaxRxChannels == 64,
+              "update the texts of audio.channels, dante.max-flows and dante.rx.*");
 
 const ConfigKey* find_key(std::string_view key) {
     const auto it =
@@ -320,7 +478,9 @@ ConfigResult parse_device_config(const ConfigItems& items, std::string_view defa
             return fail("unknown argument " + key + ": accepted are " + accepted +
                         " and node properties (node.*, media.*, priority.*, ...)");
         }
-        if (!spec->parse(value, draft)) return fail(invalid(key, value, spec->accepted));
+        draft.detail.clear();
+        if (!spec->parse(value, draft))
+            return fail(invalid(key, value, spec->accepted) + (draft.detail.empty() ? "" : " (" + draft.detail + ")"));
     }
     // The built-in PTP engine is the default clock, but only where it may speak: with no
     // interface named nothing goes on the network, so the device runs on CLOCK_TAI.
@@ -339,6 +499,16 @@ ConfigResult parse_device_config(const ConfigItems& items, std::string_view defa
     } else {
         cfg.positions = default_positions(cfg.channels);
     }
+    if (draft.rx_names.size() > cfg.rx_channels)
+        return fail("invalid dante.rx.names: it names " + std::to_string(draft.rx_names.size()) +
+                    " channels but dante.rx.channels is " + std::to_string(cfg.rx_channels));
+    cfg.rx_names = std::move(draft.rx_names);
+    for (size_t i = cfg.rx_names.size(); i < cfg.rx_channels; ++i)
+        cfg.rx_names.push_back(two_digits(i + 1));
+    for (const RxSubscriptionConfig& sub : cfg.rx_subscriptions)
+        if (sub.rx_channel > cfg.rx_channels)
+            return fail("invalid dante.rx.subscriptions: rx " + std::to_string(sub.rx_channel) +
+                        " is beyond dante.rx.channels = " + std::to_string(cfg.rx_channels));
     return {std::move(cfg), {}};
 }
 

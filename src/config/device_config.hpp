@@ -35,6 +35,19 @@ struct ClockSourceConfig {
 // cannot use (src/control/mdns_responder.hpp says why).
 enum class MdnsBackend : uint8_t { builtin, avahi };
 
+// Receive channels (dante.rx.*): what a Dante controller sees and may rename and subscribe.
+// Control and persistence only for now: nothing receives audio yet.
+inline constexpr uint32_t kMaxRxChannels = 64;
+
+// One entry of dante.rx.subscriptions: RX channel `rx_channel` (1-based) subscribes to the TX
+// channel labelled `tx_channel` on the device named `tx_device`.
+struct RxSubscriptionConfig {
+    uint16_t rx_channel = 0;
+    std::string tx_channel;
+    std::string tx_device;
+    bool operator==(const RxSubscriptionConfig&) const = default;
+};
+
 struct DeviceConfig {
     std::string device_name;
     std::string interface;  // empty: none named (nothing goes on the network)
@@ -53,6 +66,9 @@ struct DeviceConfig {
     uint8_t multicast_ttl = 1;  // IP TTL of multicast flows: 1 keeps them on the link
     MdnsBackend mdns = MdnsBackend::builtin;
     std::string ring_tap_path;  // test hook: dump what the graph wrote to the rings
+    uint32_t rx_channels = 0;           // 0: none (a transmitter only)
+    std::vector<std::string> rx_names;  // one label per RX channel ("01", "02", ... unless named)
+    std::vector<RxSubscriptionConfig> rx_subscriptions;  // at most one per RX channel
 };
 
 using ConfigItems = std::vector<std::pair<std::string, std::string>>;
@@ -92,6 +108,9 @@ ConfigResult parse_device_config(const ConfigItems& items, std::string_view defa
 
 // A Dante device name: 1..31 of [A-Za-z0-9-], not starting or ending with '-'.
 bool is_valid_device_name(std::string_view name);
+// A Dante channel label (TX or RX): 1..31 printable ASCII characters, none of '=', '.' or
+// '@', no leading or trailing space (src/control/names.hpp gives the sources).
+bool is_valid_channel_label(std::string_view label);
 // Turn a host name into a valid device name ("" stays "").
 std::string sanitize_device_name(std::string_view name);
 

@@ -184,9 +184,6 @@ Response tx_channel_names(const ControlHeader& request, Bytes raw, const DeviceS
     return std::move(out).finish();
 }
 
-// 0x3000 RX channels: a transmitter has none. Body `00 00` then the descriptor, as Inferno
-// answers when it has no receiver (n = 0 records still carries the descriptor). No paging
-// to check, so the request body is not needed.
 // 0x3000 RX channels and their subscriptions (Inferno arc_server.rs; PROTOCOL facts in
 // docs/protocol.md). Body:
 //   0 u8 n | 1 u8 n | 2 + 20i: u16 channel number, u16 0x0006, u16 descriptor offset,
@@ -199,7 +196,9 @@ Response tx_channel_names(const ControlHeader& request, Bytes raw, const DeviceS
 // changes before it answers).
 Response rx_channels(const ControlHeader& request, Bytes raw, const DeviceState& state, const ArcOptions& options) {
     const auto& channels = state.rx_channels;
-    if (channels.empty()) {  // a device without RX channels: an empty list, as before
+    // A device without RX channels (dante.rx.channels = 0): body `00 00` then the descriptor,
+    // as Inferno answers when it has no receiver; no paging to check.
+    if (channels.empty()) {
         PacketWriter out = PacketWriter::response_to(request, kStatusOk);
         out.u8(0);
         out.u8(0);

@@ -9,7 +9,10 @@
 //   0x1003 names (host/factory/board)   0x1100 settings (rate, latency)   0x1101 set latency
 //   0x1102 (zeros, as Inferno)
 //   0x2000 TX channels (factory names + format, paged)   0x2010 TX user names (paged)
-//   0x2013 set TX channel name    0x2200 TX flows    0x3000 RX channels (none: a TX device)
+//   0x2013 set TX channel name    0x2200 TX flows
+//   0x3000 RX channels and subscriptions (none unless dante.rx.channels)
+//   0x3001 set RX channel labels, 0x3010 subscribe, 0x3014 remove: effects
+//          (rx_channel_renames, subscription_changes) the shell applies before it answers
 //   0x2201 create a multicast TX flow, 0x2202 delete one: parsed here into an effect
 //          (create_multicast / delete_flow) with no response; the shell asks the flows
 //          side and answers with tx_flow_change_reply()

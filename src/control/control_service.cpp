@@ -54,6 +54,13 @@ bool set_multicast_options(const UdpSocket& socket, const InterfaceInfo& iface, 
     return true;
 }
 
+// What 0x3000 reports for a subscription. Nothing receives audio yet (that comes with the
+// source node), so a subscribed channel is truthfully "unresolved": its TX device is not
+// (yet) found, not "receiving".
+uint32_t rx_status_for(const control::RxSubscription& subscription) {
+    return subscription.empty() ? control::kRxStatusNone : control::kRxStatusUnresolved;
+}
+
 uint16_t status_of(const std::vector<uint8_t>& reply) {
     return reply.size() >= control::kHeaderSize ? static_cast<uint16_t>((reply[8] << 8) | reply[9]) : 0;
 }
@@ -132,6 +139,20 @@ bool ControlService::start(std::string& error) {
     state.default_latency_ns = config_.latency_ns;
     state.max_tx_flows = static_cast<uint16_t>(std::min<uint32_t>(config_.max_flows, 0xffff));
     for (uint32_t i = 1; i <= config_.channels; ++i) state.tx_channels.push_back({two_digits(i), two_digits(i)});
+    // RX channels (dante.rx.*): the configured labels and subscriptions first; the state file
+    // then applies on top, so what a controller changed later wins, channel by channel.
+    for (uint32_t i = 0; i < config_.rx_channels; ++i) {
+        control::RxChannel channel;
+        channel.factory_name = i < config_.rx_names.size() ? config_.rx_names[i] : two_digits(i + 1);
+        channel.user_name = channel.factory_name;
+        state.rx_channels.push_back(std::move(channel));
+    }
+    for (const RxSubscriptionConfig& sub : config_.rx_subscriptions) {
+        if (sub.rx_channel < 1 || sub.rx_channel > state.rx_channels.size()) continue;
+        control::RxChannel& channel = state.rx_channels[sub.rx_channel - 1u];
+        channel.subscription = {sub.tx_channel, sub.tx_device};
+        channel.default_subscription = channel.subscription;
+    }
     std::string state_error;
     if (!state_file_.empty()) {
         // A bad file: the last good copy or the defaults, and said so (log and
@@ -141,6 +162,7 @@ bool ControlService::start(std::string& error) {
         state_error = loaded.error;
         if (!state_error.empty()) options_.log.warn("control", state_error);
     }
+    for (control::RxChannel& channel : state.rx_channels) channel.status = rx_status_for(channel.subscription);
     state_ = std::move(state);
     latency_ns_.store(state_.latency_ns, std::memory_order_relaxed);
     {
@@ -226,7 +248,8 @@ void ControlService::handle_arc(std::span<const uint8_t> datagram, const Ipv4End
         malformed_.fetch_add(1, std::memory_order_relaxed);
         return;
     }
-    // Apply before answering: a controller that reads back right after the OK sees the new name.
+    // Apply before answering: a controller that reads back right after the OK sees the new
+    // name, label or subscription.
     apply_renames(result);
     if (flows_changed) {
         // A multicast flow came or went: its bundle and the channels' `b.N` pointers follow.
@@ -297,13 +320,31 @@ void ControlService::apply_renames(const control::ArcResult& result) {
         state_.tx_channels[rename.channel_number - 1u].user_name = rename.new_user_name;
         changed = true;
     }
+    // RX labels and subscriptions are not in the mDNS records (build_service_records): saved,
+    // not re-advertised.
+    bool rx_renamed = false;
+    for (const control::ChannelRename& rename : result.rx_channel_renames) {
+        if (rename.channel_number == 0 || rename.channel_number > state_.rx_channels.size()) continue;
+        state_.rx_channels[rename.channel_number - 1u].user_name = rename.new_user_name;
+        rx_renamed = true;
+    }
+    bool subscribed = false;
+    for (const control::SubscriptionChange& change : result.subscription_changes) {
+        if (change.rx_channel == 0 || change.rx_channel > state_.rx_channels.size()) continue;
+        control::RxChannel& channel = state_.rx_channels[change.rx_channel - 1u];
+        channel.subscription = change.subscription;
+        channel.status = rx_status_for(channel.subscription);
+        subscribed = true;
+    }
+    if (changed || rx_renamed) renames_.fetch_add(1, std::memory_order_relaxed);
+    if (subscribed) subscriptions_.fetch_add(1, std::memory_order_relaxed);
+    if (!changed && !rx_renamed && !subscribed) return;
+    persist();
     if (!changed) return;
-    renames_.fetch_add(1, std::memory_order_relaxed);
     {
         std::lock_guard lock(status_mutex_);
         current_name_ = state_.device_name;
     }
-    persist();
     advertise();
 }
 
@@ -380,6 +421,7 @@ ControlStats ControlService::stats() const {
     s.unsupported = unsupported_.load(std::memory_order_relaxed);
     s.rate_limited = rate_limited_.load(std::memory_order_relaxed);
     s.renames = renames_.load(std::memory_order_relaxed);
+    s.subscriptions = subscriptions_.load(std::memory_order_relaxed);
     s.heartbeats = heartbeats_.load(std::memory_order_relaxed);
     s.send_errors = send_errors_.load(std::memory_order_relaxed);
     s.save_errors = save_errors_.load(std::memory_order_relaxed);
@@ -399,6 +441,7 @@ ConfigItems ControlService::properties() const {
         {"dante.control.unsupported", std::to_string(s.unsupported)},
         {"dante.control.rate-limited", std::to_string(s.rate_limited)},
         {"dante.control.renames", std::to_string(s.renames)},
+        {"dante.control.subscriptions", std::to_string(s.subscriptions)},
         {"dante.control.heartbeats", std::to_string(s.heartbeats)},
         {"dante.control.send-errors", std::to_string(s.send_errors)},
         {"dante.control.save-errors", std::to_string(s.save_errors)},

@@ -20,11 +20,16 @@
 // The loop thread owns the DeviceState: the configured name and channels ("01".."NN"), the
 // format (rate, encoding from audio.format, latency), device id = the interface's MAC + 0000
 // (as the LX-DANTE in netaudio's captures; 0000 + IPv4 + 0000 as Inferno when the interface
-// has no MAC), then the names and latency saved in the state file (dante.state-file), if any.
+// has no MAC), the RX channels (dante.rx.channels: labels from dante.rx.names, subscriptions
+// from dante.rx.subscriptions), then the names, latency, RX labels and subscriptions saved in
+// the state file (dante.state-file), if any: what a controller changed later wins.
+// RX subscriptions are control and persistence only: nothing receives audio yet, so 0x3000
+// reports a subscribed channel as unresolved (kRxStatusUnresolved), never as receiving.
 // Settings requests on the info port (netaudio: interface 0x0013, clock 0x0021, AES67 0x1006)
 // are answered by multicast like the info; other well-formed ones count as unsupported. A rename that
-// the ARC core accepts is applied, saved (atomically, when a state file is configured) and
-// re-advertised over mDNS. So is a multicast flow created or deleted over ARC (0x2201/0x2202):
+// the ARC core accepts is applied before the reply, saved (atomically, when a state file is
+// configured) and re-advertised over mDNS (RX labels and subscriptions are saved only: they
+// are not in the mDNS records). So is a multicast flow created or deleted over ARC (0x2201/0x2202):
 // the loop thread re-reads the flows and publishes the bundle services with the set, never
 // the transmitter's real-time thread.
 
@@ -86,7 +91,8 @@ struct ControlStats {
     uint64_t malformed = 0;     // ignored: not a well-formed request
     uint64_t unsupported = 0;   // well-formed requests we do not implement (no answer)
     uint64_t rate_limited = 0;  // dropped: sender over its budget
-    uint64_t renames = 0;       // device or TX channel renames and latency changes applied
+    uint64_t renames = 0;       // requests applying device, TX or RX channel renames or latency changes
+    uint64_t subscriptions = 0;  // requests applying RX subscription changes (ARC 0x3010, 0x3014)
     uint64_t heartbeats = 0;    // conmon multicasts sent
     uint64_t send_errors = 0;
     uint64_t save_errors = 0;
@@ -151,7 +157,7 @@ private:
     bool running_ = false;  // start()/stop() caller's
     control::InterfaceStatus interface_status_;
     std::atomic<uint64_t> requests_{0}, replies_{0}, rejected_{0}, malformed_{0}, unsupported_{0}, rate_limited_{0},
-        renames_{0},
+        renames_{0}, subscriptions_{0},
         heartbeats_{0}, send_errors_{0}, save_errors_{0};
 };
 

@@ -47,10 +47,13 @@ inline constexpr uint32_t kRxStatusReceivingUnicast = 0x01010009;
 inline constexpr uint32_t kRxStatusReceivingMulticast = 0x0101000A;
 
 struct RxChannel {
-    std::string factory_name;  // "01", "02", ...
+    std::string factory_name;  // "01", "02", ... or its dante.rx.names label: what a reset returns to
     std::string user_name;     // the label users set; equal to factory_name when never renamed
     RxSubscription subscription;
     uint32_t status = kRxStatusNone;  // what the receiving side reports for it
+    // dante.rx.subscriptions' entry for this channel: what the state file need not keep (it
+    // keeps what a controller changed from it, a removal included).
+    RxSubscription default_subscription{};
 };
 
 struct DeviceState {

@@ -178,6 +178,18 @@ FileRead parse_state(const std::string& text, const PersistentState& defaults) {
                 {number, {channel->get<std::string>(), device->get<std::string>()}});
         }
     }
+    if (const auto removed = root.find("rx_unsubscribed"); removed != root.end()) {
+        if (!removed->is_array() || removed->size() > kMaxPersistedRxChannels)
+            return fail("\"rx_unsubscribed\" must be an array of at most 64 RX channel numbers");
+        state.rx_unsubscribed.clear();
+        for (size_t i = 0; i < removed->size(); ++i) {
+            const Json& item = (*removed)[i];
+            if (!item.is_number_integer() || item.get<int64_t>() < 1 ||
+                item.get<int64_t>() > static_cast<int64_t>(kMaxPersistedRxChannels))
+                return fail("\"rx_unsubscribed\"[" + std::to_string(i) + "] must be an RX channel number, 1 to 64");
+            state.rx_unsubscribed.push_back(static_cast<uint16_t>(item.get<int64_t>()));
+        }
+    }
     out.state = std::move(state);
     return out;
 }
@@ -239,6 +251,7 @@ std::string save_to(const std::string& path, const PersistentState& state, const
                             {"tx_device", sub.subscription.tx_device}});
         root["rx_subscriptions"] = std::move(subs);
     }
+    if (!state.rx_unsubscribed.empty()) root["rx_unsubscribed"] = state.rx_unsubscribed;
     // `replace`: never throw on bytes that are not UTF-8 (the names are ASCII when they come
     // through the validated paths, but this function must not be the one to crash).
     const std::string text = root.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
@@ -307,9 +320,17 @@ PersistentState persistent_state_of(const DeviceState& device) {
         state.rx_channel_names.push_back(renamed ? channel.user_name : "");
     }
     if (!any_rx_label) state.rx_channel_names.clear();
-    for (size_t i = 0; i < device.rx_channels.size() && i < kMaxPersistedRxChannels; ++i)
-        if (!device.rx_channels[i].subscription.empty())
-            state.rx_subscriptions.push_back({static_cast<uint16_t>(i + 1), device.rx_channels[i].subscription});
+    // Only what differs from dante.rx.subscriptions: a controller's change wins for that
+    // channel, and a channel it never touched follows the config.
+    for (size_t i = 0; i < device.rx_channels.size() && i < kMaxPersistedRxChannels; ++i) {
+        const RxChannel& channel = device.rx_channels[i];
+        if (channel.subscription == channel.default_subscription) continue;
+        const auto number = static_cast<uint16_t>(i + 1);
+        if (channel.subscription.empty())
+            state.rx_unsubscribed.push_back(number);
+        else
+            state.rx_subscriptions.push_back({number, channel.subscription});
+    }
     return state;
 }
 
@@ -334,6 +355,8 @@ void apply_persistent_state(DeviceState& device, const PersistentState& state) {
         RxChannel& channel = device.rx_channels[i];
         channel.user_name = !label.empty() && is_valid_channel_label(label) ? label : channel.factory_name;
     }
+    for (const uint16_t rx : state.rx_unsubscribed)
+        if (rx >= 1 && rx <= device.rx_channels.size()) device.rx_channels[rx - 1u].subscription = {};
     for (const PersistedSubscription& sub : state.rx_subscriptions) {
         if (sub.rx_channel < 1 || sub.rx_channel > device.rx_channels.size()) continue;
         if (!is_valid_channel_label(sub.subscription.tx_channel) || !dante::is_valid_device_name(sub.subscription.tx_device))

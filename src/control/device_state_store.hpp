@@ -4,9 +4,12 @@
 //   { "version": 1, "device_name": "studio-pc", "tx_channel_names": ["Left", "02", ...],
 //     "latency_ns": 2000000, "rx_channel_names": ["", "Vocal"],
 //     "rx_subscriptions": [ { "rx": 1, "tx_channel": "01", "tx_device": "stage-box" } ] }
-// rx_channel_names and rx_subscriptions (optional) are what controllers set over ARC 0x3001
-// and 0x3010: a label per RX channel ("" = factory) and the subscribed channels (1-based
-// rx, at most one entry per channel, at most kMaxPersistedRxChannels).
+// rx_channel_names, rx_subscriptions and rx_unsubscribed (optional) are what controllers set
+// over ARC 0x3001, 0x3010 and 0x3014: a label per RX channel ("" = factory, i.e. the
+// dante.rx.names label), the channels subscribed otherwise than dante.rx.subscriptions says
+// (1-based rx, at most one entry per channel, at most kMaxPersistedRxChannels), and the
+// channels whose configured subscription a controller removed (1-based numbers). A channel
+// in neither list follows dante.rx.subscriptions.
 // latency_ns (optional, 0 or absent = the configured dante.latency-ns) is the latency a
 // controller set over ARC 0x1101; it is saved only while it differs from the configured one.
 // tx_channel_names[i] is the label of channel i+1; "" or absent means the factory name.
@@ -48,6 +51,7 @@ struct PersistentState {
     int64_t latency_ns = 0;                     // 0 = not set: keep the configured latency
     std::vector<std::string> rx_channel_names{};  // "" = factory name
     std::vector<PersistedSubscription> rx_subscriptions{};
+    std::vector<uint16_t> rx_unsubscribed{};  // 1-based: configured subscriptions a controller removed
 };
 
 struct StateLoadResult {

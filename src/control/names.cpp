@@ -10,15 +10,6 @@ char lower_ascii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c -
 
 }  // namespace
 
-bool is_valid_channel_label(std::string_view label) {
-    if (label.empty() || label.size() > kMaxNameLength) return false;
-    if (label.front() == ' ' || label.back() == ' ') return false;
-    return std::all_of(label.begin(), label.end(), [](char c) {
-        const auto byte = static_cast<unsigned char>(c);
-        return byte >= 0x20 && byte < 0x7f && c != '=' && c != '.' && c != '@';
-    });
-}
-
 bool names_equal_ignoring_case(std::string_view a, std::string_view b) {
     return a.size() == b.size() &&
            std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower_ascii(x) == lower_ascii(y); });

@@ -14,13 +14,15 @@
 #include <span>
 #include <string_view>
 
+#include "config/device_config.hpp"
 #include "control/device_state.hpp"
 
 namespace dante::control {
 
 inline constexpr size_t kMaxNameLength = 31;
 
-bool is_valid_channel_label(std::string_view label);
+// The rule lives with the config (dante.rx.names uses it too): dante::is_valid_channel_label.
+using dante::is_valid_channel_label;
 
 // Case-insensitive ASCII equality: how Dante compares names.
 bool names_equal_ignoring_case(std::string_view a, std::string_view b);

@@ -10,7 +10,9 @@ module's Avahi client talks to that host's daemon. From the receiver namespace:
     address, the flow-control port 4455 and the TXT (id, rate, enc, nchan, latency_ns,
     fpp, ...), and the _netaudio-arc._udp / _netaudio-cmc._udp services;
   * an ARC client (written here from the documented layouts) reads the device name (0x1002),
-    the channel counts (0x1000), the TX channels (0x2000) and their names (0x2010);
+    the channel counts (0x1000), the TX channels (0x2000) and their names (0x2010), and the
+    RX channels (0x3000: dante.rx.channels = 4, one dante.rx.subscriptions entry, reported
+    unresolved); a subscription over 0x3010 shows at once and survives the restart;
   * a channel rename (0x2013, as netaudio sends it) shows in 0x2010 and in mDNS
     (Vocals@lab-tx), and survives a PipeWire restart (dante.state-file);
   * heartbeats arrive on 224.0.0.233:8708 (at least 2 in 3 s);
@@ -120,6 +122,26 @@ class Arc:
             first = max(out) + 1
         return {"names": {str(k): v for k, v in sorted(out.items())}, "rate": rate}
 
+    def rx_channels(self):
+        """0x3000, first page: {channel: [label, tx channel, tx device, status]}."""
+        status, data = self.request(0x3000, struct.pack(">HHH", 1, 1, 0))
+        if data is None or status not in (0x0001, 0x8112):
+            return None
+        out = {}
+        for i in range(data[10]):
+            ch, _, _, tx_ch, tx_dev, label, sub_status = struct.unpack_from(">HHHHHHI", data, 12 + 20 * i)
+            out[str(ch)] = [self.cstr(data, label), self.cstr(data, tx_ch) if tx_ch else "",
+                            self.cstr(data, tx_dev) if tx_dev else "", sub_status]
+        return out
+
+    def subscribe(self, rx, tx_channel, tx_device):
+        # Inferno's/netaudio's 0x3010: 02 | n | rx, TX channel name offset, TX device name
+        # offset (absolute) | the names.
+        names_at = 10 + 2 + 6
+        body = struct.pack(">BBHHH", 2, 1, rx, names_at, names_at + len(tx_channel) + 1)
+        status, _ = self.request(0x3010, body + tx_channel.encode() + b"\0" + tx_device.encode() + b"\0")
+        return status
+
     def rename_tx(self, channel, name):
         # netaudio command_set_channel_name("tx"): 02 01 | 00 00 | channel | name offset 0x18
         # | 6 zero bytes | name NUL. (The leading 00 00 of its payload is our status field.)
@@ -166,11 +188,15 @@ def client_main(argv):
         address = argv[1]
         arc = Arc(address)
         result = {"device_name": arc.device_name(), "counts": arc.counts(),
-                  "tx_channels": arc.paged(0x2000, 8, 6), "tx_names": arc.paged(0x2010, 6, 4)}
+                  "tx_channels": arc.paged(0x2000, 8, 6), "tx_names": arc.paged(0x2010, 6, 4),
+                  "rx": arc.rx_channels()}
         print(json.dumps(result))
     elif mode == "rename":
         address, channel, name = argv[1], int(argv[2]), argv[3]
         print(json.dumps({"status": Arc(address).rename_tx(channel, name)}))
+    elif mode == "subscribe":
+        address, rx, tx_channel, tx_device = argv[1], int(argv[2]), argv[3], argv[4]
+        print(json.dumps({"status": Arc(address).subscribe(rx, tx_channel, tx_device)}))
     elif mode == "set-name":
         address, name = argv[1], argv[2]
         print(json.dumps({"status": Arc(address).set_device_name(name)}))
@@ -320,7 +346,10 @@ def body():
             state_file = "@LABDIR@/state.json"
             # The Avahi publisher's life here (collision through the daemon, daemon restarts):
             # dante.mdns = avahi. The built-in responder has test_mdns_receiver.py.
-            args = lab_args(**{"dante.interface": net.tx_if, "dante.state-file": state_file, "dante.mdns": "avahi"})
+            # Four RX channels, one subscribed by the config (control and persistence only).
+            args = lab_args(**{"dante.interface": net.tx_if, "dante.state-file": state_file, "dante.mdns": "avahi",
+                               "dante.rx.channels": 4,
+                               "dante.rx.subscriptions": [{"rx": 1, "tx-channel": "01", "tx-device": "stage-box"}]})
             with make_lab(a, module_args=args, with_pulse=False, cmd_prefix=tx_host.prefix()) as lab:
                 lab.wait_node(SINK, timeout=10)
                 lab.wait_for(lambda: props().get("dante.mdns.state") == "published", 15,
@@ -358,8 +387,15 @@ def body():
                 r = in_rx(["arc", net.tx_addr])
                 log("    ARC: %s" % json.dumps(r))
                 check(r["device_name"] and r["device_name"][1] == "lab-tx", "ARC 0x1002: device name lab-tx")
-                check(r["counts"] and r["counts"]["tx"] == 2 and r["counts"]["rx"] == 0,
-                      "ARC 0x1000: 2 TX channels, 0 RX")
+                check(r["counts"] and r["counts"]["tx"] == 2 and r["counts"]["rx"] == 4,
+                      "ARC 0x1000: 2 TX channels, 4 RX (dante.rx.channels)")
+                check(r["rx"] == {"1": ["01", "01", "stage-box", 1], "2": ["02", "", "", 0],
+                                  "3": ["03", "", "", 0], "4": ["04", "", "", 0]},
+                      "ARC 0x3000: RX 1 subscribed to 01@stage-box (dante.rx.subscriptions), unresolved (status 1)")
+                rs = in_rx(["subscribe", net.tx_addr, "3", "02", "lab-tx"])
+                r = in_rx(["arc", net.tx_addr])
+                check(rs["status"] == 1 and r["rx"]["3"] == ["03", "02", "lab-tx", 1],
+                      "ARC 0x3010 subscribes RX 3 to 02@lab-tx; the next 0x3000 shows it, unresolved")
                 check(r["tx_channels"] and r["tx_channels"]["names"] == {"1": "01", "2": "02"} and
                       r["tx_channels"]["rate"] == 48000, "ARC 0x2000: channels 01, 02 at 48000 Hz")
                 check(r["tx_names"] and r["tx_names"]["names"] == {"1": "01", "2": "02"},
@@ -508,6 +544,8 @@ def body():
                 check(r["tx_names"] and r["tx_names"]["names"] == {"1": "Vocals", "2": "02"},
                       "after a PipeWire restart ARC 0x2010 still lists Vocals (state file)")
                 check(r["device_name"] and r["device_name"][1] == "lab-tx3", "ARC 0x1002: still lab-tx3")
+                check(r["rx"] and r["rx"]["1"][1:3] == ["01", "stage-box"] and r["rx"]["3"][1:3] == ["02", "lab-tx"],
+                      "ARC 0x3000 after the restart: the configured and the controller's subscriptions")
                 p = props()
                 check(p.get("node.description") == "Dante Transmitter (lab-tx3)",
                       "pw-dump after the restart: node.description = %s (the saved name wins)" %

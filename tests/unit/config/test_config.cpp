@@ -45,6 +45,9 @@ TEST_CASE("every documented arg is parsed and stored") {
                           {"dante.max-flows", "8"},
                           {"dante.multicast-ttl", "4"},
                           {"dante.mdns", "avahi"},
+                          {"dante.rx.channels", "2"},
+                          {"dante.rx.names", "[ \"Vocal\" ]"},
+                          {"dante.rx.subscriptions", "[ { rx = 2 tx-channel = \"01\" tx-device = \"stage-box\" } ]"},
                           {"node.description", "passes through"},
                           {"priority.session", "2000"}});
     REQUIRE(r.config);
@@ -65,6 +68,10 @@ TEST_CASE("every documented arg is parsed and stored") {
     CHECK(c.max_flows == 8);
     CHECK(c.multicast_ttl == 4);
     CHECK(c.mdns == MdnsBackend::avahi);
+    CHECK(c.rx_channels == 2);
+    CHECK(c.rx_names == std::vector<std::string>{"Vocal", "02"});
+    REQUIRE(c.rx_subscriptions.size() == 1);
+    CHECK(c.rx_subscriptions[0] == RxSubscriptionConfig{2, "01", "stage-box"});
 }
 
 TEST_CASE("the clock source defaults to ptp on a named interface and to tai without one") {
@@ -155,6 +162,7 @@ TEST_CASE("every key of the table refuses a bad value, naming the key and what i
         {"dante.ptp.domain", "256"},       {"dante.ptp.servo", "kalman"},     {"dante.state-file", "rel.json"},
         {"dante.port-base", "80"},         {"dante.max-flows", "0"},          {"dante.multicast-ttl", "0"},
         {"dante.mdns", "bonjour"},         {"dante.debug.ring-tap", "tap.bin"},
+        {"dante.rx.channels", "65"},       {"dante.rx.names", "Vocal"},       {"dante.rx.subscriptions", "none"},
     };
     for (const ConfigKey& k : config_keys()) {
         CAPTURE(k.key);

@@ -210,6 +210,43 @@ TEST_CASE("state store: RX labels and subscriptions round-trip and apply to the 
     CHECK_FALSE(contains(text, "rx_subscriptions"));
 }
 
+TEST_CASE("state store: only RX subscriptions that differ from dante.rx.subscriptions are kept, removals too") {
+    TempDir dir;
+    const std::string path = (dir.path / "state.json").string();
+    DeviceState device;
+    for (const char* name : {"01", "02", "03"}) device.rx_channels.push_back({name, name, {}, kRxStatusNone});
+    const RxSubscription configured{"01", "stage-box"};
+    for (RxChannel& channel : device.rx_channels) channel.subscription = channel.default_subscription = configured;
+    CHECK(persistent_state_of(device).rx_subscriptions.empty());  // all as configured: nothing to keep
+    CHECK(persistent_state_of(device).rx_unsubscribed.empty());
+    device.rx_channels[0].subscription = {};                         // a controller removed it
+    device.rx_channels[2].subscription = {"Guitar L", "amp-2"};      // and changed this one
+    const PersistentState persisted = persistent_state_of(device);
+    CHECK(persisted.rx_unsubscribed == std::vector<uint16_t>{1});
+    REQUIRE(persisted.rx_subscriptions.size() == 1);
+    CHECK(persisted.rx_subscriptions[0].rx_channel == 3);
+    CHECK(save_persistent_state(path, persisted) == "");
+    const auto loaded = load_persistent_state(path);
+    REQUIRE(loaded.loaded);
+    CHECK(loaded.state.rx_unsubscribed == std::vector<uint16_t>{1});
+
+    // Restarted with the same config: the controller's changes win, channel 2 follows the config.
+    DeviceState restarted;
+    for (const char* name : {"01", "02", "03"}) restarted.rx_channels.push_back({name, name, {}, kRxStatusNone});
+    for (RxChannel& channel : restarted.rx_channels) channel.subscription = channel.default_subscription = configured;
+    apply_persistent_state(restarted, loaded.state);
+    CHECK(restarted.rx_channels[0].subscription.empty());
+    CHECK(restarted.rx_channels[1].subscription == configured);
+    CHECK(restarted.rx_channels[2].subscription == RxSubscription{"Guitar L", "amp-2"});
+
+    // A removal for a channel the device no longer has is ignored.
+    DeviceState smaller;
+    PersistentState removals;
+    removals.rx_unsubscribed = {1, 64};
+    apply_persistent_state(smaller, removals);
+    CHECK(smaller.rx_channels.empty());
+}
+
 TEST_CASE("state store: a latency set over ARC 0x1101 is kept only while it differs from the configured one") {
     TempDir dir;
     const std::string path = (dir.path / "state.json").string();
@@ -332,6 +369,9 @@ TEST_CASE("state store: hostile values and shapes are rejected whole") {
          "\"tx_device\" must be a valid Dante device name"},
         {R"({"version": 1, "rx_subscriptions": [{"rx": 1, "tx_channel": "01"}]})",
          "\"tx_device\" must be a valid Dante device name"},
+        {R"({"version": 1, "rx_unsubscribed": [0]})", "\"rx_unsubscribed\"[0] must be an RX channel number"},
+        {R"({"version": 1, "rx_unsubscribed": ["1"]})", "must be an RX channel number"},
+        {R"({"version": 1, "rx_unsubscribed": 1})", "\"rx_unsubscribed\" must be an array"},
         {R"({"version": 1.0})", "\"version\" must be 1"},
         {R"({"version": 1e400})", "not valid JSON"},
         {R"({"version": 18446744073709551617})", "\"version\" must be 1"},
