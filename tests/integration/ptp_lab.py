@@ -213,14 +213,17 @@ class DantePtp:
         # Integer base plus a rounded float delta: a float of ~1.8e18 ns would lose 256 ns.
         return sample["media_ns"] + round((m - sample["monotonic_ns"]) * sample["rate"])
 
-    def wait_state(self, state, timeout):
-        """Mono instant of the first sample (after now) in `state`, or None."""
+    def wait_state(self, state, timeout, port_state=None):
+        """The first sample (after now) in `state` (and in `port_state` if given), or None.
+        The clock's state and the port's are published separately (the clock as it changes,
+        the port's status once the event is handled), so one sample can fall between the
+        two: wait for both rather than expect them in the same first sample."""
         n0 = len(self.samples)
         found = []
 
         def pred():
             for s in self.samples[n0:]:
-                if s["state"] == state:
+                if s["state"] == state and (port_state is None or s["port_state"] == port_state):
                     found.append(s)
                     return True
             return False

@@ -72,12 +72,11 @@ def body():
 
         # 3. dante-ptp leads when alone, and a slave-only dante-ptp follows it.
         lead = ptp_lab.DantePtp(lab, "a", ptp_bin, version=2, interval_ms=100, stderr_path=Path(wd) / "lead.err")
-        master = lead.wait_state("master", 15)
-        check(master is not None, "dante-ptp alone becomes master within 15 s (after %.1f s)"
+        master = lead.wait_state("master", 15, port_state="master")
+        check(master is not None, "dante-ptp alone becomes master, clock and port, within 15 s (after %.1f s)"
               % (((master["mono_ns"] - lead.start_mono) / 1e9) if master else -1))
         log("alone: master after %.1f s, port_state %s, master_id %s"
             % ((master["mono_ns"] - lead.start_mono) / 1e9, master["port_state"], master["master_id"]))
-        check(master["port_state"] == "master", "its port is master")
         own = ptp_lab.mac_identity(lab, "a")
         check(ptp_lab.same_clock_id(master["master_id"], own), "it names itself (%s) as master" % own)
         g = ptp_lab.DantePtp(lab, "g", ptp_bin, version=2, interval_ms=100, slave_only=True,
