@@ -61,11 +61,50 @@ uint32_t rx_status_for(const control::RxSubscription& subscription) {
     return subscription.empty() ? control::kRxStatusNone : control::kRxStatusUnresolved;
 }
 
+std::string_view rx_status_name(uint32_t status) {
+    switch (status) {
+        case control::kRxStatusNone: return "none";
+        case control::kRxStatusUnresolved: return "unresolved";
+        case control::kRxStatusInProgress: return "in-progress";
+        case control::kRxStatusReceivingUnicast: return "receiving-unicast";
+        case control::kRxStatusReceivingMulticast: return "receiving-multicast";
+        default: return "other";
+    }
+}
+
+void append_quoted(std::string& out, std::string_view text) {
+    out += '"';
+    for (const char c : text) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    out += '"';
+}
+
 uint16_t status_of(const std::vector<uint8_t>& reply) {
     return reply.size() >= control::kHeaderSize ? static_cast<uint16_t>((reply[8] << 8) | reply[9]) : 0;
 }
 
 }  // namespace
+
+std::string describe_rx_subscriptions(const std::vector<control::RxChannel>& channels) {
+    // The shape of the dante.rx.subscriptions arg (SPA JSON), plus each one's status: what a
+    // controller set can be copied into the drop-in as it is.
+    std::string out = "[";
+    for (size_t i = 0; i < channels.size(); ++i) {
+        const control::RxChannel& channel = channels[i];
+        if (channel.subscription.empty()) continue;
+        out += " { rx = " + std::to_string(i + 1) + " tx-channel = ";
+        append_quoted(out, channel.subscription.tx_channel);
+        out += " tx-device = ";
+        append_quoted(out, channel.subscription.tx_device);
+        out += " status = ";
+        out += rx_status_name(channel.status);
+        out += " }";
+    }
+    out += out.size() == 1 ? "]" : " ]";
+    return out;
+}
 
 ControlService::ControlService(DeviceConfig config, std::string state_file, ControlServiceOptions options)
     : config_(std::move(config)),
@@ -169,6 +208,7 @@ bool ControlService::start(std::string& error) {
         std::lock_guard lock(status_mutex_);
         current_name_ = state_.device_name;
         state_error_ = state_error;
+        rx_subscriptions_ = describe_rx_subscriptions(state_.rx_channels);
     }
 
     cmc_identity_ = {state_.process_id, state_.device_id, ip, ports_.info_request};
@@ -339,6 +379,10 @@ void ControlService::apply_renames(const control::ArcResult& result) {
     if (changed || rx_renamed) renames_.fetch_add(1, std::memory_order_relaxed);
     if (subscribed) subscriptions_.fetch_add(1, std::memory_order_relaxed);
     if (!changed && !rx_renamed && !subscribed) return;
+    if (subscribed) {
+        std::lock_guard lock(status_mutex_);
+        rx_subscriptions_ = describe_rx_subscriptions(state_.rx_channels);
+    }
     persist();
     if (!changed) return;
     {
@@ -452,6 +496,8 @@ ConfigItems ControlService::properties() const {
     {
         std::lock_guard lock(status_mutex_);
         if (!state_error_.empty()) items.emplace_back("dante.control.state-error", state_error_);
+        items.emplace_back("dante.rx.channels", std::to_string(config_.rx_channels));
+        items.emplace_back("dante.rx.subscriptions", rx_subscriptions_);
         if (current_name_ != config_.device_name && !current_name_.empty())
             items.emplace_back("dante.device-name", current_name_);
     }

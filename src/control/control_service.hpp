@@ -98,6 +98,11 @@ struct ControlStats {
     uint64_t save_errors = 0;
 };
 
+// dante.rx.subscriptions as published: the subscribed RX channels in the shape of the arg
+// of that name, each with its status, e.g.
+//   [ { rx = 2 tx-channel = "01" tx-device = "stage-box" status = unresolved } ]
+std::string describe_rx_subscriptions(const std::vector<control::RxChannel>& channels);
+
 class ControlService {
 public:
     ControlService(DeviceConfig config, std::string state_file, ControlServiceOptions options = {});
@@ -149,6 +154,7 @@ private:
     mutable std::mutex status_mutex_;  // guards the strings below (read by properties())
     std::string current_name_;
     std::string state_error_;
+    std::string rx_subscriptions_;  // dante.rx.subscriptions: describe_rx_subscriptions() of state_
 
     std::atomic<int64_t> latency_ns_{0};  // the advertised latency (ARC 0x1101 may change it)
     std::unique_ptr<io::IoThread> own_thread_;  // standalone only

@@ -396,6 +396,12 @@ def body():
                 r = in_rx(["arc", net.tx_addr])
                 check(rs["status"] == 1 and r["rx"]["3"] == ["03", "02", "lab-tx", 1],
                       "ARC 0x3010 subscribes RX 3 to 02@lab-tx; the next 0x3000 shows it, unresolved")
+                want_subs = ('[ { rx = 1 tx-channel = "01" tx-device = "stage-box" status = unresolved }'
+                             ' { rx = 3 tx-channel = "02" tx-device = "lab-tx" status = unresolved } ]')
+                lab.wait_for(lambda: str(lab.node_props(SINK).get("dante.rx.subscriptions")) == want_subs, 5,
+                             "dante.rx.subscriptions to show both subscriptions")
+                check(str(lab.node_props(SINK).get("dante.rx.channels")) == "4",
+                      "node props: dante.rx.channels 4, dante.rx.subscriptions with both, unresolved")
                 check(r["tx_channels"] and r["tx_channels"]["names"] == {"1": "01", "2": "02"} and
                       r["tx_channels"]["rate"] == 48000, "ARC 0x2000: channels 01, 02 at 48000 Hz")
                 check(r["tx_names"] and r["tx_names"]["names"] == {"1": "01", "2": "02"},

@@ -82,6 +82,9 @@ TEST_CASE("ControlService: RX channels from the config, controller changes appli
         CHECK(records[1].tx_channel == "01");
         CHECK(records[1].tx_device == "stage-box");
         CHECK(records[1].status == kRxStatusUnresolved);
+        CHECK(prop(service.properties(), "dante.rx.channels") == "4");
+        CHECK(prop(service.properties(), "dante.rx.subscriptions") ==
+              R"([ { rx = 2 tx-channel = "01" tx-device = "stage-box" status = unresolved } ])");
 
         // 0x3010 and, right after its OK, 0x3000 shows the subscription.
         CHECK(ok(client.ask(subscribe_request({{1, "Guitar L", "amp-2"}}), port_base())));
@@ -99,6 +102,8 @@ TEST_CASE("ControlService: RX channels from the config, controller changes appli
         records = rx_list(client);
         CHECK(records[1].tx_channel.empty());
         CHECK(records[1].status == kRxStatusNone);
+        CHECK(prop(service.properties(), "dante.rx.subscriptions") ==
+              R"([ { rx = 1 tx-channel = "Guitar L" tx-device = "amp-2" status = unresolved } ])");
 
         // A refused request changes nothing and counts nothing.
         CHECK_FALSE(ok(client.ask(subscribe_request({{5, "01", "stage-box"}}), port_base())));
