@@ -35,7 +35,9 @@ InterfaceState read_interface_state(const std::string& name) {
     ifaddrs* list = nullptr;
     if (getifaddrs(&list) != 0) return state;
     for (const ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
-        if (entry->ifa_addr == nullptr || entry->ifa_addr->sa_family != AF_INET || name != entry->ifa_name) continue;
+        if (entry->ifa_name == nullptr || entry->ifa_addr == nullptr || entry->ifa_addr->sa_family != AF_INET ||
+            name != entry->ifa_name)
+            continue;
         if (state.addresses.size() >= InterfaceTracker::kMaxAddresses) break;
         sockaddr_in address{}, netmask{};
         std::memcpy(&address, entry->ifa_addr, sizeof address);
