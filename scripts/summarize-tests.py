@@ -12,14 +12,21 @@ import sys
 # sanitizer reports and doctest's failed checks.
 WHY = re.compile(r"^\s*(FAIL|ERROR: AddressSanitizer|SUMMARY: |.*runtime error:|.*ERROR: CHECK|.*\bTIMEOUT\b)")
 MAX_WHY_LINES = 6
+# And the measurements our tests logged (indented lines) just before the first FAIL, so a
+# failure on a machine nobody can log into can still be explained.
+MEASURED = re.compile(r"^    \S")
+MAX_MEASURED_LINES = 8
 
 
 def why_failed(test):
     text = (test.get("stdout") or "") + "\n" + (test.get("stderr") or "")
-    lines = [ln.rstrip()[:300] for ln in text.splitlines() if WHY.match(ln)]
+    all_lines = text.splitlines()
+    lines = [ln.rstrip()[:300] for ln in all_lines if WHY.match(ln)]
     if not lines:  # no line says it: the end of the output, as meson would show
-        lines = [ln.rstrip()[:300] for ln in text.strip().splitlines()[-3:]]
-    return lines[:MAX_WHY_LINES]
+        return [ln.rstrip()[:300] for ln in text.strip().splitlines()[-3:]]
+    first_fail = next(i for i, ln in enumerate(all_lines) if WHY.match(ln))
+    measured = [ln.rstrip()[:300] for ln in all_lines[:first_fail] if MEASURED.match(ln)]
+    return measured[-MAX_MEASURED_LINES:] + lines[:MAX_WHY_LINES]
 
 
 totals = {}  # label -> [passed, failed, skipped]

@@ -57,11 +57,13 @@ P99_RATIO, P99_FLOOR_US = 3.0, 300.0   # flood p99 <= max(3 x baseline, baseline
 # histogram showing the same >= 5 ms tail in both (also: on one host the flood's datagrams
 # are processed in softirqs that can hold the transmitter's CPU for up to
 # net.core.netdev_budget_usecs, 2 ms, per run). Bounds on it failed by 0.5 % now and then.
-# What a receiver hears is the number of packets later than its latency (it drops them):
-# under the flood at most LATE_RATIO x the baseline's count + LATE_EXTRA (about one 10 ms
-# hiccup of the machine at 1 ms packets). A flood that stalled the transmitter even once
-# a second would make hundreds. The max is printed.
-LATE_RATIO, LATE_EXTRA = 3, 10
+# What a receiver hears is dropouts: runs of packets later than its latency (it drops them).
+# Under the flood at most LATE_RATIO x the baseline's dropouts + DROPOUT_EXTRA (a hiccup or
+# two of a shared machine), and at most LATE_RATIO x the baseline's late packets +
+# LATE_EXTRA (one 40 ms stall of the machine at 1 ms packets: CI once saw one of 22 ms in
+# the flood phase and none in the baseline, 0 in every run here). A flood that stalled the
+# transmitter even once a second would make 30 dropouts. The max is printed.
+LATE_RATIO, LATE_EXTRA, DROPOUT_EXTRA = 3, 40, 2
 P99_SHARE_OF_LATENCY = 0.25  # absolute ceiling, of dante.tx.latency-ns (4 ms: 1 ms)
 P999_RATIO, P999_FLOOR_US = 3.0, 1000.0  # flood p99.9 <= max(3 x baseline, baseline + 1 ms)
 TONE_HZ = 997
@@ -256,12 +258,13 @@ def body():
                        default=max(base["late_over_us"], key=int))
         late_base, late_flood = base["late_over_us"][late_key], flood["late_over_us"][late_key]
         late_bound = LATE_RATIO * late_base + LATE_EXTRA
+        drops_base, drops_flood = base["late_runs_over_us"][late_key], flood["late_runs_over_us"][late_key]
         log("    lateness p99:   baseline %8.1f us, flood %8.1f us (x%.2f; bound %.1f, ceiling %.0f)" %
             (b["p99"], f["p99"], f["p99"] / max(b["p99"], 1e-9), p99_bound, p99_ceiling))
         log("    lateness p99.9: baseline %8.1f us, flood %8.1f us" % (b["p999"], f["p999"]))
         log("    lateness max:   baseline %8.1f us, flood %8.1f us (printed, not judged)" % (b["max"], f["max"]))
-        log("    packets later than %s us: baseline %d of %d, flood %d of %d" %
-            (late_key, late_base, base["packets"], late_flood, flood["packets"]))
+        log("    packets later than %s us: baseline %d of %d in %d dropouts, flood %d of %d in %d dropouts" %
+            (late_key, late_base, base["packets"], drops_base, late_flood, flood["packets"], drops_flood))
         check(f["p99"] <= p99_bound, "lateness p99 under the flood %.1f us <= %.1f us (from the baseline)" %
               (f["p99"], p99_bound))
         check(f["p99"] <= p99_ceiling, "lateness p99 under the flood %.1f us <= %.0f us (%.0f%% of the latency)" %
@@ -272,6 +275,9 @@ def body():
         check(late_flood <= late_bound,
               "packets later than the receiver's latency (%s us) under the flood: %d <= %d x %d + %d" %
               (late_key, late_flood, LATE_RATIO, late_base, LATE_EXTRA))
+        check(drops_flood <= LATE_RATIO * drops_base + DROPOUT_EXTRA,
+              "dropouts of a receiver with %s us latency under the flood: %d <= %d x %d + %d" %
+              (late_key, drops_flood, LATE_RATIO, drops_base, DROPOUT_EXTRA))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

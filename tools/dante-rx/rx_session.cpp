@@ -412,6 +412,24 @@ static nlohmann::json late_counts(const RxResult& r) {
     return counts;
 }
 
+// Runs of consecutive packets later than each threshold: the dropouts a receiver with that
+// latency would play. One stall of the sending host makes one run however long it lasts;
+// a disturbance that recurs makes many.
+static nlohmann::json late_runs(const RxResult& r) {
+    nlohmann::json runs = nlohmann::json::object();
+    for (const int64_t threshold_us : {1000, 2000, 4000, 8000}) {
+        uint64_t count = 0;
+        bool in_run = false;
+        for (const int64_t ns : r.lateness_ns) {
+            const bool late = ns > threshold_us * 1000;
+            if (late && !in_run) ++count;
+            in_run = late;
+        }
+        runs[std::to_string(threshold_us)] = count;
+    }
+    return runs;
+}
+
 nlohmann::json stats_json(const RxResult& r) {
     const Percentiles late = lateness_us(r);
     nlohmann::json j{
@@ -426,6 +444,7 @@ nlohmann::json stats_json(const RxResult& r) {
         // Packets that arrived more than 1, 2, 4 and 8 ms late: a receiver drops those
         // beyond its latency. Unlike the max, a count is not made by one hiccup.
         {"late_over_us", late_counts(r)},
+        {"late_runs_over_us", late_runs(r)},
         {"rate", r.rate},
         {"channels", r.channels.size()},
         {"channel_ids", r.channels},

@@ -213,3 +213,17 @@ TEST_CASE("start fails clearly on a missing interface; ports follow port_base") 
     CHECK(flow_control_port(0) == 4455);
     CHECK(flow_control_port(14000) == 14002);
 }
+
+TEST_CASE("dante-rx stats: packets later than a threshold and the dropouts they form") {
+    rx::RxResult r;
+    // 2 ms packets late in a run, one on time, one late alone, then a 9 ms run of two.
+    r.lateness_ns = {100'000, 2'500'000, 3'000'000, 50'000, 1'500'000, 9'000'000, 8'500'000, 200'000};
+    const auto json = rx::stats_json(r);
+    CHECK(json["late_over_us"]["1000"] == 5);
+    CHECK(json["late_runs_over_us"]["1000"] == 2);  // {2.5, 3.0} and {1.5, 9.0, 8.5}
+    CHECK(json["late_over_us"]["2000"] == 4);
+    CHECK(json["late_runs_over_us"]["2000"] == 2);  // {2.5, 3.0} and {9.0, 8.5}
+    CHECK(json["late_over_us"]["8000"] == 2);
+    CHECK(json["late_runs_over_us"]["8000"] == 1);
+    CHECK(json["late_runs_over_us"]["4000"] == 1);
+}
