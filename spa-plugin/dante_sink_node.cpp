@@ -145,6 +145,7 @@ DanteSinkNode::~DanteSinkNode() {
 // ---------------------------------------------------------------- info and properties
 
 void DanteSinkNode::publish_properties() {
+    device_->follow_network();  // a new address: the control plane and flows move to it
     device_->update_clock();
     published_ = device_->properties();
     log_clock_problem();

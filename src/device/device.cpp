@@ -97,12 +97,12 @@ std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error, 
                 self->network_.changed(now);
                 // Losing the link or the address is a warning (audio stops reaching the
                 // network); getting it back is news.
-                const bool worse = describe_link(now) != "up" || now.address() != before.address();
+                const bool worse = !now.carrier || now.address() != before.address();
                 self->log_.write(worse ? LogLevel::warn : LogLevel::info, "net",
                                  describe_change(self->config_.interface, before, now));
             });
         if (!device->link_->start(error)) return nullptr;
-        device->network_.start(device->link_->state());
+
         // Receivers can subscribe from load to unload; while the graph is idle the
         // transmitter sends silence, so they never see the device vanish.
         FlowsServiceOptions flow_options;
@@ -110,7 +110,6 @@ std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error, 
         flow_options.loop = &device->io_->loop();
         device->flows_ =
             std::make_unique<FlowsService>(device->config_, device->rings_, *device->clock_, std::move(flow_options));
-        if (!device->flows_->start(error)) return nullptr;
         // ARC lists the live flows (0x2200) and creates/deletes multicast ones (0x2201/0x2202).
         ControlServiceOptions control_options;
         control_options.loop = &device->io_->loop();
@@ -129,13 +128,61 @@ std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error, 
         };
         device->control_ = std::make_unique<ControlService>(device->config_, device->config_.state_file,
                                                             std::move(control_options));
-        if (!device->control_->start(error)) return nullptr;
+        // An interface without an address yet (a boot-time drop-in before the network is
+        // up, or one that does not exist yet): loaded, and started by follow_network() once
+        // it has one; dante.net.problem says what it waits for.
+        // Read on the loop, where the watcher writes it, and handed to network_ there: a
+        // change that comes while the services start is then seen as a change.
+        InterfaceState at_load;
+        device->io_->loop().invoke_sync([&] {
+            at_load = device->link_->state();
+            device->network_.start(at_load);
+        });
+        if (at_load.address() != 0 && !device->start_services(error)) return nullptr;
     }
     return device;
 }
 
+bool Device::start_services(std::string& error) {
+    return flows_->start(error) && control_->start(error);
+}
+
+// Reverse order: nothing on ARC asks the flows for anything while they stop.
+void Device::stop_services() {
+    control_->stop();
+    flows_->stop();
+}
+
+void Device::follow_network() {
+    if (!link_) return;
+    const std::optional<InterfaceState> target = network_.pending_move();
+    if (!target) return;
+    const std::string& name = config_.interface;
+    stop_services();
+    std::string error;
+    if (target->address() != 0) {
+        const bool ok = (ptp_ == nullptr || ptp_->rebind(error)) && start_services(error);
+        if (!ok) {
+            stop_services();  // half started is not started: the next call retries from stopped
+            if (error.empty()) error = "unknown error";
+        }
+    }
+    network_.moved(*target, error);
+    if (!error.empty())
+        log_.write(LogLevel::warn, "net", name + ": cannot move the device to " + describe_address(*target) + ": " + error);
+    else if (target->address() != 0)
+        log_.write(LogLevel::info, "net", name + ": the device now answers and sends on " + describe_address(*target));
+    else
+        log_.write(LogLevel::warn, "net", name + ": no IPv4 address: the control plane and flows stopped until one comes");
+}
+
 Device::Device(DeviceConfig config, std::unique_ptr<io::IoThread> io, std::unique_ptr<MediaClock> clock)
-    : config_(std::move(config)), io_(std::move(io)), clock_(std::move(clock)), rings_(config_.channels, kRingFrames) {}
+    : config_(std::move(config)),
+      io_(std::move(io)),
+      clock_(std::move(clock)),
+      ptp_(dynamic_cast<ptp::PtpService*>(clock_.get())),
+      rings_(config_.channels, kRingFrames),
+      network_(config_.interface) {}
 
 ConfigItems Device::properties() const {
     const ClockSnapshot snap = clock_->snapshot();

@@ -71,15 +71,26 @@ public:
     // Main loop, about once a second: re-measure the clock correlation.
     void update_clock() { clock_->update(); }
 
+    // Main loop, about once a second: when the interface's address is no longer the one the
+    // services are bound to, move them: the control plane and the flows are stopped
+    // (receivers see their flows end, mDNS says goodbye) and started again on the new
+    // address (records re-published, sockets rebound), the in-process PTP engine rebinds
+    // its sockets and keeps its lock. No address: they stay stopped until one comes, as at
+    // a load before the network is up. A failed start is retried on the next call.
+    void follow_network();
+
     // The dante.* node properties of the timing contract, formatted for publication.
     [[nodiscard]] ConfigItems properties() const;
 
 private:
     Device(DeviceConfig config, std::unique_ptr<io::IoThread> io, std::unique_ptr<MediaClock> clock);
+    bool start_services(std::string& error);
+    void stop_services();
 
     DeviceConfig config_;
     std::unique_ptr<io::IoThread> io_;   // first member: destroyed (stopped) after every service on it
     std::unique_ptr<MediaClock> clock_;  // ptp: the PtpService, or a service's SharedPtpClock
+    ptp::PtpService* ptp_ = nullptr;     // clock_, when it is the in-process PTP engine
     TxRings rings_;
     std::unique_ptr<RingTap> tap_;
     std::unique_ptr<FlowsService> flows_;  // stopped before the rings and clock it reads

@@ -27,10 +27,10 @@ std::string describe_change(const std::string& name, const InterfaceState& befor
     return line;
 }
 
-void NetworkStatus::start(const InterfaceState& started_with) {
+void NetworkStatus::start(const InterfaceState& in_use) {
     std::lock_guard lock(mutex_);
-    started_with_ = started_with;
-    now_ = started_with;
+    in_use_ = in_use;
+    now_ = in_use;
 }
 
 void NetworkStatus::changed(const InterfaceState& now) {
@@ -39,20 +39,40 @@ void NetworkStatus::changed(const InterfaceState& now) {
     ++changes_;
 }
 
+std::optional<InterfaceState> NetworkStatus::pending_move() const {
+    std::lock_guard lock(mutex_);
+    if (now_.address() == in_use_.address()) return std::nullopt;
+    return now_;
+}
+
+void NetworkStatus::moved(const InterfaceState& to, const std::string& error) {
+    std::lock_guard lock(mutex_);
+    move_error_ = error;
+    if (!error.empty()) return;
+    in_use_ = to;
+    ++moves_;
+}
+
+std::string NetworkStatus::problem_locked() const {
+    const std::string wanted = now_.addresses.empty() ? std::string() : ipv4_to_string(now_.address());
+    if (!move_error_.empty()) return "cannot move the device to " + (wanted.empty() ? "no address" : wanted) + ": " + move_error_;
+    if (now_.addresses.empty())
+        return "no IPv4 address on " + interface_ + " (" + describe_link(now_) +
+               "): the control plane and flows wait for one";
+    if (now_.address() != in_use_.address())
+        return "moving the device to " + wanted + " (the interface's new address)";
+    return "";
+}
+
 ConfigItems NetworkStatus::properties() const {
     std::lock_guard lock(mutex_);
-    std::string problem;
-    if (now_.address() != started_with_.address()) {
-        // The sockets stay bound to the address they started with: until the services
-        // follow a new address (issue #14), a reload of the module is what moves them.
-        problem = "the interface's address is " + (now_.addresses.empty() ? std::string("gone") : ipv4_to_string(now_.address())) +
-                  ", the device still uses " + ipv4_to_string(started_with_.address()) + ": reload the module to move it";
-    }
     return {
         {"dante.net.link", describe_link(now_)},
         {"dante.net.address", describe_address(now_)},
+        {"dante.net.in-use", describe_address(in_use_)},
         {"dante.net.changes", std::to_string(changes_)},
-        {"dante.net.problem", problem},
+        {"dante.net.moves", std::to_string(moves_)},
+        {"dante.net.problem", problem_locked()},
     };
 }
 

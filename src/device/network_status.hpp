@@ -1,15 +1,20 @@
 #pragma once
-// What the device's interface is doing, as node properties and log lines: written on the
-// event loop by the LinkWatcher's callback, read by the main thread that publishes the
+// What the device's interface is doing, and whether the services follow it: written on the
+// event loop by the LinkWatcher's callback (changed()) and on the main thread by the device
+// as it moves its services (moved()), read by the main thread that publishes the
 // properties (a mutex: neither side is a real-time thread).
 //
 //   dante.net.link     up | no-carrier | down | absent
-//   dante.net.address  the IPv4 address in use now, "a.b.c.d/len" ("" when none)
+//   dante.net.address  the IPv4 address of the interface now, "a.b.c.d/len" ("" when none)
+//   dante.net.in-use   the address the control plane and flows are bound to ("" when none)
 //   dante.net.changes  changes seen since load
-//   dante.net.problem  what does not match what the services were started with ("" if all does)
+//   dante.net.moves    times the services were rebound to a new address (or stopped for
+//                      lack of one)
+//   dante.net.problem  why the device is not reachable on the interface ("" when it is)
 
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "config/device_config.hpp"
@@ -24,16 +29,31 @@ std::string describe_change(const std::string& name, const InterfaceState& befor
 
 class NetworkStatus {
 public:
-    // `started_with`: the state when the services bound their sockets.
-    void start(const InterfaceState& started_with);
+    explicit NetworkStatus(std::string interface = {}) : interface_(std::move(interface)) {}
+
+    // `in_use`: the state the services were started with (no address: not started).
+    void start(const InterfaceState& in_use);
     void changed(const InterfaceState& now);
+
+    // The state the services should move to, if the interface's address is no longer the
+    // one they use: a new address (rebind there) or none (stop until one comes).
+    [[nodiscard]] std::optional<InterfaceState> pending_move() const;
+    // The device tried to move to `to`: done (error empty) or not (kept as the problem;
+    // pending_move() keeps asking, so the next attempt retries).
+    void moved(const InterfaceState& to, const std::string& error);
+
     [[nodiscard]] ConfigItems properties() const;
 
 private:
+    [[nodiscard]] std::string problem_locked() const;
+
+    std::string interface_;
     mutable std::mutex mutex_;
-    InterfaceState started_with_;
+    InterfaceState in_use_;
     InterfaceState now_;
     uint64_t changes_ = 0;
+    uint64_t moves_ = 0;
+    std::string move_error_;  // the last failed attempt, cleared by a successful one
 };
 
 }  // namespace dante

@@ -55,9 +55,10 @@ int64_t TransmitterCore::run(const FlowTable& table, const ClockSnapshot& clock,
     int64_t wake = now_ns + settings_.max_wait_ns;
     const bool clock_ok = clock.valid();
     if (clock_ok && (!have_generation_ || clock.generation != clock_generation_)) {
-        // A discontinuity: every flow restarts its timestamps from the new media now.
+        // A possible discontinuity: each flow checks below whether the new media now is
+        // still on its course, and restarts its timestamps from there if not.
         if (have_generation_)
-            for (Runtime& rt : runtime_) rt.bootstrapped = false;
+            for (Runtime& rt : runtime_) rt.check_continuity = true;
         clock_generation_ = clock.generation;
         have_generation_ = true;
     }
@@ -108,6 +109,13 @@ int64_t TransmitterCore::run(const FlowTable& table, const ClockSnapshot& clock,
         ++active;
 
         const uint64_t fpp = spec.fpp;
+        if (rt.check_continuity) {
+            // On course: the next packet is due now or within one packet time, as between
+            // any two passes. Anything else is a step of the timescale.
+            rt.check_continuity = false;
+            const bool on_course = rt.next_ts + fpp > now_samples && rt.next_ts <= now_samples + fpp;
+            if (rt.bootstrapped && !on_course) rt.bootstrapped = false;
+        }
         if (rt.bootstrapped) {
             const bool lagging = now_samples > rt.next_ts && now_samples - rt.next_ts > settings_.max_lag_samples;
             const bool ahead = rt.next_ts > now_samples && rt.next_ts - now_samples > settings_.max_ahead_samples;

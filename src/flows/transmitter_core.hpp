@@ -11,7 +11,9 @@
 // sends every due packet of every flow and advances next_ts by fpp. A flow re-bootstraps
 // when it lags media now by more than max_lag (the thread was starved: better a gap than
 // a burst of stale packets), when media now is far behind it (the clock stepped back),
-// and when the clock's generation changes (any discontinuity).
+// and when the clock's generation changes with a step: a new generation whose media now is
+// still where the flow's next packet expects it (a re-lock or becoming master, which move
+// no sample) keeps the flow's timestamps, so its receivers lose nothing.
 //
 // A packet whose send fails is dropped (next_ts still advances): audio that missed its
 // moment is worthless later, and a receiver that went away must not freeze the others.
@@ -106,6 +108,7 @@ private:
         uint32_t version = 0;
         uint32_t fpp = 0;
         bool bootstrapped = false;
+        bool check_continuity = false;  // the clock's generation changed since the last pass
         bool expired = false;
         bool reported = false;
         uint64_t next_ts = 0;

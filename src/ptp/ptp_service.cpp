@@ -208,6 +208,38 @@ void PtpService::stop() {
     general_socket_.close();
 }
 
+bool PtpService::rebind(std::string& error) {
+    if (!running_) return start(error);
+    const auto iface = lookup_interface(options_.interface, error);
+    if (!iface) return false;
+    const int ifindex = static_cast<int>(if_nametoindex(iface->name.c_str()));
+    if (ifindex == 0) {
+        error = "no network interface \"" + iface->name + "\"";
+        return false;
+    }
+    auto event = open_ptp_socket(*iface, ifindex, kEventPort, error);
+    if (!event) return false;
+    auto general = open_ptp_socket(*iface, ifindex, kGeneralPort, error);
+    if (!general) return false;
+    const bool tx_stamps = enable_timestamps(event->fd(), true);
+    enable_timestamps(general->fd(), false);
+    loop_->invoke_sync([&] {
+        loop_->remove_fd(event_socket_.fd());
+        loop_->remove_fd(general_socket_.fd());
+        std::swap(event_socket_, *event);
+        std::swap(general_socket_, *general);
+        kernel_tx_timestamps_ = tx_stamps;
+        // The new event socket numbers its sends from 0; stamps owed by the old one never come.
+        event_sends_ = 0;
+        for (PendingTx& p : pending_tx_) p.active = false;
+        loop_->add_fd(event_socket_.fd(), [this](uint32_t events) { on_event_socket(events); });
+        loop_->add_fd(general_socket_.fd(), [this](uint32_t events) { on_general_socket(events); });
+        service();
+    });
+    rebinds_.fetch_add(1, std::memory_order_relaxed);
+    return true;  // the old sockets close as `event` and `general` go
+}
+
 void PtpService::begin() {
     loop_->add_fd(event_socket_.fd(), [this](uint32_t events) { on_event_socket(events); });
     loop_->add_fd(general_socket_.fd(), [this](uint32_t events) { on_general_socket(events); });

@@ -111,6 +111,11 @@ public:
     bool start(std::string& error);
     void stop();
     [[nodiscard]] bool running() const { return running_; }
+    // The interface's address changed (or came back): new sockets on it, the port and the
+    // servo kept as they are, so a follower stays locked through a renumbering instead of
+    // starting over. Not on the loop thread. False with `error` as start().
+    bool rebind(std::string& error);
+    [[nodiscard]] uint64_t rebinds() const { return rebinds_.load(std::memory_order_relaxed); }
 
     // MediaClock (any thread).
     [[nodiscard]] ClockSnapshot snapshot() const override { return clock_.snapshot(); }
@@ -169,6 +174,7 @@ private:
     io::EventLoop* loop_ = nullptr;             // while running
     io::EventLoop::TimerId port_timer_ = 0, refresh_timer_ = 0;
     bool running_ = false;  // start()/stop() caller's
+    std::atomic<uint64_t> rebinds_{0};
 };
 
 }  // namespace dante::ptp

@@ -9,21 +9,36 @@ properties refresh about once a second):
   * the peer's end down (a pulled cable): no-carrier; back up: up;
   * our end administratively down, then up: down, up; each change logged
     ("<if>: link down (was up)") and counted in dante.net.changes;
-  * the address renumbered (a new one added, ours removed): dante.net.address follows and
-    dante.net.problem says the device still uses the old one (the services do not move
-    yet: a reload does);
-  * the interface deleted: absent; the node is still there and pipewire is alive.
+  * the address renumbered (a new one added, ours removed): the device moves there without
+    a reload: dante.net.in-use follows, no problem; ARC answers the name query on the new
+    address, dante-rx gets a flow from it and receives every packet, and the in-process PTP
+    engine sends on it without errors (it rebinds, keeping its state);
+  * the address removed with none left: the control plane and flows stop, and
+    dante.net.problem says they wait for one; added again: the device is back on it;
+  * the interface deleted: absent, the node is still there and pipewire is alive; the
+    interface created again (a USB NIC plugged back): the device is back on it, ARC
+    answers and a flow runs.
 """
+import json
 import sys
 import subprocess
+import time
 from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pwlab import make_lab, parse_args, main_wrapper, check, log, lab_args, SINK  # noqa: E402
-from netlab import NetLab  # noqa: E402
+from pwlab import (make_lab, parse_args, main_with_client, check, log, lab_args, build_dir,  # noqa: E402
+                   built_program, SINK, DEVICE)
+from netlab import NetLab, _host_up  # noqa: E402
 
 WAIT_S = 5
+
+
+def client_main(argv):
+    """Runs in the receiver namespace: one ARC device-name query to argv[0], 1 s per try."""
+    from test_control_plane import Arc
+    status, data = Arc(argv[0], timeout=1.0).request(0x1002, retries=3)
+    print(json.dumps({"status": status, "name": Arc.cstr(data, 10) if data is not None else None}))
 
 
 def ip(ns, *args):
@@ -67,21 +82,75 @@ def body():
             check("%s: link down (was up)" % net.tx_if in text and "link no-carrier (was up)" in text,
                   "the changes are in pipewire's log")
 
+            def reachable(address, what):
+                """The device answers ARC and gives dante-rx a flow on `address`."""
+                r = subprocess.run(["ip", "netns", "exec", net.rx, sys.executable, str(Path(__file__).resolve()),
+                                    "--client", address], capture_output=True, text=True, timeout=20)
+                arc = json.loads(r.stdout) if r.returncode == 0 and r.stdout.strip() else {"error": r.stderr[-300:]}
+                check(arc.get("name") == DEVICE, "%s: ARC answers on %s (%s)" % (what, address, json.dumps(arc)))
+                stats, wav = lab.work / "rx.json", lab.work / "rx.wav"
+                stats.unlink(missing_ok=True)
+                r = subprocess.run(["ip", "netns", "exec", net.rx, dante_rx, "--address", address, "--channels", "1,2",
+                                    "--seconds", "1", "--stats", str(stats), "--wav", str(wav)],
+                                   capture_output=True, text=True, timeout=30)
+                s = json.loads(stats.read_text()) if r.returncode == 0 and stats.exists() else {}
+                pp = props()
+                log("    clock: %s" % json.dumps({k: pp.get(k) for k in ("dante.clock.state", "dante.clock.generation",
+                    "dante.ptp.faults", "dante.ptp.send-errors", "dante.tx.discontinuities", "dante.tx.underruns", "dante.tx.late-histogram", "dante.tx.packets")}))
+                log("    dante-rx from %s: %s" % (address, json.dumps({k: s.get(k) for k in (
+                    "packets", "lost", "duplicated", "reordered", "malformed", "first_timestamp", "frames", "lateness_us")})))
+                check(s.get("packets", 0) > 0 and s.get("lost") == 0 and s.get("source", "").startswith(address),
+                      "%s: dante-rx received a flow from %s (%s packets, lost %s; rc %d %s)" %
+                      (what, address, s.get("packets"), s.get("lost"), r.returncode, r.stderr[-300:]))
+
+            dante_rx = built_program(build_dir(a), "tools/dante-rx/dante-rx")
+            reachable(net.tx_addr, "at start")
+
             # Another subnet: removing a primary address also removes the secondaries of its
             # subnet (unless promote_secondaries is set), as a DHCP renumbering would not.
-            new_addr = "10.76." + net.tx_addr.split(".", 3)[2] + ".1"
+            n = net.tx_addr.split(".", 3)[2]
+            new_addr, new_peer = "10.76.%s.1" % n, "10.76.%s.2" % n
+            ip(net.rx, "address", "add", new_peer + "/24", "dev", net.rx_if)
             ip(net.tx, "address", "add", new_addr + "/24", "dev", net.tx_if)
             ip(net.tx, "address", "del", net.tx_addr + "/24", "dev", net.tx_if)
-            p = expect("renumbered to %s" % new_addr, **{"dante.net.address": new_addr + "/24"})
-            problem = str(p.get("dante.net.problem", ""))
-            check(new_addr in problem and net.tx_addr in problem,
-                  "dante.net.problem names both addresses: %r" % problem)
+            t0 = time.monotonic()
+            p = expect("renumbered to %s" % new_addr, **{"dante.net.address": new_addr + "/24",
+                                                         "dante.net.in-use": new_addr + "/24", "dante.net.problem": ""})
+            log("    moved within %.1f s; moves %s" % (time.monotonic() - t0, p.get("dante.net.moves")))
+            check(int(p.get("dante.net.moves", 0)) >= 1, "dante.net.moves counts the move")
+            reachable(new_addr, "renumbered")
+            # PTP on the new address: it keeps sending, and no send fails any more.
+            p1 = props()
+            time.sleep(3)
+            p2 = props()
+            sent = int(p2.get("dante.ptp.sent", 0)) - int(p1.get("dante.ptp.sent", 0))
+            errors = int(p2.get("dante.ptp.send-errors", 0)) - int(p1.get("dante.ptp.send-errors", 0))
+            log("    PTP over 3 s after the move: sent %d, send errors %d, state %s" %
+                (sent, errors, p2.get("dante.clock.state")))
+            check(sent >= 3 and errors == 0, "the PTP engine sends on the new address (%d sent, %d errors)" % (sent, errors))
+
+            ip(net.tx, "address", "del", new_addr + "/24", "dev", net.tx_if)
+            p = expect("no address left", **{"dante.net.address": "", "dante.net.in-use": ""})
+            check("wait for one" in str(p.get("dante.net.problem")) and str(p.get("dante.flows")) == "0",
+                  "no address: the problem says the device waits (%r), no flow" % p.get("dante.net.problem"))
+            ip(net.tx, "address", "add", new_addr + "/24", "dev", net.tx_if)
+            expect("the address back", **{"dante.net.in-use": new_addr + "/24", "dante.net.problem": ""})
+            reachable(new_addr, "the address back")
 
             ip(net.tx, "link", "del", net.tx_if)
-            p = expect("the interface deleted", **{"dante.net.link": "absent", "dante.net.address": ""})
+            p = expect("the interface deleted", **{"dante.net.link": "absent", "dante.net.address": "",
+                                                   "dante.net.in-use": ""})
             check(lab.procs["pipewire"].poll() is None, "pipewire is alive")
+
+            # Plugged back: the same name, a new index, the lab's first address.
+            ip(net.tx, "link", "add", net.tx_if, "type", "veth", "peer", "name", net.rx_if, "netns", net.rx)
+            _host_up(net.tx, net.tx_if, net.tx_addr, net.prefix)
+            _host_up(net.rx, net.rx_if, net.rx_addr, net.prefix)
+            expect("the interface back", **{"dante.net.link": "up", "dante.net.in-use": net.tx_addr + "/24",
+                                            "dante.net.problem": ""})
+            reachable(net.tx_addr, "the interface back")
     log("done")
 
 
 if __name__ == "__main__":
-    sys.exit(main_wrapper(body))
+    sys.exit(main_with_client(body, client_main))

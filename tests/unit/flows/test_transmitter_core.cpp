@@ -163,7 +163,31 @@ TEST_CASE("lag beyond the bound re-bootstraps instead of bursting") {
     CHECK(*next - now_samples <= 32);
 }
 
-TEST_CASE("a clock generation change re-bootstraps every flow") {
+TEST_CASE("a new clock generation without a step keeps every flow's timestamps") {
+    // Becoming master or re-locking without a step: a new generation on the same line.
+    Rig rig({flow(0), flow(1, 16)});
+    int64_t wake = rig.run(kMono0);
+    wake = rig.run(wake);
+    const uint64_t next0 = *rig.core->next_timestamp(rig.table.entries[0].spec.handle);
+    const uint64_t next1 = *rig.core->next_timestamp(rig.table.entries[1].spec.handle);
+    rig.io.sent.clear();
+    const ClockSnapshot same_line = locked_clock(2);
+    wake = rig.run(wake, same_line);
+    // The packets that were due went out, stamped where the flows were: no gap, no repeat.
+    REQUIRE(rig.io.sent.size() >= 2);
+    for (const auto& sent : rig.io.sent) CHECK(sent.timestamp == (sent.index == 0 ? next0 : next1));
+    CHECK(rig.counters.rebootstraps == 0);
+    rig.io.sent.clear();
+    for (int i = 0; i < 20; ++i) wake = rig.run(wake, same_line);
+    uint64_t expect0 = next0 + 32, expect1 = next1 + 16;
+    for (const auto& sent : rig.io.sent) {
+        uint64_t& expect = sent.index == 0 ? expect0 : expect1;
+        CHECK(sent.timestamp == expect);
+        expect += sent.index == 0 ? 32 : 16;
+    }
+}
+
+TEST_CASE("a clock generation change with a step re-bootstraps every flow") {
     Rig rig({flow(0), flow(1, 16)});
     int64_t wake = rig.run(kMono0);
     wake = rig.run(wake);
