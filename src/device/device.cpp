@@ -138,7 +138,13 @@ std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error, 
             at_load = device->link_->state();
             device->network_.start(at_load);
         });
-        if (at_load.address() != 0 && !device->start_services(error)) return nullptr;
+        if (at_load.address() != 0) {
+            if (!device->start_services(error)) return nullptr;
+        } else {
+            device->log_.write(LogLevel::warn, "net",
+                               device->config_.interface + ": no IPv4 address yet (" + describe_link(at_load) +
+                                   "): the control plane and flows start once it has one");
+        }
     }
     return device;
 }

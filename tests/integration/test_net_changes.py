@@ -45,6 +45,31 @@ def ip(ns, *args):
     subprocess.run(["ip", "-n", ns] + list(args), check=True, capture_output=True, text=True, timeout=10)
 
 
+def reachable_checker(lab, rx_ns, dante_rx, script):
+    """reachable(address, what): checks that the device answers ARC and gives dante-rx a
+    flow without loss on `address`, from namespace rx_ns (script: a test whose --client
+    runs client_main)."""
+    def reachable(address, what):
+        r = subprocess.run(["ip", "netns", "exec", rx_ns, sys.executable, str(script), "--client", address],
+                           capture_output=True, text=True, timeout=20)
+        arc = json.loads(r.stdout) if r.returncode == 0 and r.stdout.strip() else {"error": r.stderr[-300:]}
+        check(arc.get("name") == DEVICE, "%s: ARC answers on %s (%s)" % (what, address, json.dumps(arc)))
+        stats, wav = lab.work / "rx.json", lab.work / "rx.wav"
+        stats.unlink(missing_ok=True)
+        r = subprocess.run(["ip", "netns", "exec", rx_ns, dante_rx, "--address", address, "--channels", "1,2",
+                            "--seconds", "1", "--stats", str(stats), "--wav", str(wav)],
+                           capture_output=True, text=True, timeout=30)
+        s = json.loads(stats.read_text()) if r.returncode == 0 and stats.exists() else {}
+        p = lab.node_props(SINK)
+        log("    %s: clock %s (generation %s), dante-rx: %s" % (
+            what, p.get("dante.clock.state"), p.get("dante.clock.generation"),
+            json.dumps({k: s.get(k) for k in ("packets", "lost", "duplicated", "reordered", "malformed")})))
+        check(s.get("packets", 0) > 0 and s.get("lost") == 0 and s.get("source", "").startswith(address),
+              "%s: dante-rx received a flow from %s (%s packets, lost %s; rc %d %s)" %
+              (what, address, s.get("packets"), s.get("lost"), r.returncode, r.stderr[-300:]))
+    return reachable
+
+
 def body():
     a = parse_args(__doc__)
     with NetLab("net") as net:
@@ -82,28 +107,8 @@ def body():
             check("%s: link down (was up)" % net.tx_if in text and "link no-carrier (was up)" in text,
                   "the changes are in pipewire's log")
 
-            def reachable(address, what):
-                """The device answers ARC and gives dante-rx a flow on `address`."""
-                r = subprocess.run(["ip", "netns", "exec", net.rx, sys.executable, str(Path(__file__).resolve()),
-                                    "--client", address], capture_output=True, text=True, timeout=20)
-                arc = json.loads(r.stdout) if r.returncode == 0 and r.stdout.strip() else {"error": r.stderr[-300:]}
-                check(arc.get("name") == DEVICE, "%s: ARC answers on %s (%s)" % (what, address, json.dumps(arc)))
-                stats, wav = lab.work / "rx.json", lab.work / "rx.wav"
-                stats.unlink(missing_ok=True)
-                r = subprocess.run(["ip", "netns", "exec", net.rx, dante_rx, "--address", address, "--channels", "1,2",
-                                    "--seconds", "1", "--stats", str(stats), "--wav", str(wav)],
-                                   capture_output=True, text=True, timeout=30)
-                s = json.loads(stats.read_text()) if r.returncode == 0 and stats.exists() else {}
-                pp = props()
-                log("    clock: %s" % json.dumps({k: pp.get(k) for k in ("dante.clock.state", "dante.clock.generation",
-                    "dante.ptp.faults", "dante.ptp.send-errors", "dante.tx.discontinuities", "dante.tx.underruns", "dante.tx.late-histogram", "dante.tx.packets")}))
-                log("    dante-rx from %s: %s" % (address, json.dumps({k: s.get(k) for k in (
-                    "packets", "lost", "duplicated", "reordered", "malformed", "first_timestamp", "frames", "lateness_us")})))
-                check(s.get("packets", 0) > 0 and s.get("lost") == 0 and s.get("source", "").startswith(address),
-                      "%s: dante-rx received a flow from %s (%s packets, lost %s; rc %d %s)" %
-                      (what, address, s.get("packets"), s.get("lost"), r.returncode, r.stderr[-300:]))
-
-            dante_rx = built_program(build_dir(a), "tools/dante-rx/dante-rx")
+            reachable = reachable_checker(lab, net.rx, built_program(build_dir(a), "tools/dante-rx/dante-rx"),
+                                          Path(__file__).resolve())
             reachable(net.tx_addr, "at start")
 
             # Another subnet: removing a primary address also removes the secondaries of its

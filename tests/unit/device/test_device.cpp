@@ -50,13 +50,22 @@ TEST_CASE("the ptp clock without an interface is refused: nothing goes on the ne
     CHECK(result.error.find("dante.interface") != std::string::npos);
 }
 
-TEST_CASE("a missing interface refuses the device, naming the interface") {
-    // The clock alone would wait (for pipewire-dante-ptp@nosuch-if0); the flows cannot.
+TEST_CASE("a missing interface loads the device, which waits for it and says so") {
+    // A boot-time drop-in may load before the network is up (or a USB NIC is plugged in).
     auto cfg = parse_device_config({{"dante.interface", "nosuch-if0"}}, "x").config.value();
     CHECK(cfg.clock_source.kind == ClockSourceKind::ptp);
     std::string error;
-    CHECK(Device::create(cfg, error) == nullptr);
-    CHECK(error.find("nosuch-if0") != std::string::npos);
+    auto device = Device::create(cfg, error);
+    REQUIRE_MESSAGE(device, error);
+    std::map<std::string, std::string> props;
+    for (const auto& [k, v] : device->properties()) props[k] = v;
+    CHECK(props["dante.net.link"] == "absent");
+    CHECK(props["dante.net.in-use"] == "");
+    CHECK(props["dante.net.problem"] == "no IPv4 address on nosuch-if0 (absent): the control plane and flows wait for one");
+    CHECK(props["dante.flows"] == "0");
+    device->follow_network();  // nothing to move to: stays waiting
+    for (const auto& [k, v] : device->properties()) props[k] = v;
+    CHECK(props["dante.net.moves"] == "0");
 }
 
 TEST_CASE("phc and usrvclock sources: a PHC that cannot be opened loads unsynchronized with the cause, usrvclock waits for its server") {
