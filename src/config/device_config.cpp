@@ -330,7 +330,7 @@ constexpr auto kConfigKeys = std::to_array<ConfigKey>({
          d.cfg.device_name = std::string(v);
          return true;
      }},
-    {"dante.interface", "<ifname>", "a network interface name (e.g. eth0)", "an interface name: flows are served on it",
+    {"dante.interface", "<ifname>", "a network interface name (e.g. eth0)", "an interface name: flows are served on it. It may not exist yet, or have no address: the device waits for one (`dante.net.problem`) and follows it when it changes",
      "none (nothing on the network)",
      [](std::string_view v, ConfigDraft& d) {
          if (!is_interface_name(v)) return false;
