@@ -17,6 +17,11 @@
     set and no dante.clock.source publishes dante.clock.source = ptp, reaches
     dante.clock.state = master when alone on the link (the time it takes is printed),
     and its published clock keeps advancing at rate ~1 (within 100 ppm).
+(d) The clock service follows a renumbering: pipewire-dante-ptp on the transmitter's end
+    leads a `dante-ptp --slave-only` follower on the other; the service's address is
+    replaced by one of another subnet. The service logs that it rebound its sockets there
+    within 3 s, and the follower is locked to it again (the same clock id, Syncs still
+    arriving) within 15 s.
 """
 import json
 import os
@@ -274,6 +279,44 @@ def device_path(a):
             check(int(p2.get("dante.ptp.sent", 0)) > 0, "dante.ptp.sent = %s (Syncs go out)" % p2.get("dante.ptp.sent"))
 
 
+def service_renumbered(a, tool):
+    log("(d) pipewire-dante-ptp follows its interface's new address")
+    service_bin = str(build_dir(a) / "tools" / "pipewire-dante-ptp" / "pipewire-dante-ptp")
+    runtime = Path(tempfile.mkdtemp(prefix="ptp-svc-"))
+    with NetLab("psr") as net:
+        service = Runner(net.tx, [service_bin, "--interface", net.tx_if, "--runtime-dir", str(runtime)], "service")
+        follower = Runner(net.rx, [tool, "--interface", net.rx_if, "--slave-only", "--interval-ms", "200",
+                                   "--seconds", "90"], "follower")
+        try:
+            locked = follower.wait_for(lambda l: l["state"] == "locked", 20)
+            check(locked is not None, "the follower locks to the service (%s)" % (locked and locked["master_id"]))
+            n = net.tx_addr.split(".", 3)[2]
+            new_addr = "10.74.%s.1" % n
+            subprocess.run(["ip", "-n", net.tx, "address", "add", new_addr + "/24", "dev", net.tx_if], check=True)
+            subprocess.run(["ip", "-n", net.tx, "address", "del", net.tx_addr + "/24", "dev", net.tx_if], check=True)
+            t0 = time.monotonic()
+            said = "pipewire-dante-ptp: %s is now %s: PTP rebound there" % (net.tx_if, new_addr)
+            while time.monotonic() - t0 < 3 and not any(said in t for t in service.text):
+                time.sleep(0.05)
+            log(service.tail(4))
+            check(any(said in t for t in service.text), "the service rebound to %s within 3 s" % new_addr)
+            check(not any("cannot rebind" in t for t in service.text), "no failed rebind")
+            after_ns = time.monotonic_ns() + 2_000_000_000
+            relocked = follower.wait_for(lambda l: l["mono_ns"] > after_ns and l["state"] == "locked", 15)
+            check(relocked is not None and relocked["master_id"] == locked["master_id"],
+                  "the follower is locked to the same clock after the renumbering (%s)" %
+                  (relocked and relocked["master_id"]))
+            later = follower.wait_for(lambda l: l["mono_ns"] > after_ns + 1_000_000_000 and
+                                      l["received"] > relocked["received"], 5)
+            check(later is not None, "Syncs keep arriving from the new address")
+        finally:
+            follower.stop()
+            service.stop()
+            shutil.rmtree(runtime, ignore_errors=True)
+            if service.proc.returncode not in (0, None):
+                log(service.tail())
+
+
 def body():
     a = parse_args(__doc__)
     tool = dante_ptp(a)
@@ -285,6 +328,8 @@ def body():
         with_ptp4l(tool)
     if only in ("", "c"):
         device_path(a)
+    if only in ("", "d"):
+        service_renumbered(a, tool)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@
 //
 // Installed as the systemd unit pipewire-dante-ptp@IF.service (conf/systemd/); the same
 // command runs by hand as root. Logs one line per change of clock state or leader to
-// stderr (the journal). Exit status: 0 on SIGINT/SIGTERM (the page is withdrawn), 1 if the
+// stderr (the journal). It follows the interface's address: renumbered (DHCP, a
+// link-local fallback), the engine rebinds its sockets there and keeps its lock, so the
+// sessions reading the page see no change. Exit status: 0 on SIGINT/SIGTERM (the page is withdrawn), 1 if the
 // interface or the page cannot be had (systemd restarts it), 2 for bad arguments.
 
 #include <time.h>
@@ -22,6 +24,8 @@
 #include <string_view>
 
 #include "common/ptp_cli.hpp"
+#include "net/ipv4.hpp"
+#include "net/link_watcher.hpp"
 #include "ptp/clock_page.hpp"
 #include "ptp/ptp_service.hpp"
 #include "util/clock_now.hpp"
@@ -29,6 +33,9 @@
 namespace {
 
 constexpr int64_t kPublishIntervalNs = 20'000'000;  // 50 Hz: readers see each servo step within 20 ms
+// How often the interface's address is read (getifaddrs): a renumbering is followed within
+// a second, as a device in PipeWire follows it.
+constexpr int64_t kAddressCheckNs = 1'000'000'000;
 
 volatile std::sig_atomic_t g_stop = 0;
 
@@ -107,7 +114,27 @@ int main(int argc, char** argv) {
     ClockState last_state = ClockState::unsynchronized;
     std::string last_master;
     int64_t next = monotonic_now_ns();
+    uint32_t bound_address = read_interface_state(options.interface).address();
+    int64_t next_address_check = next + kAddressCheckNs;
+    std::string last_rebind_error;
     while (!g_stop) {
+        if (next >= next_address_check) {
+            next_address_check = next + kAddressCheckNs;
+            const uint32_t address = read_interface_state(options.interface).address();
+            // No address: nothing to bind to; the engine's sends fail and it holds over.
+            if (address != 0 && address != bound_address) {
+                if (service.rebind(error)) {
+                    std::fprintf(stderr, "pipewire-dante-ptp: %s is now %s: PTP rebound there\n",
+                                 options.interface.c_str(), ipv4_to_string(address).c_str());
+                    bound_address = address;
+                    last_rebind_error.clear();
+                } else if (error != last_rebind_error) {
+                    std::fprintf(stderr, "pipewire-dante-ptp: cannot rebind to %s: %s\n",
+                                 ipv4_to_string(address).c_str(), error.c_str());
+                    last_rebind_error = error;
+                }
+            }
+        }
         state.clock = service.snapshot();
         state.status = service.status();
         const std::string master = service.master_id();
