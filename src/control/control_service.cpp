@@ -202,6 +202,9 @@ bool ControlService::start(std::string& error) {
         if (!state_error.empty()) options_.log.warn("control", state_error);
     }
     for (control::RxChannel& channel : state.rx_channels) channel.status = rx_status_for(channel.subscription);
+    // Flows that outlive a restart of the control plane (multicast ones moved to a new
+    // address with the device) are advertised from the first record on.
+    if (options_.tx_flows) state.tx_flows = options_.tx_flows();
     state_ = std::move(state);
     latency_ns_.store(state_.latency_ns, std::memory_order_relaxed);
     {

@@ -150,12 +150,26 @@ std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error, 
 }
 
 bool Device::start_services(std::string& error) {
-    return flows_->start(error) && control_->start(error);
+    if (!flows_->start(error)) return false;
+    // Multicast flows are the device's configuration (a controller made them), not a
+    // receiver's session: they come back on the new address, with its derived groups,
+    // before the control plane starts and advertises them. Unicast flows ended with the
+    // old address; their receivers ask again.
+    for (const FlowSpec& spec : carried_multicast_) {
+        const MulticastCreate made = flows_->create_multicast(spec.handle.index + 1, spec.slots.span(), spec.fpp);
+        if (!made.ok())
+            log_.write(LogLevel::warn, "flows", "multicast flow " + std::to_string(spec.handle.index + 1) +
+                                                    " not re-created on the new address: " + made.message);
+    }
+    carried_multicast_.clear();
+    return control_->start(error);
 }
 
 // Reverse order: nothing on ARC asks the flows for anything while they stop.
 void Device::stop_services() {
     control_->stop();
+    for (const FlowSpec& spec : flows_->flows())
+        if (spec.multicast) carried_multicast_.push_back(spec);
     flows_->stop();
 }
 

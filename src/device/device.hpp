@@ -85,7 +85,7 @@ public:
 private:
     Device(DeviceConfig config, std::unique_ptr<io::IoThread> io, std::unique_ptr<MediaClock> clock);
     bool start_services(std::string& error);
-    void stop_services();
+    void stop_services();  // keeps the multicast flows in carried_multicast_ for the next start
 
     DeviceConfig config_;
     std::unique_ptr<io::IoThread> io_;   // first member: destroyed (stopped) after every service on it
@@ -98,6 +98,7 @@ private:
     DriverStats stats_;
     Logger log_;
     NetworkStatus network_;
+    std::vector<FlowSpec> carried_multicast_;  // main thread: multicast flows across a move
     // Last member: stopped first, so its callback never outlives what it writes to.
     std::unique_ptr<LinkWatcher> link_;
 };

@@ -11,10 +11,12 @@ properties refresh about once a second):
     ("<if>: link down (was up)") and counted in dante.net.changes;
   * the address renumbered (a new one added, ours removed): the device moves there without
     a reload: dante.net.in-use follows, no problem; ARC answers the name query on the new
-    address, dante-rx gets a flow from it and receives every packet, and the in-process PTP
-    engine sends on it without errors (it rebinds, keeping its state);
+    address, dante-rx gets a flow from it and receives every packet, the multicast flow a
+    controller made moved with it (listed, sending), and the in-process PTP engine sends on
+    it without errors (it rebinds, keeping its state);
   * the address removed with none left: the control plane and flows stop, and
-    dante.net.problem says they wait for one; added again: the device is back on it;
+    dante.net.problem says they wait for one; added again: the device is back on it, its
+    multicast flow too;
   * the interface deleted: absent, the node is still there and pipewire is alive; the
     interface created again (a USB NIC plugged back): the device is back on it, ARC
     answers and a flow runs.
@@ -30,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pwlab import (make_lab, parse_args, main_with_client, check, log, lab_args, build_dir,  # noqa: E402
                    built_program, SINK, DEVICE)
 from netlab import NetLab, _host_up  # noqa: E402
+from mcast_client import arc_steps  # noqa: E402
 
 WAIT_S = 5
 
@@ -110,6 +113,18 @@ def body():
             reachable = reachable_checker(lab, net.rx, built_program(build_dir(a), "tools/dante-rx/dante-rx"),
                                           Path(__file__).resolve())
             reachable(net.tx_addr, "at start")
+            # A controller's multicast flow: the device's configuration, which moves with it.
+            made = arc_steps(net.rx, net.tx_addr, [["create", 1, [1, 2]]])
+            check(made["create"] == [1], "a multicast flow created over ARC (%s)" % json.dumps(made["flows"]))
+
+            def multicast_moved(address, what):
+                flows = arc_steps(net.rx, address, [])["flows"]
+                check([(f["number"], f["channels"]) for f in flows] == [(1, [1, 2])],
+                      "%s: ARC on %s lists the multicast flow 1 = [1, 2] (%s)" % (what, address, json.dumps(flows)))
+                before = int(props().get("dante.tx.packets", 0))
+                lab.wait_for(lambda: int(props().get("dante.tx.packets", 0)) > before + 100, WAIT_S,
+                             "%s: the multicast flow sends" % what)
+                check(True, "%s: the multicast flow sends" % what)
 
             # Another subnet: removing a primary address also removes the secondaries of its
             # subnet (unless promote_secondaries is set), as a DHCP renumbering would not.
@@ -124,6 +139,7 @@ def body():
             log("    moved within %.1f s; moves %s" % (time.monotonic() - t0, p.get("dante.net.moves")))
             check(int(p.get("dante.net.moves", 0)) >= 1, "dante.net.moves counts the move")
             reachable(new_addr, "renumbered")
+            multicast_moved(new_addr, "renumbered")
             # PTP on the new address: it keeps sending, and no send fails any more.
             p1 = props()
             time.sleep(3)
@@ -141,6 +157,7 @@ def body():
             ip(net.tx, "address", "add", new_addr + "/24", "dev", net.tx_if)
             expect("the address back", **{"dante.net.in-use": new_addr + "/24", "dante.net.problem": ""})
             reachable(new_addr, "the address back")
+            multicast_moved(new_addr, "the address back")
 
             ip(net.tx, "link", "del", net.tx_if)
             p = expect("the interface deleted", **{"dante.net.link": "absent", "dante.net.address": "",
