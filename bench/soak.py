@@ -25,10 +25,7 @@ Writes DIR/soak.json (faults, intervals, samples, summary), DIR/samples.csv and
 DIR/faults.csv (--out DIR, default ./soak-<pid>) and prints the summary: worst recovery
 per fault kind, RSS/fd/thread slopes after the warm-up. Exit 0 when every fault recovered,
 every steady interval was bit-exact and gap-free and the fds did not grow; 1 otherwise;
-77 when avahi-daemon is missing. `integration-soak_short` runs it for 3.5 minutes.
-
-Link down/up and address changes wait for rtnetlink support in the device: they are rows
-of FAULTS marked `None`.
+77 when avahi-daemon is missing. `integration-soak_short` runs it for 4.5 minutes.
 """
 import csv
 import json
@@ -113,15 +110,15 @@ class Soak:
             self.sample()
 
     # ---------------- receivers
-    def start_rx(self, kind, seconds, channels="1,2"):
-        """A dante-rx in the receiver namespace: "unicast" asks the sink's address for a
-        flow; "multicast" resolves lab-tx through mDNS and joins bundle 1."""
+    def start_rx(self, kind, seconds, channels="1,2", address=None):
+        """A dante-rx in the receiver namespace: "unicast" asks the sink's address (or
+        `address`) for a flow; "multicast" resolves lab-tx through mDNS and joins bundle 1."""
         self.n += 1
         wav, stats = self.lab.work / ("rx%d.wav" % self.n), self.lab.work / ("rx%d.json" % self.n)
         if kind == "multicast":
             cmd = self.rx_host.prefix() + [str(self.dante_rx), "--device", DEVICE]
         else:
-            cmd = ["ip", "netns", "exec", self.net.rx, str(self.dante_rx), "--address", self.net.tx_addr,
+            cmd = ["ip", "netns", "exec", self.net.rx, str(self.dante_rx), "--address", address or self.net.tx_addr,
                    "--format", "S24"]
         p = self.lab.spawn(cmd + ["--channels", channels, "--seconds", str(seconds),
                                   "--wav", str(wav), "--stats", str(stats)], name="rx-%s" % kind)
@@ -310,9 +307,9 @@ class Soak:
         p.wait(timeout=5)
         return time.monotonic()
 
-    def rx_again(self, base, t_kill):
+    def rx_again(self, base, t_kill, address=None):
         """The same request again: recorded 3 s, gap-free; end state: flows back to `base`."""
-        p = self.start_rx("unicast", 3)
+        p = self.start_rx("unicast", 3, address=address)
         self.lab.wait_for(lambda: self.granted(p), 10, "a flow for the same request")
         granted = time.monotonic() - t_kill
         p.wait(timeout=20)
@@ -382,6 +379,68 @@ class Soak:
                           30, "the sink locked to the leader again")
         return True, time.monotonic() - t0, {"gone_s": gone, "state_while_gone": during}
 
+    def ip(self, ns, *args, check=True):
+        return subprocess.run(["ip", "-n", ns] + list(args), capture_output=True, text=True, timeout=10, check=check)
+
+    def bundle_resolvable(self, what):
+        name = "%d@%s" % (MCAST_SLOT, DEVICE)
+        self.lab.wait_for(lambda: name in {e["name"] for e in self.rx_host.browse("_netaudio-bund._udp", timeout=3)},
+                          30, "bundle %s resolved %s" % (name, what), interval=0.3)
+
+    def on_address(self, address, what):
+        """The device bound to `address` with nothing wrong (dante.net.*)."""
+        self.lab.wait_for(lambda: (lambda p: p.get("dante.net.in-use") == "%s/%d" % (address, self.net.prefix) and
+                                   p.get("dante.net.problem") == "" and p.get("dante.net.link") == "up")(self.props()),
+                          15, "the device on %s %s" % (address, what))
+
+    def fault_link_down_up(self, rng):
+        """Our end of the link goes down for 1-4 s (a cable pulled at the transmitter) and
+        comes back; end state: the device up on its address with no problem, a unicast
+        receiver gets a gap-free flow, bundle 1 resolvable again."""
+        base = self.flows()
+        down = round(rng.uniform(1, 4), 1)
+        self.ip(self.net.tx, "link", "set", self.net.tx_if, "down")
+        time.sleep(down)
+        during = self.props().get("dante.net.link")
+        self.ip(self.net.tx, "link", "set", self.net.tx_if, "up")
+        # a link going down takes its routes with it: the lab's multicast route comes back
+        # as a network manager would restore it
+        self.ip(self.net.tx, "route", "replace", "224.0.0.0/4", "dev", self.net.tx_if)
+        t0 = time.monotonic()
+        self.on_address(self.net.tx_addr, "after the link came back")
+        fine, again, d = self.rx_again(base, t0)
+        self.bundle_resolvable("after the link came back")
+        d.update(down_s=down, link_while_down=during, flow_s=round(again, 3))
+        return fine, time.monotonic() - t0, d
+
+    def fault_address_change(self, rng):
+        """The transmitter is renumbered to another subnet (a new DHCP lease) and, after a
+        steady 3-8 s there, back; end states: on the new address a unicast receiver gets a
+        gap-free flow and bundle 1 resolves; back on the first, the same. The recovery is
+        the time from the first renumbering to the first flow on the new address."""
+        base = self.flows()
+        n = self.net.tx_addr.split(".", 3)[2]
+        alt, alt_peer = "10.73.%s.1" % n, "10.73.%s.2" % n
+        prefix = "/%d" % self.net.prefix
+        self.ip(self.net.rx, "address", "replace", alt_peer + prefix, "dev", self.net.rx_if)
+        self.ip(self.net.tx, "address", "add", alt + prefix, "dev", self.net.tx_if)
+        self.ip(self.net.tx, "address", "del", self.net.tx_addr + prefix, "dev", self.net.tx_if)
+        t0 = time.monotonic()
+        self.on_address(alt, "after the renumbering")
+        moved = time.monotonic() - t0
+        fine, again, d = self.rx_again(base, t0, address=alt)
+        self.bundle_resolvable("on the new address")
+        time.sleep(round(rng.uniform(3, 8), 1))
+        self.ip(self.net.tx, "address", "add", self.net.tx_addr + prefix, "dev", self.net.tx_if)
+        self.ip(self.net.tx, "address", "del", alt + prefix, "dev", self.net.tx_if)
+        t1 = time.monotonic()
+        self.on_address(self.net.tx_addr, "back on the first address")
+        fine_back, back, d_back = self.rx_again(base, t1)
+        self.bundle_resolvable("back on the first address")
+        d.update(moved_s=round(moved, 3), flow_s=round(again, 3), back_flow_s=round(back, 3),
+                 back_packets=d_back.get("packets"), back_lost=d_back.get("lost"))
+        return fine and fine_back, again, d
+
     def inject(self, kind, fn, rng):
         t0 = self.now()
         try:
@@ -412,8 +471,8 @@ FAULTS = {
     "rx_restart": Soak.fault_rx_restart,
     "mcast_churn": Soak.fault_mcast_churn,
     "ptp_leader": Soak.fault_ptp_leader,   # with --clock ptp only
-    "link_down_up": None,    # needs rtnetlink support in the device (in progress)
-    "address_change": None,  # likewise
+    "link_down_up": Soak.fault_link_down_up,
+    "address_change": Soak.fault_address_change,
 }
 
 
