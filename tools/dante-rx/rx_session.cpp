@@ -59,6 +59,15 @@ std::string status_text(uint16_t code) {
     }
 }
 
+// Wait for either socket (fd -1: skipped); returns which to read. A queued error (ICMP
+// port unreachable on the connected control socket) counts: reading it clears it, where
+// waiting for POLLIN alone would spin until the deadline.
+std::pair<bool, bool> wait_either(int first_fd, int second_fd, int timeout_ms) {
+    std::array<pollfd, 2> fds{pollfd{first_fd, POLLIN, 0}, pollfd{second_fd, POLLIN, 0}};
+    if (::poll(fds.data(), fds.size(), timeout_ms) <= 0) return {false, false};
+    return {(fds[0].revents & (POLLIN | POLLERR)) != 0, (fds[1].revents & (POLLIN | POLLERR)) != 0};
+}
+
 // Send what the requester asks for: requests from the control socket (connected to the
 // target, which answers there), keepalives from the audio socket (the transmitter's flow
 // socket hears only the address it sends to). Returns the keepalives that left.
@@ -103,16 +112,10 @@ uint64_t drive_exchange(FlowRequester& requester, Busy busy, const UdpSocket& co
         keepalives += send_outbox(requester, control, audio);
         if (!busy()) break;
         const int64_t wait = requester.next_deadline_ms().value_or(now + 50) - now;
-        if (control.wait_readable(static_cast<int>(std::clamp<int64_t>(wait, 0, 50)))) read_control(requester, control);
+        if (wait_either(control.fd(), -1, static_cast<int>(std::clamp<int64_t>(wait, 0, 50))).first)
+            read_control(requester, control);
     }
     return keepalives;
-}
-
-// Wait for either socket (fd -1: skipped); returns which are readable.
-std::pair<bool, bool> wait_either(int first_fd, int second_fd, int timeout_ms) {
-    std::array<pollfd, 2> fds{pollfd{first_fd, POLLIN, 0}, pollfd{second_fd, POLLIN, 0}};
-    if (::poll(fds.data(), fds.size(), timeout_ms) <= 0) return {false, false};
-    return {(fds[0].revents & POLLIN) != 0, (fds[1].revents & POLLIN) != 0};
 }
 
 // One datagram with the kernel's receive time (SO_TIMESTAMPNS, CLOCK_REALTIME), when the
