@@ -1,6 +1,7 @@
 #include "rx/flow_requester.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace dante {
 
