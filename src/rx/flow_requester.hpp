@@ -36,8 +36,8 @@ namespace dante {
 struct FlowRequesterConfig {
     Ipv4Endpoint target;           // the transmitter's flow-control endpoint (UDP 4455)
     flowctl::FlowRequest request;  // destination: our audio socket's own address
-    // Each exchange (request, update): this many sends, each awaited this long. dante-rx's
-    // defaults (--timeout-ms, --attempts).
+    // Each exchange (request, update): this many sends, each awaited this long (what
+    // dante-rx's RxOptions default to).
     int64_t reply_timeout_ms = 1000;
     int attempts = 3;
     // Stopping is best effort and must not hold up shutdown: fewer, shorter tries.
