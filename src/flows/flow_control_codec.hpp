@@ -4,8 +4,9 @@
 // A receiver asks the transmitter for a unicast audio flow (0x0100), changes its channels
 // (0x0102) or stops it (0x0101); the transmitter answers with a status and, for 0x0100,
 // a 6-byte flow handle. Both directions live here: the transmitter decodes requests and
-// encodes responses, tools/dante-rx encodes requests and decodes responses, and the tests
-// check one against the other byte for byte. Layouts: docs/protocol.md#flow-control.
+// encodes responses, the receiver (src/rx/flow_requester) encodes requests and decodes
+// responses, and the tests check one against the other byte for byte.
+// Layouts: docs/protocol.md#flow-control.
 //
 // Every decoder is bounds-checked and never throws: a datagram that is truncated, longer
 // than its header says, or whose offsets point outside it is refused with a reason. The

@@ -1,6 +1,7 @@
 #include "rx_session.hpp"
 
 #include <arpa/inet.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "flows/audio_packet_reader.hpp"
 #include "flows/packet_writer.hpp"
 #include "net/udp_socket.hpp"
+#include "rx/flow_requester.hpp"
 
 namespace dante::rx {
 namespace {
@@ -57,24 +59,63 @@ std::string status_text(uint16_t code) {
     }
 }
 
-// Send a request and wait for the response with its sequence number and opcode.
-std::optional<std::vector<uint8_t>> exchange(const UdpSocket& control, std::span<const uint8_t> request,
-                                             uint16_t sequence, uint16_t opcode, const RxOptions& o) {
-    std::array<uint8_t, flowctl::kMaxPacketBytes> buffer{};
-    for (int attempt = 0; attempt < std::max(o.attempts, 1) && !interrupted(o); ++attempt) {
-        if (control.send(request) < 0) continue;
-        const int64_t deadline = monotonic_ms() + o.reply_timeout_ms;
-        for (int64_t now = monotonic_ms(); now < deadline && !interrupted(o); now = monotonic_ms()) {
-            if (!control.wait_readable(static_cast<int>(std::min<int64_t>(deadline - now, 50)))) continue;
-            const ssize_t n = control.recv_from(buffer, nullptr);
-            if (n <= 0 || static_cast<size_t>(n) > buffer.size()) continue;
-            const auto decoded = flowctl::decode_response(std::span<const uint8_t>(buffer.data(), static_cast<size_t>(n)));
-            if (!decoded.response) continue;
-            if (decoded.response->header.sequence != sequence || decoded.response->header.opcode != opcode) continue;
-            return std::vector<uint8_t>(buffer.begin(), buffer.begin() + n);
+// Wait for either socket (fd -1: skipped); returns which to read. A queued error (ICMP
+// port unreachable on the connected control socket) counts: reading it clears it, where
+// waiting for POLLIN alone would spin until the deadline.
+std::pair<bool, bool> wait_either(int first_fd, int second_fd, int timeout_ms) {
+    std::array<pollfd, 2> fds{pollfd{first_fd, POLLIN, 0}, pollfd{second_fd, POLLIN, 0}};
+    if (::poll(fds.data(), fds.size(), timeout_ms) <= 0) return {false, false};
+    return {(fds[0].revents & (POLLIN | POLLERR)) != 0, (fds[1].revents & (POLLIN | POLLERR)) != 0};
+}
+
+// Send what the requester asks for: requests from the control socket (connected to the
+// target, which answers there), keepalives from the audio socket (the transmitter's flow
+// socket hears only the address it sends to). Returns the keepalives that left.
+uint64_t send_outbox(FlowRequester& requester, const UdpSocket& control, const UdpSocket& audio) {
+    uint64_t keepalives = 0;
+    for (const RequesterDatagram& d : requester.outbox()) {
+        if (d.socket == RequesterSocket::control) {
+            control.send(d.span());
+        } else if (audio.send_to(d.span(), d.to) == static_cast<ssize_t>(d.size) &&
+                   d.kind == RequesterDatagramKind::keepalive) {
+            ++keepalives;
         }
     }
-    return std::nullopt;
+    requester.clear_outbox();
+    return keepalives;
+}
+
+// Every datagram waiting on the control socket, to the requester (which judges them).
+void read_control(FlowRequester& requester, const UdpSocket& control) {
+    std::array<uint8_t, flowctl::kMaxPacketBytes> buffer{};
+    for (;;) {
+        Ipv4Endpoint from;
+        const ssize_t n = control.recv_from(buffer, &from);
+        if (n < 0) return;  // drained (or an ICMP error, which says nothing of an answer)
+        // MSG_TRUNC: n is the real size; a datagram beyond the buffer is nobody's answer.
+        if (static_cast<size_t>(n) > buffer.size()) continue;
+        requester.on_control_datagram(std::span<const uint8_t>(buffer.data(), static_cast<size_t>(n)), from,
+                                      monotonic_ms());
+    }
+}
+
+// Drive the requester on the control socket while `busy()` (an exchange with nothing
+// else to do meanwhile: the request, an update still unanswered when the recording ends,
+// the stop). `interrupted`: give up early. Returns the keepalives sent meanwhile.
+template <typename Busy>
+uint64_t drive_exchange(FlowRequester& requester, Busy busy, const UdpSocket& control, const UdpSocket& audio,
+                        const std::atomic<bool>* interrupted) {
+    uint64_t keepalives = 0;
+    while (busy() && !(interrupted != nullptr && interrupted->load())) {
+        const int64_t now = monotonic_ms();
+        requester.tick(now);
+        keepalives += send_outbox(requester, control, audio);
+        if (!busy()) break;
+        const int64_t wait = requester.next_deadline_ms().value_or(now + 50) - now;
+        if (wait_either(control.fd(), -1, static_cast<int>(std::clamp<int64_t>(wait, 0, 50))).first)
+            read_control(requester, control);
+    }
+    return keepalives;
 }
 
 // One datagram with the kernel's receive time (SO_TIMESTAMPNS, CLOCK_REALTIME), when the
@@ -194,32 +235,41 @@ RxResult run_receiver(const RxOptions& o) {
     const int64_t tai_minus_realtime =
         std::llround(static_cast<double>(clock_ns(CLOCK_TAI) - clock_ns(CLOCK_REALTIME)) / 1e9) * 1'000'000'000;
 
-    std::array<uint8_t, flowctl::kMaxPacketBytes> out{};
-    uint16_t sequence = 1;
-    size_t n = 0;
+    // Unicast: the flow-control exchanges are FlowRequester's (src/rx/); this only carries
+    // its datagrams. Same timing as before it existed: attempts x reply timeout for the
+    // request and the update, 2 x 300 ms for the stop.
+    std::optional<FlowRequester> requester;
     if (!o.multicast) {
-        flowctl::FlowRequest request;
-        request.rx_device_name = o.device_name;
-        request.rx_flow_name = std::to_string(getpid()) + "_1";  // Inferno names flows <process id>_<flow number>
-        request.rate = o.rate;
-        request.bits_per_sample = o.bits;
-        request.fpp = static_cast<uint16_t>(r.fpp);
-        request.slots.assign(o.channels);
-        request.destination = r.local;
-        n = flowctl::encode_request_flow(sequence, request, out);
-        const auto reply = exchange(*control, std::span<const uint8_t>(out.data(), n), sequence,
-                                    static_cast<uint16_t>(flowctl::Opcode::request_flow), o);
-        if (!reply) {
+        FlowRequesterConfig config;
+        config.target = o.target;
+        config.request.rx_device_name = o.device_name;
+        config.request.rx_flow_name = std::to_string(getpid()) + "_1";  // Inferno names flows <process id>_<flow number>
+        config.request.rate = o.rate;
+        config.request.bits_per_sample = o.bits;
+        config.request.fpp = static_cast<uint16_t>(r.fpp);
+        config.request.slots.assign(o.channels);
+        config.request.destination = r.local;
+        config.reply_timeout_ms = o.reply_timeout_ms;
+        config.attempts = o.attempts;
+        requester.emplace(config);
+        if (!requester->start(monotonic_ms())) {
+            r.error = "cannot encode the flow request (device name too long?)";
+            return r;
+        }
+        send_outbox(*requester, *control, *audio);
+        drive_exchange(
+            *requester, [&] { return requester->state() == FlowRequesterState::requesting; }, *control, *audio,
+            o.interrupted);
+        if (requester->state() == FlowRequesterState::refused) {
+            r.refused_status = requester->refused_status();
+            r.error = "the transmitter refused the flow: status " + status_text(r.refused_status);
+            return r;
+        }
+        if (requester->state() != FlowRequesterState::granted) {
             r.error = "no answer to the flow request from " + to_string(o.target);
             return r;
         }
-        const auto response = flowctl::decode_response(*reply).response;
-        if (response->header.status != flowctl::status::ok || !response->handle) {
-            r.refused_status = response->header.status;
-            r.error = "the transmitter refused the flow: status " + status_text(response->header.status);
-            return r;
-        }
-        r.handle = *response->handle;
+        r.handle = requester->handle();
         if (o.on_granted) o.on_granted(r.handle);
     }
 
@@ -235,33 +285,28 @@ RxResult run_receiver(const RxOptions& o) {
     std::array<uint8_t, 65536> packet{};
     const int64_t started = monotonic_ms();
     int64_t end_ms = started + o.first_packet_timeout_ms;
-    int64_t next_keepalive = 0;
-    const std::array<uint8_t, 2> keepalive{0x13, 0x37};
     bool complete = false;
     int64_t update_at_ms = -1;
 
     while (!complete && !interrupted(o)) {
         const int64_t now = monotonic_ms();
         if (now >= end_ms) break;
-        if (control && update_at_ms >= 0 && now >= update_at_ms && !r.update_sent) {
-            flowctl::SlotList slots;
-            slots.assign(o.update_channels);
-            ++sequence;
-            n = flowctl::encode_update_flow(sequence, r.handle, slots, out);
-            r.update_sent = true;
-            r.update_sent_after_timestamp = max_ts;
-            const auto updated = exchange(*control, std::span<const uint8_t>(out.data(), n), sequence,
-                                          static_cast<uint16_t>(flowctl::Opcode::update_flow), o);
-            if (updated) r.update_status = flowctl::decode_response(*updated).response->header.status;
-            continue;
-        }
-        if (control && have_first && now >= next_keepalive) {
-            if (audio->send_to(keepalive, r.source) == 2) ++r.keepalives_sent;
-            next_keepalive = now + 250;
-        }
         int64_t wait = end_ms - now;
-        if (control && have_first) wait = std::min(wait, next_keepalive - now);
-        if (!audio->wait_readable(static_cast<int>(std::clamp<int64_t>(wait, 0, 50)))) continue;
+        if (requester) {
+            if (update_at_ms >= 0 && now >= update_at_ms && !r.update_sent) {
+                requester->request_update(o.update_channels, now);
+                r.update_sent = true;
+                r.update_sent_after_timestamp = max_ts;
+            }
+            requester->tick(now);  // keepalives, the update's retries
+            r.keepalives_sent += send_outbox(*requester, *control, *audio);
+            if (const auto deadline = requester->next_deadline_ms()) wait = std::min(wait, *deadline - now);
+            if (update_at_ms >= 0 && !r.update_sent) wait = std::min(wait, update_at_ms - now);
+        }
+        const auto [control_ready, audio_ready] =
+            wait_either(control ? control->fd() : -1, audio->fd(), static_cast<int>(std::clamp<int64_t>(wait, 0, 50)));
+        if (control_ready) read_control(*requester, *control);
+        if (!audio_ready) continue;
         for (;;) {
             Ipv4Endpoint from;
             std::optional<int64_t> kernel_ns;
@@ -280,6 +325,9 @@ RxResult run_receiver(const RxOptions& o) {
                 ++r.malformed;
                 continue;
             }
+            // The flow is live: the first packet names where keepalives go (the next
+            // turn of the loop sends them).
+            if (requester) requester->on_audio_from(from, monotonic_ms());
             const uint64_t ts = read.packet.timestamp;
             const size_t frames = read.packet.frames;
             r.lateness_ns.push_back(arrived - media_ns_of_sample(ts, o.rate));
@@ -289,7 +337,6 @@ RxResult run_receiver(const RxOptions& o) {
                 r.source = from;
                 max_ts = ts;
                 end_ms = monotonic_ms() + static_cast<int64_t>(o.seconds * 1000) + 1000;
-                next_keepalive = 0;
                 if (o.update_after >= 0 && !o.update_channels.empty())
                     update_at_ms = monotonic_ms() + static_cast<int64_t>(o.update_after * 1000);
             }
@@ -324,16 +371,17 @@ RxResult run_receiver(const RxOptions& o) {
 
     // Stop the flow, also after an interrupt (a fresh flag check would skip it). A multicast
     // bundle is nobody's to stop: leaving the group (closing the socket) is all.
-    if (control) {
-        RxOptions stop_options = o;
-        stop_options.interrupted = nullptr;
-        stop_options.attempts = 2;
-        stop_options.reply_timeout_ms = 300;
-        ++sequence;
-        n = flowctl::encode_stop_flow(sequence, r.handle, out);
-        const auto stopped = exchange(*control, std::span<const uint8_t>(out.data(), n), sequence,
-                                      static_cast<uint16_t>(flowctl::Opcode::stop_flow), stop_options);
-        r.stop_acknowledged = stopped && flowctl::decode_response(*stopped).response->header.status == flowctl::status::ok;
+    if (requester) {
+        // An update still unanswered gets its answer first, as when dante-rx waited for it.
+        r.keepalives_sent += drive_exchange(
+            *requester, [&] { return requester->update_in_flight(); }, *control, *audio, o.interrupted);
+        if (r.update_sent) r.update_status = requester->update_status();
+        requester->stop(monotonic_ms());
+        send_outbox(*requester, *control, *audio);
+        drive_exchange(
+            *requester, [&] { return requester->state() == FlowRequesterState::stopping; }, *control, *audio,
+            nullptr);
+        r.stop_acknowledged = requester->stop_acknowledged();
     }
 
     if (!have_first) {

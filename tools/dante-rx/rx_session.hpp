@@ -5,7 +5,8 @@
 // sends a 0x0100 flow request from an ephemeral socket with its own IPv4 and audio port
 // in the 0x0802 descriptor, receives the audio packets, sends the 2-byte keepalive
 // 0x13 0x37 every 250 ms to the packets' source address, and stops the flow (0x0101)
-// when done. It records the samples by timestamp and the statistics a test needs.
+// when done (those exchanges are src/rx/flow_requester's; this carries its datagrams).
+// It records the samples by timestamp and the statistics a test needs.
 //
 // Or, given a multicast bundle (RxOptions::multicast, found over mDNS through the channels'
 // `b.N` TXT, docs/protocol.md#mdns-and-dns-sd), what a Dante receiver does then: joins
