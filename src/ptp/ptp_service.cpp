@@ -149,6 +149,31 @@ std::optional<int64_t> realtime_stamp(msghdr& msg) {
     return std::nullopt;
 }
 
+// Both PTP sockets on the interface as it is now, with timestamping asked for.
+struct PtpSockets {
+    InterfaceInfo iface;
+    UdpSocket event, general;
+    bool kernel_tx_timestamps = false;
+};
+
+std::optional<PtpSockets> open_ptp_sockets(const std::string& interface, std::string& error) {
+    auto iface = lookup_interface(interface, error);
+    if (!iface) return std::nullopt;
+    const int ifindex = static_cast<int>(if_nametoindex(iface->name.c_str()));
+    if (ifindex == 0) {
+        error = "no network interface \"" + iface->name + "\"";
+        return std::nullopt;
+    }
+    auto event = open_ptp_socket(*iface, ifindex, kEventPort, error);
+    if (!event) return std::nullopt;
+    auto general = open_ptp_socket(*iface, ifindex, kGeneralPort, error);
+    if (!general) return std::nullopt;
+    PtpSockets out{std::move(*iface), std::move(*event), std::move(*general), false};
+    out.kernel_tx_timestamps = enable_timestamps(out.event.fd(), true);
+    enable_timestamps(out.general.fd(), false);
+    return out;
+}
+
 bool is_link_failure(int err) {
     return err == ENETDOWN || err == ENETUNREACH || err == ENODEV || err == EADDRNOTAVAIL || err == ENXIO;
 }
@@ -164,23 +189,14 @@ PtpService::~PtpService() { stop(); }
 
 bool PtpService::start(std::string& error) {
     if (running()) return true;
-    const auto iface = lookup_interface(options_.interface, error);
-    if (!iface) return false;
-    const int ifindex = static_cast<int>(if_nametoindex(iface->name.c_str()));
-    if (ifindex == 0) {
-        error = "no network interface \"" + iface->name + "\"";
-        return false;
-    }
-    auto event = open_ptp_socket(*iface, ifindex, kEventPort, error);
-    if (!event) return false;
-    auto general = open_ptp_socket(*iface, ifindex, kGeneralPort, error);
-    if (!general) return false;
-    kernel_tx_timestamps_ = enable_timestamps(event->fd(), true);
-    enable_timestamps(general->fd(), false);
-    event_socket_ = std::move(*event);
-    general_socket_ = std::move(*general);
+    auto sockets = open_ptp_sockets(options_.interface, error);
+    if (!sockets) return false;
+    kernel_tx_timestamps_ = sockets->kernel_tx_timestamps;
+    event_socket_ = std::move(sockets->event);
+    general_socket_ = std::move(sockets->general);
+    const InterfaceInfo& iface = sockets->iface;
 
-    identity_ = clock_identity_from_mac(interface_mac(*iface), options_.version);
+    identity_ = clock_identity_from_mac(interface_mac(iface), options_.version);
     PortConfig config;
     config.version = options_.version;
     config.identity = {identity_, 1};
@@ -210,25 +226,14 @@ void PtpService::stop() {
 
 bool PtpService::rebind(std::string& error) {
     if (!running_) return start(error);
-    const auto iface = lookup_interface(options_.interface, error);
-    if (!iface) return false;
-    const int ifindex = static_cast<int>(if_nametoindex(iface->name.c_str()));
-    if (ifindex == 0) {
-        error = "no network interface \"" + iface->name + "\"";
-        return false;
-    }
-    auto event = open_ptp_socket(*iface, ifindex, kEventPort, error);
-    if (!event) return false;
-    auto general = open_ptp_socket(*iface, ifindex, kGeneralPort, error);
-    if (!general) return false;
-    const bool tx_stamps = enable_timestamps(event->fd(), true);
-    enable_timestamps(general->fd(), false);
+    auto sockets = open_ptp_sockets(options_.interface, error);
+    if (!sockets) return false;
     loop_->invoke_sync([&] {
         loop_->remove_fd(event_socket_.fd());
         loop_->remove_fd(general_socket_.fd());
-        std::swap(event_socket_, *event);
-        std::swap(general_socket_, *general);
-        kernel_tx_timestamps_ = tx_stamps;
+        std::swap(event_socket_, sockets->event);
+        std::swap(general_socket_, sockets->general);
+        kernel_tx_timestamps_ = sockets->kernel_tx_timestamps;
         // The new event socket numbers its sends from 0; stamps owed by the old one never come.
         event_sends_ = 0;
         for (PendingTx& p : pending_tx_) p.active = false;
@@ -237,7 +242,7 @@ bool PtpService::rebind(std::string& error) {
         service();
     });
     rebinds_.fetch_add(1, std::memory_order_relaxed);
-    return true;  // the old sockets close as `event` and `general` go
+    return true;  // the old sockets close as `sockets` goes
 }
 
 void PtpService::begin() {
