@@ -14,10 +14,46 @@
 #include <fstream>
 #include <sstream>
 
+#include <bit>
 #include <cerrno>
 #include <cstring>
 
 namespace dante {
+
+InterfaceState read_interface_state(const std::string& name) {
+    InterfaceState state;
+    const unsigned index = if_nametoindex(name.c_str());
+    if (index == 0 || name.size() >= IFNAMSIZ) return state;
+    state.present = true;
+    state.ifindex = index;
+    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        ifreq request{};
+        std::memcpy(request.ifr_name, name.c_str(), name.size());
+        if (::ioctl(fd, SIOCGIFFLAGS, &request) == 0) {
+            state.up = (request.ifr_flags & IFF_UP) != 0;
+            state.carrier = state.up && (request.ifr_flags & IFF_RUNNING) != 0;
+        }
+        ::close(fd);
+    }
+    ifaddrs* list = nullptr;
+    if (getifaddrs(&list) != 0) return state;
+    for (const ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
+        if (entry->ifa_name == nullptr || entry->ifa_addr == nullptr || entry->ifa_addr->sa_family != AF_INET ||
+            name != entry->ifa_name)
+            continue;
+        if (state.addresses.size() >= InterfaceTracker::kMaxAddresses) break;
+        sockaddr_in address{}, netmask{};
+        std::memcpy(&address, entry->ifa_addr, sizeof address);
+        state.addresses.push_back(ntohl(address.sin_addr.s_addr));
+        if (state.addresses.size() == 1 && entry->ifa_netmask != nullptr) {
+            std::memcpy(&netmask, entry->ifa_netmask, sizeof netmask);
+            state.prefix_length = static_cast<uint8_t>(std::popcount(ntohl(netmask.sin_addr.s_addr)));
+        }
+    }
+    freeifaddrs(list);
+    return state;
+}
 
 std::optional<InterfaceInfo> lookup_interface(std::string_view name, std::string& error) {
     if (name.empty()) {
@@ -28,38 +64,19 @@ std::optional<InterfaceInfo> lookup_interface(std::string_view name, std::string
         error = "interface name \"" + std::string(name) + "\" is longer than " + std::to_string(IFNAMSIZ - 1) + " characters";
         return std::nullopt;
     }
-    ifaddrs* list = nullptr;
-    if (getifaddrs(&list) != 0) {
-        error = std::string("getifaddrs failed: ") + std::strerror(errno);
+    const InterfaceState state = read_interface_state(std::string(name));
+    if (state.addresses.empty()) {
+        error = state.present ? "interface \"" + std::string(name) + "\" has no IPv4 address"
+                              : "no network interface \"" + std::string(name) + "\"";
         return std::nullopt;
     }
-    bool seen = false;
-    std::optional<InterfaceInfo> found;
-    for (const ifaddrs* it = list; it != nullptr; it = it->ifa_next) {
-        if (it->ifa_name == nullptr || name != it->ifa_name) continue;
-        seen = true;
-        if (it->ifa_addr == nullptr || it->ifa_addr->sa_family != AF_INET) continue;
-        InterfaceInfo info;
-        info.name = std::string(name);
-        sockaddr_in addr{};
-        std::memcpy(&addr, it->ifa_addr, sizeof addr);
-        info.subnet.address = ntohl(addr.sin_addr.s_addr);
-        if (it->ifa_netmask != nullptr) {
-            sockaddr_in mask{};
-            std::memcpy(&mask, it->ifa_netmask, sizeof mask);
-            info.subnet.netmask = ntohl(mask.sin_addr.s_addr);
-        } else {
-            info.subnet.netmask = 0xFFFFFFFFu;
-        }
-        found = std::move(info);
-        break;
-    }
-    freeifaddrs(list);
-    if (!found) {
-        error = seen ? "interface \"" + std::string(name) + "\" has no IPv4 address"
-                     : "no network interface \"" + std::string(name) + "\"";
-    }
-    return found;
+    InterfaceInfo info;
+    info.name = std::string(name);
+    info.subnet.address = state.address();
+    // No prefix known (or /0): the narrowest subnet, never "everything" (the flow-control
+    // server sends only within it).
+    info.subnet.netmask = state.prefix_length == 0 ? ~uint32_t{0} : ~uint32_t{0} << (32 - state.prefix_length);
+    return info;
 }
 
 uint32_t default_gateway_from_route_table(std::string_view route_table, std::string_view name) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "net/interface_tracker.hpp"
 #include "net/ipv4.hpp"
 
 namespace dante {
@@ -20,8 +21,13 @@ struct InterfaceInfo {
     Ipv4Subnet subnet;  // subnet.address is the interface's own IPv4
 };
 
-// The first IPv4 address of `name` (getifaddrs). On failure returns nullopt and sets
-// `error` to a message naming the interface and, when it exists without IPv4, saying so.
+// The interface as the kernel has it now (if_nametoindex, SIOCGIFFLAGS, getifaddrs): what
+// the interface watcher starts from and re-reads after lost notifications.
+InterfaceState read_interface_state(const std::string& name);
+
+// Its first IPv4 address (the one read_interface_state() puts first: the services bind
+// where the watcher says the device is). On failure returns nullopt and sets `error` to a
+// message naming the interface and, when it exists without IPv4, saying so.
 std::optional<InterfaceInfo> lookup_interface(std::string_view name, std::string& error);
 
 // What controllers are told about the interface (conmon interface status), read from the

@@ -16,41 +16,6 @@
 
 namespace dante {
 
-InterfaceState read_interface_state(const std::string& name) {
-    InterfaceState state;
-    const unsigned index = if_nametoindex(name.c_str());
-    if (index == 0 || name.size() >= IFNAMSIZ) return state;
-    state.present = true;
-    state.ifindex = index;
-    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0) {
-        ifreq request{};
-        std::memcpy(request.ifr_name, name.c_str(), name.size());
-        if (::ioctl(fd, SIOCGIFFLAGS, &request) == 0) {
-            state.up = (request.ifr_flags & IFF_UP) != 0;
-            state.carrier = state.up && (request.ifr_flags & IFF_RUNNING) != 0;
-        }
-        ::close(fd);
-    }
-    ifaddrs* list = nullptr;
-    if (getifaddrs(&list) != 0) return state;
-    for (const ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
-        if (entry->ifa_name == nullptr || entry->ifa_addr == nullptr || entry->ifa_addr->sa_family != AF_INET ||
-            name != entry->ifa_name)
-            continue;
-        if (state.addresses.size() >= InterfaceTracker::kMaxAddresses) break;
-        sockaddr_in address{}, netmask{};
-        std::memcpy(&address, entry->ifa_addr, sizeof address);
-        state.addresses.push_back(ntohl(address.sin_addr.s_addr));
-        if (state.addresses.size() == 1 && entry->ifa_netmask != nullptr) {
-            std::memcpy(&netmask, entry->ifa_netmask, sizeof netmask);
-            state.prefix_length = static_cast<uint8_t>(std::popcount(ntohl(netmask.sin_addr.s_addr)));
-        }
-    }
-    freeifaddrs(list);
-    return state;
-}
-
 LinkWatcher::LinkWatcher(io::EventLoop& loop, std::string name, OnChange on_change)
     : loop_(loop), tracker_(std::move(name)), on_change_(std::move(on_change)) {}
 

@@ -13,12 +13,10 @@
 #include <string>
 
 #include "io/event_loop.hpp"
+#include "net/interface.hpp"
 #include "net/interface_tracker.hpp"
 
 namespace dante {
-
-// The interface as the kernel has it now (if_nametoindex, SIOCGIFFLAGS, getifaddrs).
-InterfaceState read_interface_state(const std::string& name);
 
 class LinkWatcher {
 public:
