@@ -187,7 +187,7 @@ void Device::follow_network() {
             if (error.empty()) error = "unknown error";
         }
     }
-    network_.moved(*target, error);
+    if (!network_.moved(*target, error)) return;  // the same failure as a second ago
     if (!error.empty())
         log_.write(LogLevel::warn, "net", name + ": cannot move the device to " + describe_address(*target) + ": " + error);
     else if (target->address() != 0)

@@ -45,12 +45,17 @@ std::optional<InterfaceState> NetworkStatus::pending_move() const {
     return now_;
 }
 
-void NetworkStatus::moved(const InterfaceState& to, const std::string& error) {
+bool NetworkStatus::moved(const InterfaceState& to, const std::string& error) {
     std::lock_guard lock(mutex_);
+    const bool news = error.empty() || error != move_error_;
     move_error_ = error;
-    if (!error.empty()) return;
+    if (!error.empty()) {
+        in_use_ = InterfaceState{};  // the services were stopped for the move: nothing is bound
+        return news;
+    }
     in_use_ = to;
     ++moves_;
+    return true;
 }
 
 std::string NetworkStatus::problem_locked() const {

@@ -39,8 +39,10 @@ public:
     // one they use: a new address (rebind there) or none (stop until one comes).
     [[nodiscard]] std::optional<InterfaceState> pending_move() const;
     // The device tried to move to `to`: done (error empty) or not (kept as the problem;
-    // pending_move() keeps asking, so the next attempt retries).
-    void moved(const InterfaceState& to, const std::string& error);
+    // pending_move() keeps asking, so the next attempt retries). Returns whether this is
+    // news: a success, or a failure other than the last one (the device logs only those,
+    // not one line per retry).
+    bool moved(const InterfaceState& to, const std::string& error);
 
     [[nodiscard]] ConfigItems properties() const;
 

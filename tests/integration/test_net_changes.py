@@ -9,8 +9,9 @@ properties refresh about once a second):
   * the peer's end down (a pulled cable): no-carrier; back up: up;
   * our end administratively down, then up: down, up; each change logged
     ("<if>: link down (was up)") and counted in dante.net.changes;
-  * the address renumbered (a new one added, ours removed): the device moves there without
-    a reload: dante.net.in-use follows, no problem; ARC answers the name query on the new
+  * the address renumbered (a new one added, ours removed) while another socket holds our
+    ARC port there: the move fails, dante.net.problem says why and the log says it once,
+    and it is retried; once the port is free the device moves there without a reload: dante.net.in-use follows, no problem; ARC answers the name query on the new
     address, dante-rx gets a flow from it and receives every packet, the multicast flow a
     controller made moved with it (listed, sending), and the in-process PTP engine sends on
     it without errors (it rebinds, keeping its state);
@@ -35,6 +36,16 @@ from netlab import NetLab, _host_up  # noqa: E402
 from mcast_client import arc_steps  # noqa: E402
 
 WAIT_S = 5
+BLOCK_S = 3
+# Holds UDP addr:port (argv 1, 2) for argv[3] seconds, bound before the address exists.
+BLOCKER = r"""
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_IP, 15, 1)  # IP_FREEBIND
+s.bind((sys.argv[1], int(sys.argv[2])))
+print("bound", flush=True)
+time.sleep(float(sys.argv[3]))
+"""
 
 
 def client_main(argv):
@@ -131,12 +142,27 @@ def body():
             n = net.tx_addr.split(".", 3)[2]
             new_addr, new_peer = "10.76.%s.1" % n, "10.76.%s.2" % n
             ip(net.rx, "address", "add", new_peer + "/24", "dev", net.rx_if)
+            # Something else holds our ARC port on the new address for a while (IP_FREEBIND
+            # binds before the address exists): the move fails, says why, and is retried.
+            arc_port = int(props()["dante.control.arc-port"])
+            blocker = subprocess.Popen(["ip", "netns", "exec", net.tx, sys.executable, "-c", BLOCKER, new_addr,
+                                        str(arc_port), str(BLOCK_S)], stdout=subprocess.PIPE, text=True)
+            check(blocker.stdout.readline().strip() == "bound", "a blocker holds %s:%d" % (new_addr, arc_port))
             ip(net.tx, "address", "add", new_addr + "/24", "dev", net.tx_if)
             ip(net.tx, "address", "del", net.tx_addr + "/24", "dev", net.tx_if)
             t0 = time.monotonic()
+            p = expect("the move refused while the port is taken",
+                       **{"dante.net.address": new_addr + "/24", "dante.net.in-use": ""})
+            problem = str(p.get("dante.net.problem"))
+            check(problem.startswith("cannot move the device to %s: ARC" % new_addr),
+                  "dante.net.problem says why the move failed: %r" % problem)
+            blocker.wait(timeout=BLOCK_S + 5)
             p = expect("renumbered to %s" % new_addr, **{"dante.net.address": new_addr + "/24",
                                                          "dante.net.in-use": new_addr + "/24", "dante.net.problem": ""})
-            log("    moved within %.1f s; moves %s" % (time.monotonic() - t0, p.get("dante.net.moves")))
+            log("    moved within %.1f s of the renumbering (the port was held %d s); moves %s" %
+                (time.monotonic() - t0, BLOCK_S, p.get("dante.net.moves")))
+            failures = lab.log_text("pipewire").count("cannot move the device to %s" % new_addr)
+            check(failures == 1, "the failed move logged once, not once per retry (%d lines)" % failures)
             check(int(p.get("dante.net.moves", 0)) >= 1, "dante.net.moves counts the move")
             reachable(new_addr, "renumbered")
             multicast_moved(new_addr, "renumbered")

@@ -47,12 +47,14 @@ TEST_CASE("network status: a new address is a move to make, then in use") {
     CHECK(props(status)["dante.net.problem"].find("moving the device to 10.76.1.1") != std::string::npos);
 
     // A failed attempt is the problem, and the move stays pending (retried).
-    status.moved(*move, "ARC: cannot bind: Address in use");
+    CHECK(status.moved(*move, "ARC: cannot bind: Address in use"));
+    CHECK_FALSE(status.moved(*move, "ARC: cannot bind: Address in use"));  // the retry: not news
     CHECK(status.pending_move());
     CHECK(props(status)["dante.net.problem"] == "cannot move the device to 10.76.1.1: ARC: cannot bind: Address in use");
+    CHECK(props(status)["dante.net.in-use"] == "");  // stopped for the move
     CHECK(props(status)["dante.net.moves"] == "0");
 
-    status.moved(*move, "");
+    CHECK(status.moved(*move, ""));
     CHECK_FALSE(status.pending_move());
     const auto after = props(status);
     CHECK(after.at("dante.net.problem") == "");
