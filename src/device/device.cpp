@@ -128,11 +128,11 @@ std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error, 
         };
         device->control_ = std::make_unique<ControlService>(device->config_, device->config_.state_file,
                                                             std::move(control_options));
-        // An interface without an address yet (a boot-time drop-in before the network is
-        // up, or one that does not exist yet): loaded, and started by follow_network() once
-        // it has one; dante.net.problem says what it waits for.
-        // Read on the loop, where the watcher writes it, and handed to network_ there: a
-        // change that comes while the services start is then seen as a change.
+        // The state is read on the loop, where the watcher writes it, and handed to
+        // network_ there: a change that comes while the services start is then seen as a
+        // change. An interface without an address yet (a boot-time drop-in before the
+        // network is up, or one that does not exist yet) leaves the device loaded and
+        // waiting: follow_network() starts the services once it has one.
         InterfaceState at_load;
         device->io_->loop().invoke_sync([&] {
             at_load = device->link_->state();
