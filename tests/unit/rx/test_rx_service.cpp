@@ -140,12 +140,12 @@ struct Lab {
     io::IoThread io{"rx-test"};
     std::optional<RxService> rx;
 
-    Lab() {
+    explicit Lab(RxServiceOptions options = rx_options()) {
         std::string error;
         REQUIRE_MESSAGE(tx.start(error), error);
         const auto lo = lookup_interface("lo", error);
         REQUIRE_MESSAGE(lo, error);
-        rx.emplace(*lo, clock, resolver, io.loop(), rx_options());
+        rx.emplace(*lo, clock, resolver, io.loop(), options);
         REQUIRE_MESSAGE(rx->start(error), error);
     }
     ~Lab() {
@@ -260,4 +260,14 @@ TEST_CASE("rx service: unsubscribing stops the flow at the transmitter") {
     CHECK(lab.state_is(1, RxChannelState::none));
     CHECK(lab.rx->active_flows() == 0);
     CHECK(lab.tx.stats().expired == 0);  // stopped by 0x0101, not left to expire
+}
+
+TEST_CASE("rx service: a flow refused for its format says so and is asked again") {
+    RxServiceOptions options = rx_options();
+    options.rate = 44100;  // the transmitter runs at 48 kHz: 0x0301
+    Lab lab(options);
+    lab.rx->set_subscriptions({{1, "01", "tx"}});
+    CHECK(wait_for([&] { return lab.state_is(1, RxChannelState::wrong_format); }, 2000));
+    CHECK(wait_for([&] { return lab.tx.stats().rejected >= 2; }, 2000));  // asked again after the backoff
+    CHECK(lab.tx.active_flows() == 0);
 }
