@@ -9,8 +9,8 @@
 // control socket, naming an audio socket of the flow's own, and an RxFlowCore puts each
 // datagram of that socket into the flow's rings at its media timestamp. A flow is tried
 // again, with backoff (1, 2, 4, 8, then every 10 s), from resolution on when the device is
-// not found, the request is refused or unanswered, or audio stops for kAudioTimeoutMs
-// (the transmitter restarted or dropped the flow): a transmitter cannot be trusted to tell.
+// not found, the request is refused or unanswered, or audio stops for 2 s (audio_timeout_ms;
+// the transmitter restarted or dropped the flow): a transmitter cannot be trusted to tell.
 // Requests only come from our own subscriptions, which are capped (at most
 // options.rx_channels channels, so at most that many flows): no peer makes us open more.
 //
@@ -32,6 +32,11 @@
 // that it holds none (the scheme of src/flows/flow_table.hpp, plus an idle state so a
 // paused reader does not keep old tables forever). The reader must not keep the table, or
 // pointers from it, past its next acquire_channels() or release_channels().
+// Reading rx channel N at media position P, once per cycle:
+//   const RxChannelTable& t = rx.acquire_channels();
+//   const RxChannelSource& s = t.channels[N - 1];
+//   if (s.rings) s.rings->read(s.ring_channel, P, out); else silence
+// (TxRings reads whatever did not arrive for exactly P as silence; the loop is its writer.)
 
 #include <array>
 #include <atomic>
