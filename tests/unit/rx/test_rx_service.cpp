@@ -1,0 +1,273 @@
+// RxService end to end on loopback: a real FlowsService on `lo` sends from TxRings that a
+// filler thread keeps full of a known signal; an RxService, through a fake resolver that
+// answers 127.0.0.1 and the transmitter's ephemeral flow-control port, subscribes to its
+// channels. Transmitter and receiver share the test's clock, so the received rings must
+// hold the signal at the very positions it was written. Traffic stays on 127.0.0.1.
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "clock/media_time.hpp"
+#include "flows/flows_service.hpp"
+#include "io/io_thread.hpp"
+#include "locked_test_clock.hpp"
+#include "rx/rx_service.hpp"
+
+using namespace dante;
+
+namespace {
+
+constexpr uint32_t kRate = 48000;
+
+int32_t signal(uint32_t channel, uint64_t pos) {
+    return static_cast<int32_t>(static_cast<uint32_t>(pos) * 2654435761u + channel * 0x01010101u);
+}
+
+// The graph's stand-in: keeps the TX rings written 100 ms ahead of media now (the rings'
+// one writer).
+class Filler {
+public:
+    Filler(TxRings& rings, const test::LockedTestClock& clock) : rings_(rings), clock_(clock) {
+        next_ = media_sample_at(clock_.media_now(), kRate);
+        thread_ = std::thread([this] { run(); });
+    }
+    ~Filler() {
+        stop_ = true;
+        thread_.join();
+    }
+
+private:
+    void run() {
+        std::vector<std::vector<int32_t>> planes(rings_.channels(), std::vector<int32_t>(4800));
+        std::vector<const int32_t*> ptrs;
+        for (auto& p : planes) ptrs.push_back(p.data());
+        while (!stop_) {
+            const uint64_t until = media_sample_at(clock_.media_now(), kRate) + 4800;
+            while (next_ < until) {
+                const auto frames = static_cast<uint32_t>(std::min<uint64_t>(until - next_, 4800));
+                for (uint32_t c = 0; c < rings_.channels(); ++c)
+                    for (uint32_t i = 0; i < frames; ++i) planes[c][i] = signal(c, next_ + i);
+                rings_.write(next_, ptrs, frames);
+                next_ += frames;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
+
+    TxRings& rings_;
+    const test::LockedTestClock& clock_;
+    uint64_t next_ = 0;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+// Knows one device, "tx", whose two channels are named "01" and "02" (ids 1 and 2).
+class FakeResolver final : public TxResolver {
+public:
+    explicit FakeResolver(const FlowsService& service) : service_(service) {}
+    void resolve(const std::string& device, const std::vector<std::string>& channels, Done done) override {
+        ++calls;
+        if (device != "tx") return done(std::nullopt);
+        TxResolution answer;
+        answer.flow_control = Ipv4Endpoint{ipv4(127, 0, 0, 1), service_.control_port()};
+        for (const std::string& name : channels) {
+            const bool numeric = name.size() == 2 && std::isdigit(static_cast<unsigned char>(name[0])) &&
+                                 std::isdigit(static_cast<unsigned char>(name[1]));
+            const int id = numeric ? std::stoi(name) : 0;
+            answer.channel_ids.push_back(id >= 1 && id <= 2 ? static_cast<uint16_t>(id) : 0);
+        }
+        done(answer);
+    }
+    std::atomic<int> calls{0};
+
+private:
+    const FlowsService& service_;
+};
+
+DeviceConfig tx_config() {
+    DeviceConfig config;
+    config.device_name = "tx";
+    config.interface = std::string("lo");
+    config.channels = 2;
+    config.rate = kRate;
+    config.max_flows = 4;
+    return config;
+}
+
+FlowsServiceOptions tx_options() {
+    FlowsServiceOptions options;
+    options.allow_loopback = true;
+    options.control_port = 0;
+    options.rt_priority = 0;
+    options.cookie_seed = 99;
+    return options;
+}
+
+// Short retries, so the tests run in seconds.
+RxServiceOptions rx_options() {
+    RxServiceOptions options;
+    options.device_name = "rx-test";
+    options.rx_channels = 4;
+    options.rate = kRate;
+    options.backoff_min_ms = 200;
+    options.backoff_max_ms = 1000;
+    options.reply_timeout_ms = 300;
+    options.attempts = 2;
+    return options;
+}
+
+bool wait_for(const std::function<bool()>& done, int timeout_ms) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < end) {
+        if (done()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return done();
+}
+
+struct Lab {
+    test::LockedTestClock clock;
+    TxRings tx_rings{2, 1u << 16};
+    Filler filler{tx_rings, clock};
+    FlowsService tx{tx_config(), tx_rings, clock, tx_options()};
+    FakeResolver resolver{tx};
+    io::IoThread io{"rx-test"};
+    std::optional<RxService> rx;
+
+    explicit Lab(RxServiceOptions options = rx_options()) {
+        std::string error;
+        REQUIRE_MESSAGE(tx.start(error), error);
+        const auto lo = lookup_interface("lo", error);
+        REQUIRE_MESSAGE(lo, error);
+        rx.emplace(*lo, clock, resolver, io.loop(), options);
+        REQUIRE_MESSAGE(rx->start(error), error);
+    }
+    ~Lab() {
+        rx.reset();
+        tx.stop();
+    }
+    bool state_is(uint32_t rx_channel, RxChannelState state) const {
+        return rx->channel_status(rx_channel).state == state;
+    }
+};
+
+std::string property(const ConfigItems& items, const std::string& key) {
+    for (const auto& [k, v] : items)
+        if (k == key) return v;
+    return "(missing)";
+}
+
+}  // namespace
+
+TEST_CASE("rx service: two subscribed channels arrive bit-exact at their media positions") {
+    Lab lab;
+    // Swapped on purpose: rx 1 <- tx "02", rx 2 <- tx "01".
+    lab.rx->set_subscriptions({{1, "02", "tx"}, {2, "01", "tx"}});
+    REQUIRE(wait_for(
+        [&] { return lab.state_is(1, RxChannelState::receiving) && lab.state_is(2, RxChannelState::receiving); },
+        2000));
+    CHECK(lab.rx->active_flows() == 1);
+    CHECK(lab.tx.active_flows() == 1);
+    CHECK(lab.state_is(3, RxChannelState::none));
+
+    // 100 ms of audio that arrived at least 20 ms ago (the transmitter sends at media now).
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const uint64_t now = media_sample_at(lab.clock.media_now(), kRate);
+    const uint64_t from = now - 4800 - 960;
+    const RxChannelTable& table = lab.rx->acquire_channels();
+    for (uint32_t rx_channel : {1u, 2u}) {
+        const RxChannelSource& source = table.channels[rx_channel - 1];
+        REQUIRE(source.rings != nullptr);
+        std::vector<int32_t> out(4800);
+        CHECK(source.rings->read(source.ring_channel, from, out) == 4800);
+        const uint32_t tx_channel = rx_channel == 1 ? 1 : 0;  // 0-based
+        size_t mismatches = 0;
+        // S24 on the wire (the default): the top 24 bits, exactly.
+        for (uint32_t i = 0; i < out.size(); ++i)
+            mismatches +=
+                out[i] != static_cast<int32_t>(static_cast<uint32_t>(signal(tx_channel, from + i)) & 0xFFFFFF00u);
+        CHECK(mismatches == 0);
+    }
+    CHECK(table.channels[2].rings == nullptr);
+    lab.rx->release_channels();
+
+    const RxChannelStatus status = lab.rx->channel_status(1);
+    CHECK(status.tx_channel == "02");
+    CHECK(status.tx_device == "tx");
+    CHECK(status.packets > 100);
+    CHECK(status.malformed == 0);
+    const ConfigItems props = lab.rx->properties();
+    CHECK(property(props, "dante.rx.flows") == "1");
+    CHECK(property(props, "dante.rx.flow-requests") == "1");
+    CHECK(property(props, "dante.rx.channel-states").find("rx = 2 state = receiving") != std::string::npos);
+}
+
+TEST_CASE("rx service: an unknown device stays unresolved and is asked again") {
+    Lab lab;
+    lab.rx->set_subscriptions({{1, "01", "nobody"}, {2, "07", "tx"}});
+    // rx 2: the device exists but has no channel "07": unresolved too (and no flow).
+    REQUIRE(wait_for([&] { return lab.resolver.calls >= 4; }, 2000));  // 2 devices, each asked again
+    CHECK((lab.state_is(1, RxChannelState::unresolved) || lab.state_is(1, RxChannelState::resolving)));
+    CHECK((lab.state_is(2, RxChannelState::unresolved) || lab.state_is(2, RxChannelState::resolving)));
+    CHECK(lab.tx.active_flows() == 0);
+    CHECK(lab.rx->active_flows() == 0);
+    // Subscriptions beyond rx_channels (4), or twice for one channel, are ignored.
+    lab.rx->set_subscriptions({{5, "01", "tx"}, {1, "01", "tx"}, {1, "02", "tx"}});
+    CHECK(property(lab.rx->properties(), "dante.rx.ignored-subscriptions") == "2");
+    CHECK(wait_for([&] { return lab.state_is(1, RxChannelState::receiving); }, 2000));
+}
+
+TEST_CASE("rx service: a stopped transmitter is noticed and found again when it returns") {
+    Lab lab;
+    lab.rx->set_subscriptions({{1, "01", "tx"}});
+    REQUIRE(wait_for([&] { return lab.state_is(1, RxChannelState::receiving); }, 2000));
+
+    lab.tx.stop();
+    CHECK(wait_for([&] { return !lab.state_is(1, RxChannelState::receiving); }, 3000));
+    std::string error;
+    REQUIRE_MESSAGE(lab.tx.start(error), error);  // a new ephemeral port: found by resolving again
+    CHECK(wait_for([&] { return lab.state_is(1, RxChannelState::receiving); }, 4000));
+    CHECK(lab.tx.active_flows() == 1);
+}
+
+TEST_CASE("rx service: unsubscribing stops the flow at the transmitter") {
+    Lab lab;
+    lab.rx->set_subscriptions({{1, "01", "tx"}, {2, "02", "tx"}});
+    REQUIRE(wait_for([&] { return lab.tx.active_flows() == 1 && lab.state_is(2, RxChannelState::receiving); }, 2000));
+    const RxChannelTable* before = &lab.rx->acquire_channels();
+    CHECK(before->channels[0].rings != nullptr);
+
+    // Another channel set for the device: its flow is asked again with the new one.
+    lab.rx->set_subscriptions({{1, "01", "tx"}});
+    CHECK(wait_for([&] { return lab.state_is(1, RxChannelState::receiving) && lab.tx.active_flows() == 1; }, 2000));
+    CHECK(lab.state_is(2, RxChannelState::none));
+    // The reader still holds the old table: its rings are alive until it moves on.
+    std::vector<int32_t> out(64);
+    before->channels[1].rings->read(before->channels[1].ring_channel, 0, out);
+    const RxChannelTable& after = lab.rx->acquire_channels();
+    CHECK(after.channels[0].rings != nullptr);
+    CHECK(after.channels[1].rings == nullptr);
+    lab.rx->release_channels();
+
+    lab.rx->set_subscriptions({});
+    CHECK(wait_for([&] { return lab.tx.active_flows() == 0; }, 2000));
+    CHECK(lab.state_is(1, RxChannelState::none));
+    CHECK(lab.rx->active_flows() == 0);
+    CHECK(lab.tx.stats().expired == 0);  // stopped by 0x0101, not left to expire
+}
+
+TEST_CASE("rx service: a flow refused for its format says so and is asked again") {
+    RxServiceOptions options = rx_options();
+    options.rate = 44100;  // the transmitter runs at 48 kHz: 0x0301
+    Lab lab(options);
+    lab.rx->set_subscriptions({{1, "01", "tx"}});
+    CHECK(wait_for([&] { return lab.state_is(1, RxChannelState::wrong_format); }, 2000));
+    CHECK(wait_for([&] { return lab.tx.stats().rejected >= 2; }, 2000));  // asked again after the backoff
+    CHECK(lab.tx.active_flows() == 0);
+}
