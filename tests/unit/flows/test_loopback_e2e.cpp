@@ -13,6 +13,7 @@
 #include "flows/flows_service.hpp"
 #include "rx_session.hpp"
 #include "locked_test_clock.hpp"
+#include "loopback_transmitter.hpp"
 
 using namespace dante;
 
@@ -35,24 +36,9 @@ void fill(TxRings& rings, uint64_t from, uint32_t frames) {
     rings.write(from, ptrs, frames);
 }
 
-DeviceConfig lo_config() {
-    DeviceConfig config;
-    config.device_name = "e2e";
-    config.interface = std::string("lo");
-    config.channels = 2;
-    config.rate = kRate;
-    config.max_flows = 4;
-    return config;
-}
+DeviceConfig lo_config() { return test::loopback_tx_config("e2e", kRate); }
 
-FlowsServiceOptions test_options() {
-    FlowsServiceOptions options;
-    options.allow_loopback = true;
-    options.control_port = 0;
-    options.rt_priority = 0;
-    options.cookie_seed = 1234;
-    return options;
-}
+FlowsServiceOptions test_options() { return test::loopback_tx_options(1234); }
 
 rx::RxOptions receiver(const FlowsService& service, const test::LockedTestClock& clock, std::vector<uint16_t> channels,
                        uint32_t bits) {

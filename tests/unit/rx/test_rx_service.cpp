@@ -17,6 +17,7 @@
 #include "flows/flows_service.hpp"
 #include "io/io_thread.hpp"
 #include "locked_test_clock.hpp"
+#include "loopback_transmitter.hpp"
 #include "rx/rx_service.hpp"
 
 using namespace dante;
@@ -90,24 +91,9 @@ private:
     const FlowsService& service_;
 };
 
-DeviceConfig tx_config() {
-    DeviceConfig config;
-    config.device_name = "tx";
-    config.interface = std::string("lo");
-    config.channels = 2;
-    config.rate = kRate;
-    config.max_flows = 4;
-    return config;
-}
+DeviceConfig tx_config() { return test::loopback_tx_config("tx", kRate); }
 
-FlowsServiceOptions tx_options() {
-    FlowsServiceOptions options;
-    options.allow_loopback = true;
-    options.control_port = 0;
-    options.rt_priority = 0;
-    options.cookie_seed = 99;
-    return options;
-}
+FlowsServiceOptions tx_options() { return test::loopback_tx_options(99); }
 
 // Short retries, so the tests run in seconds.
 RxServiceOptions rx_options() {
