@@ -65,7 +65,7 @@ def body():
         try:
             check(lead.wait_state("master", 15) is not None, "dante-ptp alone becomes master")
             follower = ptp_lab.Ptp4l(lab, "f", slave_only=True, workdir=wd)
-            got = follower.wait_offsets(14, 30)
+            got = follower.wait_offsets(20, 36)
             log(follower.log_tail(6))
             check(got, "ptp4l follows dante-ptp and reports offsets (%d)" % len(follower.offsets))
         finally:
@@ -85,16 +85,18 @@ def body():
             # ptp4l adds its UTC offset (37 s by default) when the leader flags the PTP timescale.
             devs.append(min((dev - k * 37_000_000_000 for k in (0, 1)), key=abs))
         med = ptp_lab.percentile(devs, 50)
-        # Each ptp4l line is one exchange: on a loaded machine one of them can be delayed
-        # (80 us seen in CI, under 10 us idle). One such line is allowed up to 500 us (a
-        # broken leader is off by milliseconds or more); all others stay within 50 us.
-        ranked = sorted((abs(d) for d in devs), reverse=True) or [0, 0]
-        worst, second = ranked[0], ranked[1] if len(ranked) > 1 else 0
+        # Each ptp4l line is one exchange: on a loaded machine a few of them are delayed
+        # (80-140 us seen in CI, under 10 us idle). A broken leader is off by milliseconds on
+        # every line, so: the median within 20 us, three lines in four within 50 us, and none
+        # beyond 500 us.
+        mags = [abs(d) for d in devs]
+        worst = max(mags, default=0)
+        near = sum(1 for m in mags if m <= 50_000)
         log("ptp4l offsets against dante-ptp leader, minus the expected constant: median %.1f us, max |.| %.1f us, "
-            "second %.1f us over %d" % (med / 1e3, worst / 1e3, second / 1e3, len(devs)))
-        check(len(devs) >= 8 and second <= 50_000 and worst <= 500_000 and abs(med) <= 20_000,
-              "ptp4l's offsets to dante-ptp are small (median %.1f us, all but one <= 50 us: second %.1f us, "
-              "max %.1f us <= 500 us)" % (med / 1e3, second / 1e3, worst / 1e3))
+            "%d of %d within 50 us" % (med / 1e3, worst / 1e3, near, len(devs)))
+        check(len(devs) >= 8 and near * 4 >= len(devs) * 3 and worst <= 500_000 and abs(med) <= 20_000,
+              "ptp4l's offsets to dante-ptp are small (median %.1f us, %d of %d within 50 us, "
+              "max %.1f us <= 500 us)" % (med / 1e3, near, len(devs), worst / 1e3))
     problems = guard.verify()
     check(not problems, "kernel clock untouched (%s)" % (problems or ptp_lab.FREE_RUNNING_NOTE))
 
