@@ -1,4 +1,4 @@
-#include "mdns_resolve.hpp"
+#include "rx/mdns_resolve.hpp"
 
 #include <arpa/inet.h>
 #include <avahi-client/client.h>
@@ -208,10 +208,12 @@ void on_txt_resolved(AvahiServiceResolver*, AvahiIfIndex, AvahiProtocol, AvahiRe
     }
 }
 
+bool cancelled(const std::atomic<bool>* cancel) { return cancel != nullptr && cancel->load(std::memory_order_relaxed); }
+
 // Resolves every instance of `names` of `type` on interface `ifindex`, in parallel, until
 // each has answered or `deadline_ms` (monotonic) passed. "" or why the lookup itself failed.
 std::string resolve_named(int ifindex, const char* type, const std::vector<std::string>& names, int64_t deadline_ms,
-                          std::vector<TxtAnswer>& answers) {
+                          std::vector<TxtAnswer>& answers, const std::atomic<bool>* cancel) {
     answers.assign(names.size(), TxtAnswer{});
     std::unique_ptr<AvahiSimplePoll, decltype(&avahi_simple_poll_free)> poll(avahi_simple_poll_new(),
                                                                             avahi_simple_poll_free);
@@ -233,6 +235,7 @@ std::string resolve_named(int ifindex, const char* type, const std::vector<std::
     }
     while (failure.empty()) {
         if (std::all_of(answers.begin(), answers.end(), [](const TxtAnswer& a) { return a.answered; })) break;
+        if (cancelled(cancel)) break;
         const int64_t left = deadline_ms - monotonic_ms();
         if (left <= 0) break;
         if (avahi_simple_poll_iterate(poll.get(), static_cast<int>(std::min<int64_t>(left, 100))) != 0)
@@ -334,6 +337,28 @@ bool read_bundle_txt(const TxtMap& txt, BundleRoute& route, std::string& why_not
     return true;
 }
 
+uint16_t channel_id_of(const TxtMap& txt) {
+    const std::optional<uint64_t> id = txt_value(txt, "id");
+    return id && *id >= 1 && *id <= 0xffff ? static_cast<uint16_t>(*id) : 0;
+}
+
+std::string resolve_channel_ids(const ResolvedDevice& device, const std::vector<std::string>& names, int timeout_ms,
+                                std::vector<uint16_t>& ids, const std::atomic<bool>* cancel) {
+    ids.assign(names.size(), 0);
+    const int ifindex = static_cast<int>(if_nametoindex(device.interface.c_str()));
+    if (ifindex == 0) return "interface " + device.interface + " is gone";
+    std::vector<std::string> instances;
+    instances.reserve(names.size());
+    for (const std::string& name : names) instances.push_back(name + "@" + device.name);
+    std::vector<TxtAnswer> answers;
+    std::string failure =
+        resolve_named(ifindex, control::kChannelServiceType, instances, monotonic_ms() + timeout_ms, answers, cancel);
+    if (!failure.empty()) return failure;
+    for (size_t i = 0; i < answers.size(); ++i)
+        if (answers[i].found) ids[i] = channel_id_of(answers[i].txt);
+    return {};
+}
+
 std::string factory_channel_instance(uint16_t id, const std::string& device) {
     char number[8];
     std::snprintf(number, sizeof number, "%02u", static_cast<unsigned>(id));
@@ -360,7 +385,7 @@ BundleLookup resolve_bundle(const ResolvedDevice& device, const std::vector<uint
         return lookup;
     }
     std::vector<TxtAnswer> answers;
-    if (std::string failure = resolve_named(ifindex, control::kChannelServiceType, names, deadline, answers);
+    if (std::string failure = resolve_named(ifindex, control::kChannelServiceType, names, deadline, answers, nullptr);
         !failure.empty()) {
         lookup.why_not = failure;
         return lookup;
@@ -377,7 +402,7 @@ BundleLookup resolve_bundle(const ResolvedDevice& device, const std::vector<uint
     BundleRoute route;
     if (!choose_bundle(channels, pointers, route, lookup.why_not)) return lookup;
     route.instance = std::to_string(route.bundle) + "@" + device.name;
-    if (std::string failure = resolve_named(ifindex, control::kBundleServiceType, {route.instance}, deadline, answers);
+    if (std::string failure = resolve_named(ifindex, control::kBundleServiceType, {route.instance}, deadline, answers, nullptr);
         !failure.empty()) {
         lookup.why_not = failure;
         return lookup;
@@ -410,7 +435,7 @@ uint16_t flow_control_port_for_arc_port(uint16_t arc_port) {
     return ports ? ports->flow_control : standard.flow_control;
 }
 
-ResolveResult resolve_device(const std::string& name, int timeout_ms) {
+ResolveResult resolve_device(const std::string& name, int timeout_ms, const std::atomic<bool>* cancel) {
     ResolveResult result;
     const std::string who = "device '" + name + "'";
     std::unique_ptr<AvahiSimplePoll, decltype(&avahi_simple_poll_free)> poll(avahi_simple_poll_new(),
@@ -443,6 +468,10 @@ ResolveResult resolve_device(const std::string& name, int timeout_ms) {
     const int64_t deadline = monotonic_ms() + timeout_ms;
     for (;;) {
         if (!lookup.failure.empty()) break;
+        if (cancelled(cancel)) {
+            lookup.failure = "cancelled";
+            break;
+        }
         const int64_t left = deadline - monotonic_ms();
         result.device = answer(lookup, left <= 0);
         if (result.device || left <= 0) break;

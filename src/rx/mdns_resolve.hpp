@@ -16,6 +16,7 @@
 //
 // IPv4 only; only the interface the ARC answer came from. Blocks up to `timeout_ms`.
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -43,7 +44,9 @@ struct ResolveResult {
     std::string error;  // one sentence naming the device, when `device` is empty
 };
 
-ResolveResult resolve_device(const std::string& name, int timeout_ms);
+// `cancel`, when given and set (from another thread), ends the lookup within 100 ms as
+// not found: a device being unloaded does not wait out a lookup's timeout.
+ResolveResult resolve_device(const std::string& name, int timeout_ms, const std::atomic<bool>* cancel = nullptr);
 
 // The multicast route to some TX channels, as a Dante receiver finds it
 // (docs/protocol.md#mdns-and-dns-sd): each channel's factory-name instance `<NN>@<device>`
@@ -88,6 +91,17 @@ bool choose_bundle(const std::vector<uint16_t>& channels,
 // The group, port and format from a bundle's TXT into `route` (whose slot_of_channel must
 // fit in `nchan`). False and why when something needed is missing or out of range.
 bool read_bundle_txt(const TxtMap& txt, BundleRoute& route, std::string& why_not);
+
+// The 1-based id of each TX channel of `device` named in `names`: the TXT `id` of its
+// `<name>@<device>` `_netaudio-chan._udp` instance, resolved on the device's interface (a
+// renamed channel is advertised under its new name, with the same id). `ids` gets one per
+// name: 0 for a name that did not resolve or has no usable id. Returns "" or why the
+// lookup itself failed. Blocks up to `timeout_ms`, less when `cancel` is set (as above).
+std::string resolve_channel_ids(const ResolvedDevice& device, const std::vector<std::string>& names, int timeout_ms,
+                                std::vector<uint16_t>& ids, const std::atomic<bool>* cancel = nullptr);
+
+// The id a channel's TXT gives (`id`, 1..65535), or 0.
+uint16_t channel_id_of(const TxtMap& txt);
 
 // `<NN>@<device>`: the factory-name channel instance of 1-based channel `id`.
 std::string factory_channel_instance(uint16_t id, const std::string& device);

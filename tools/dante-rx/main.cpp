@@ -47,7 +47,7 @@
 #include <thread>
 
 #include "flows/flow_control_codec.hpp"
-#include "mdns_resolve.hpp"
+#include "rx/mdns_resolve.hpp"
 #include "ptp/ptp_service.hpp"
 #include "rx_session.hpp"
 

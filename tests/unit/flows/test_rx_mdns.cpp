@@ -3,11 +3,17 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "control/control_ports.hpp"
 #include "flows/flows_service.hpp"
-#include "mdns_resolve.hpp"
+#include "rx/avahi_tx_resolver.hpp"
+#include "rx/mdns_resolve.hpp"
 
 using namespace dante;
 
@@ -53,6 +59,75 @@ TEST_CASE("dante-rx: without a reachable avahi-daemon the lookup fails at once, 
     CHECK(result.error.find("'no-such-device'") != std::string::npos);
     CHECK(result.error.find("no avahi-daemon reachable") != std::string::npos);
     CHECK(after.tv_sec - before.tv_sec < 3);
+}
+
+TEST_CASE("dante-rx: a channel's id comes from its TXT, 1..65535 only") {
+    CHECK(rx::channel_id_of({{"id", "3"}, {"rate", "48000"}}) == 3);
+    CHECK(rx::channel_id_of({{"id", "0x10"}}) == 16);
+    CHECK(rx::channel_id_of({{"id", "0"}}) == 0);
+    CHECK(rx::channel_id_of({{"id", "65536"}}) == 0);
+    CHECK(rx::channel_id_of({{"id", "-1"}}) == 0);
+    CHECK(rx::channel_id_of({{"id", "two"}}) == 0);
+    CHECK(rx::channel_id_of({{"rate", "48000"}}) == 0);
+}
+
+namespace {
+
+// A system bus that does not exist while it lives: no avahi-daemon is reachable, so no
+// lookup sends anything on any network.
+struct NoSystemBus {
+    const char* old = getenv("DBUS_SYSTEM_BUS_ADDRESS");
+    std::string saved = old != nullptr ? old : "";
+    NoSystemBus() { setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/dante-rx-test/system_bus_socket", 1); }
+    ~NoSystemBus() {
+        if (old != nullptr)
+            setenv("DBUS_SYSTEM_BUS_ADDRESS", saved.c_str(), 1);
+        else
+            unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+    }
+};
+
+}  // namespace
+
+TEST_CASE("AvahiTxResolver: every request is answered exactly once; without avahi-daemon, as not found") {
+    const NoSystemBus no_bus;
+    std::mutex mutex;
+    std::condition_variable answered;
+    std::map<std::string, int> answers;  // device -> times answered
+    int found = 0;
+    {
+        rx::AvahiTxResolver resolver;
+        auto done_for = [&](std::string device) {
+            return [&, device](std::optional<TxResolution> answer) {
+                std::lock_guard lock(mutex);
+                ++answers[device];
+                if (answer) ++found;
+                answered.notify_all();
+            };
+        };
+        for (int i = 0; i < 3; ++i) resolver.resolve("box-" + std::to_string(i), {"01"}, done_for("box-" + std::to_string(i)));
+        // The same device again while (likely) still queued: the older request is answered
+        // at once as not found, the newer one later; either way each exactly once.
+        resolver.resolve("box-2", {"01", "02"}, done_for("box-2 again"));
+        std::unique_lock lock(mutex);
+        CHECK(answered.wait_for(lock, std::chrono::seconds(10), [&] { return answers.size() == 4; }));
+    }
+    CHECK(found == 0);
+    for (const auto& [device, times] : answers) {
+        CAPTURE(device);
+        CHECK(times == 1);
+    }
+}
+
+TEST_CASE("AvahiTxResolver: requests still queued at destruction are answered as not found") {
+    const NoSystemBus no_bus;
+    std::atomic<int> answered{0};
+    {
+        rx::AvahiTxResolver resolver;
+        for (int i = 0; i < 20; ++i)
+            resolver.resolve("nobody-" + std::to_string(i), {"01"}, [&](std::optional<TxResolution>) { ++answered; });
+    }
+    CHECK(answered == 20);
 }
 
 // ---- the multicast route (`b.N` pointers, `_netaudio-bund._udp` TXT)

@@ -1,0 +1,63 @@
+#pragma once
+// The TxResolver of a device's receiver: finds a Dante transmitter by name through the
+// local avahi-daemon, as Dante receivers do (src/rx/mdns_resolve.hpp): the device's
+// address and flow-control port from its `_netaudio-arc._udp` and `_netaudio-chan._udp`
+// instances, then each subscribed channel's id from the TXT of `<channel>@<device>`.
+//
+// avahi's lookups block (they run their own poll loop), so they run on one worker thread
+// ("dante-resolve"), never on the device's event loop. Requests are served one at a time,
+// in order; a request for a device that is still waiting in the queue replaces the older
+// one (whose answer would be stale: RxService asks again only when it gave up on it), so
+// the queue never holds more than one request per subscribed device.
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "rx/rx_service.hpp"
+#include "util/logger.hpp"
+
+namespace dante::rx {
+
+struct AvahiTxResolverOptions {
+    // The two lookups of one resolution; together below RxServiceOptions::resolve_timeout_ms,
+    // so an answer comes before the service gives up on it.
+    int device_timeout_ms = 2500;
+    int channels_timeout_ms = 1500;
+    Logger log;
+};
+
+class AvahiTxResolver final : public TxResolver {
+public:
+    explicit AvahiTxResolver(AvahiTxResolverOptions options = {});
+    // Answers what is queued with "not found", cancels the lookup in progress (it ends
+    // within 100 ms), joins the worker: an unload never waits out a lookup's timeout.
+    ~AvahiTxResolver() override;
+    AvahiTxResolver(const AvahiTxResolver&) = delete;
+    AvahiTxResolver& operator=(const AvahiTxResolver&) = delete;
+
+    void resolve(const std::string& tx_device, const std::vector<std::string>& tx_channels, Done done) override;
+
+private:
+    struct Request {
+        std::string device;
+        std::vector<std::string> channels;
+        Done done;
+    };
+    void run();
+    std::optional<TxResolution> lookup(const Request& request) const;
+
+    AvahiTxResolverOptions options_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<Request> queue_;
+    bool stopping_ = false;
+    std::atomic<bool> cancel_{false};  // set with stopping_; read by the lookup in progress
+    std::thread worker_;
+};
+
+}  // namespace dante::rx
