@@ -415,8 +415,8 @@ constexpr auto kConfigKeys = std::to_array<ConfigKey>({
      "absolute path: dumps what each cycle wrote to the rings (tests)", "off",
      store_absolute_path<&DeviceConfig::ring_tap_path>},
     {"dante.rx.channels", "<0-64>", "an integer from 0 to 64",
-     "0–64 receive channels a Dante controller can list, label and subscribe (ARC). Control and persistence only: "
-     "no audio is received yet",
+     "0–64 receive channels a Dante controller can list, label and subscribe (ARC), recorded from the source node "
+     "\"Dante Receiver (<device>)\". Needs `dante.interface`",
      "0 (none: a transmitter only, as before)", store_uint<&DeviceConfig::rx_channels, 0, kMaxRxChannels>},
     {"dante.rx.names", "<[ \"Vocal\" \"Guitar L\" ]>",
      "an array of at most dante.rx.channels labels, e.g. [ \"Vocal\" \"Guitar L\" ], each 1 to 31 ASCII "
@@ -429,7 +429,7 @@ constexpr auto kConfigKeys = std::to_array<ConfigKey>({
      "an array of { rx = <1 to dante.rx.channels> tx-channel = <channel label> tx-device = <device name> }, at most "
      "one per RX channel",
      "e.g. `[ { rx = 1 tx-channel = \"01\" tx-device = \"stage-box\" } ]`: the TX channel each RX channel subscribes "
-     "to at start, reported as unresolved (nothing is received yet). A controller's later subscribe or remove of that "
+     "to at start. A controller's later subscribe or remove of that "
      "RX channel wins (kept in `dante.state-file`)",
      "none", parse_rx_subscriptions},
 });

@@ -54,18 +54,12 @@ bool set_multicast_options(const UdpSocket& socket, const InterfaceInfo& iface, 
     return true;
 }
 
-// What 0x3000 reports for a subscription. Nothing receives audio yet (that comes with the
-// source node), so a subscribed channel is truthfully "unresolved": its TX device is not
-// (yet) found, not "receiving".
-uint32_t rx_status_for(const control::RxSubscription& subscription) {
-    return subscription.empty() ? control::kRxStatusNone : control::kRxStatusUnresolved;
-}
-
 std::string_view rx_status_name(uint32_t status) {
     switch (status) {
         case control::kRxStatusNone: return "none";
         case control::kRxStatusUnresolved: return "unresolved";
         case control::kRxStatusInProgress: return "in-progress";
+        case control::kRxStatusChannelFormat: return "channel-format";
         case control::kRxStatusReceivingUnicast: return "receiving-unicast";
         case control::kRxStatusReceivingMulticast: return "receiving-multicast";
         default: return "other";
@@ -201,7 +195,6 @@ bool ControlService::start(std::string& error) {
         state_error = loaded.error;
         if (!state_error.empty()) options_.log.warn("control", state_error);
     }
-    for (control::RxChannel& channel : state.rx_channels) channel.status = rx_status_for(channel.subscription);
     // Flows that outlive a restart of the control plane (multicast ones moved to a new
     // address with the device) are advertised from the first record on.
     if (options_.tx_flows) state.tx_flows = options_.tx_flows();
@@ -211,7 +204,6 @@ bool ControlService::start(std::string& error) {
         std::lock_guard lock(status_mutex_);
         current_name_ = state_.device_name;
         state_error_ = state_error;
-        rx_subscriptions_ = describe_rx_subscriptions(state_.rx_channels);
     }
 
     cmc_identity_ = {state_.process_id, state_.device_id, ip, ports_.info_request};
@@ -274,6 +266,9 @@ void ControlService::handle_arc(std::span<const uint8_t> datagram, const Ipv4End
     // Only 0x2200 needs the flows; asking for them on every request would be wasted work.
     const auto opcode = control::read_u16(datagram, 6);
     if (opcode && *opcode == control::kArcTxFlows && options_.tx_flows) state_.tx_flows = options_.tx_flows();
+    if (opcode && *opcode == control::kArcRxChannels)
+        for (size_t i = 0; i < state_.rx_channels.size(); ++i)
+            state_.rx_channels[i].status = rx_status(static_cast<uint16_t>(i + 1), state_.rx_channels[i].subscription);
     control::ArcResult result = control::handle_arc_request(datagram, state_);
     bool flows_changed = false;
     if (result.create_multicast) {
@@ -376,16 +371,12 @@ void ControlService::apply_renames(const control::ArcResult& result) {
         if (change.rx_channel == 0 || change.rx_channel > state_.rx_channels.size()) continue;
         control::RxChannel& channel = state_.rx_channels[change.rx_channel - 1u];
         channel.subscription = change.subscription;
-        channel.status = rx_status_for(channel.subscription);
         subscribed = true;
     }
     if (changed || rx_renamed) renames_.fetch_add(1, std::memory_order_relaxed);
     if (subscribed) subscriptions_.fetch_add(1, std::memory_order_relaxed);
     if (!changed && !rx_renamed && !subscribed) return;
-    if (subscribed) {
-        std::lock_guard lock(status_mutex_);
-        rx_subscriptions_ = describe_rx_subscriptions(state_.rx_channels);
-    }
+    if (subscribed) rx_changed();
     persist();
     if (!changed) return;
     {
@@ -410,7 +401,27 @@ void ControlService::persist() {
     state_error_ = std::move(error);
 }
 
+uint32_t ControlService::rx_status(uint16_t rx_channel, const control::RxSubscription& subscription) const {
+    if (subscription.empty()) return control::kRxStatusNone;
+    return options_.rx_status ? options_.rx_status(rx_channel) : control::kRxStatusUnresolved;
+}
+
+void ControlService::rx_changed() {
+    {
+        std::lock_guard lock(status_mutex_);
+        rx_channels_ = state_.rx_channels;
+    }
+    if (!options_.rx_subscriptions) return;
+    std::vector<RxSubscriptionConfig> subscriptions;
+    for (size_t i = 0; i < state_.rx_channels.size(); ++i) {
+        const control::RxSubscription& sub = state_.rx_channels[i].subscription;
+        if (!sub.empty()) subscriptions.push_back({static_cast<uint16_t>(i + 1), sub.tx_channel, sub.tx_device});
+    }
+    options_.rx_subscriptions(std::move(subscriptions));
+}
+
 void ControlService::begin() {
+    rx_changed();
     loop_->add_fd(arc_socket_.fd(), [this](uint32_t) { on_socket(0); });
     loop_->add_fd(cmc_socket_.fd(), [this](uint32_t) { on_socket(1); });
     loop_->add_fd(info_socket_.fd(), [this](uint32_t) { on_socket(2); });
@@ -496,14 +507,18 @@ ConfigItems ControlService::properties() const {
         // The latency receivers are told (it replaces the device's dante.tx.latency-ns).
         {"dante.tx.latency-ns", std::to_string(latency_ns_.load(std::memory_order_relaxed))},
     };
+    std::vector<control::RxChannel> rx_channels;
     {
         std::lock_guard lock(status_mutex_);
         if (!state_error_.empty()) items.emplace_back("dante.control.state-error", state_error_);
-        items.emplace_back("dante.rx.channels", std::to_string(config_.rx_channels));
-        items.emplace_back("dante.rx.subscriptions", rx_subscriptions_);
+        rx_channels = rx_channels_;
         if (current_name_ != config_.device_name && !current_name_.empty())
             items.emplace_back("dante.device-name", current_name_);
     }
+    for (size_t i = 0; i < rx_channels.size(); ++i)
+        rx_channels[i].status = rx_status(static_cast<uint16_t>(i + 1), rx_channels[i].subscription);
+    items.emplace_back("dante.rx.channels", std::to_string(config_.rx_channels));
+    items.emplace_back("dante.rx.subscriptions", describe_rx_subscriptions(rx_channels));
     if (mdns_) {
         const ConfigItems m = mdns_->properties();
         items.insert(items.end(), m.begin(), m.end());

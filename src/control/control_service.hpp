@@ -23,8 +23,9 @@
 // has no MAC), the RX channels (dante.rx.channels: labels from dante.rx.names, subscriptions
 // from dante.rx.subscriptions), then the names, latency, RX labels and subscriptions saved in
 // the state file (dante.state-file), if any: what a controller changed later wins.
-// RX subscriptions are control and persistence only: nothing receives audio yet, so 0x3000
-// reports a subscribed channel as unresolved (kRxStatusUnresolved), never as receiving.
+// RX subscriptions are handed to the receiving side (options.rx_subscriptions), whose
+// state 0x3000 reports (options.rx_status); without one a subscribed channel is reported
+// unresolved (kRxStatusUnresolved), never as receiving.
 // Settings requests on the info port (netaudio: interface 0x0013, clock 0x0021, AES67 0x1006)
 // are answered by multicast like the info; other well-formed ones count as unsupported. A rename that
 // the ARC core accepts is applied before the reply, saved (atomically, when a state file is
@@ -78,6 +79,13 @@ struct ControlServiceOptions {
     // The media clock as conmon's clock status (0x0020) reports it, called on the loop
     // thread per request. Unset: no role, no leader.
     std::function<control::ClockStatus()> clock_status;
+    // The receiving side, when there is one (dante.rx.channels). rx_subscriptions: every
+    // subscription as it is now, called on the loop thread once the service started and
+    // after each change a controller made. rx_status: the ARC 0x3000 status of one RX
+    // channel (1-based), called on the loop thread per 0x3000 request and on the caller's
+    // thread by properties(). Unset: a subscribed channel reports kRxStatusUnresolved.
+    std::function<void(std::vector<RxSubscriptionConfig>)> rx_subscriptions;
+    std::function<uint32_t(uint16_t rx_channel)> rx_status;
     // The loop serving the sockets and the built-in mDNS responder (it must outlive the
     // service); null: a thread of its own. The callbacks above run on it.
     io::EventLoop* loop = nullptr;
@@ -135,6 +143,8 @@ private:
     void apply_renames(const control::ArcResult& result);
     void advertise();  // (re)publish build_service_records(state_) over mDNS
     void persist();
+    void rx_changed();  // loop thread: hand the subscriptions over, copy them for properties()
+    [[nodiscard]] uint32_t rx_status(uint16_t rx_channel, const control::RxSubscription& subscription) const;
 
     DeviceConfig config_;
     std::string state_file_;
@@ -154,7 +164,7 @@ private:
     mutable std::mutex status_mutex_;  // guards the strings below (read by properties())
     std::string current_name_;
     std::string state_error_;
-    std::string rx_subscriptions_;  // dante.rx.subscriptions: describe_rx_subscriptions() of state_
+    std::vector<control::RxChannel> rx_channels_;  // state_'s, for dante.rx.subscriptions
 
     std::atomic<int64_t> latency_ns_{0};  // the advertised latency (ARC 0x1101 may change it)
     std::unique_ptr<io::IoThread> own_thread_;  // standalone only

@@ -43,6 +43,7 @@ struct RxSubscription {
 inline constexpr uint32_t kRxStatusNone = 0;
 inline constexpr uint32_t kRxStatusUnresolved = 1;          // TX device not found (yet)
 inline constexpr uint32_t kRxStatusInProgress = 8;
+inline constexpr uint32_t kRxStatusChannelFormat = 0x10;  // the flow's format does not fit (netaudio's label)
 inline constexpr uint32_t kRxStatusReceivingUnicast = 0x01010009;
 inline constexpr uint32_t kRxStatusReceivingMulticast = 0x0101000A;
 

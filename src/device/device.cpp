@@ -8,6 +8,7 @@
 #include "clock/posix_clock_source.hpp"
 #include "clock/tai_clock.hpp"
 #include "clock/usrvclock_clock.hpp"
+#include "device/rx_bridge.hpp"
 #include "device/tx_flows_bridge.hpp"
 #include "ptp/ptp_service.hpp"
 #include "ptp/shared_ptp_clock.hpp"
@@ -115,6 +116,19 @@ std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error, 
         control_options.loop = &device->io_->loop();
         control_options.log = host.log;
         wire_tx_flows(control_options, *device->flows_, device->config_.rate);
+        if (device->config_.rx_channels > 0) {
+            device->resolver_ = std::make_unique<rx::AvahiTxResolver>(rx::AvahiTxResolverOptions{.log = host.log});
+            RxServiceOptions rx_options;
+            rx_options.device_name = device->config_.device_name;
+            rx_options.rx_channels = device->config_.rx_channels;
+            rx_options.rate = device->config_.rate;
+            rx_options.format = device->config_.format;
+            rx_options.latency_ns = device->config_.latency_ns;
+            rx_options.log = host.log;
+            device->rx_ = std::make_unique<RxService>(InterfaceInfo{}, *device->clock_, *device->resolver_,
+                                                      device->io_->loop(), std::move(rx_options));
+            wire_rx(control_options, *device->rx_);
+        }
         // conmon clock status (0x0020): the media clock's state, leader and last offset.
         control_options.clock_status = [clock = device->clock_.get()] {
             const ClockSnapshot snap = clock->snapshot();
@@ -162,12 +176,20 @@ bool Device::start_services(std::string& error) {
                                                     " not re-created on the new address: " + made.message);
     }
     carried_multicast_.clear();
+    if (rx_) {
+        // Before the control plane: it hands the subscriptions over as it starts.
+        const std::optional<InterfaceInfo> iface = lookup_interface(config_.interface, error);
+        if (!iface) return false;
+        rx_->set_interface(*iface);
+        if (!rx_->start(error)) return false;
+    }
     return control_->start(error);
 }
 
 // Reverse order: nothing on ARC asks the flows for anything while they stop.
 void Device::stop_services() {
     control_->stop();
+    if (rx_) rx_->stop();  // its transmitters see each flow end (0x0101)
     for (const FlowSpec& spec : flows_->flows())
         if (spec.multicast) carried_multicast_.push_back(spec);
     flows_->stop();
@@ -236,6 +258,10 @@ ConfigItems Device::properties() const {
         props.insert(props.end(), flow_props.begin(), flow_props.end());
     } else {
         props.emplace_back("dante.flows", "0");  // no interface named: nothing on the network
+    }
+    if (rx_) {
+        const ConfigItems rx_props = rx_->properties();
+        props.insert(props.end(), rx_props.begin(), rx_props.end());
     }
     if (link_) {
         const ConfigItems net_props = network_.properties();

@@ -1,9 +1,10 @@
 #pragma once
 // The Dante transmitter device: one per sink node, alive as long as the node.
 //
-// It owns the media clock, the TX rings, the flows (flow-control server and transmitter)
-// and the control plane (ARC, CMC, conmon, mDNS), and stops them in reverse order:
-// control, flows, rings, clock, then the event loop they all ran on
+// It owns the media clock, the TX rings, the flows (flow-control server and transmitter),
+// the receiving side (RX flows into rings, when dante.rx.channels is set) and the control
+// plane (ARC, CMC, conmon, mDNS), and stops them in reverse order: control, receiving,
+// flows, rings, clock, then the event loop they all ran on
 // (docs/architecture.md#ownership-and-lifetimes). One io::IoThread ("dante-io") serves
 // every non-real-time socket and timer of the device: PTP (when the engine runs here),
 // flow control, ARC/CMC/conmon, the built-in mDNS responder and the interface watcher
@@ -24,6 +25,8 @@
 #include "io/io_thread.hpp"
 #include "net/link_watcher.hpp"
 #include "ptp/ptp_service.hpp"
+#include "rx/avahi_tx_resolver.hpp"
+#include "rx/rx_service.hpp"
 #include "tx/ring_tap.hpp"
 #include "tx/tx_rings.hpp"
 #include "util/logger.hpp"
@@ -67,6 +70,8 @@ public:
     [[nodiscard]] TxRings& rings() { return rings_; }
     [[nodiscard]] RingTap* tap() { return tap_.get(); }
     [[nodiscard]] DriverStats& stats() { return stats_; }
+    // The receiving side, null unless dante.rx.channels > 0 and an interface is named.
+    [[nodiscard]] RxService* receiver() { return rx_.get(); }
 
     // Main loop, about once a second: re-measure the clock correlation.
     void update_clock() { clock_->update(); }
@@ -94,6 +99,10 @@ private:
     TxRings rings_;
     std::unique_ptr<RingTap> tap_;
     std::unique_ptr<FlowsService> flows_;  // stopped before the rings and clock it reads
+    // The receiving side (dante.rx.channels > 0): subscriptions from the control plane,
+    // transmitters found through avahi-daemon. The resolver outlives the service.
+    std::unique_ptr<rx::AvahiTxResolver> resolver_;
+    std::unique_ptr<RxService> rx_;
     std::unique_ptr<ControlService> control_;  // ARC/CMC/conmon/mDNS; stopped before the flows
     DriverStats stats_;
     Logger log_;

@@ -141,10 +141,15 @@ public:
     // Starts serving the subscriptions set so far. False with one sentence if the options
     // are unusable.
     bool start(std::string& error);
-    // Stops every flow (a best-effort 0x0101 each), closes every socket. The reader must
-    // have stopped reading (or released) before: stop() frees every table.
+    // Stops every flow (a best-effort 0x0101 each), closes every socket. The reader may go
+    // on reading (silence); the destructor frees every table, so the reader must have
+    // stopped before the service is destroyed.
     void stop();
     [[nodiscard]] bool running() const { return running_; }
+    // The interface (address) flows are bound to from the next start(): the device moved.
+    // Only while stopped. The reader may keep reading across stop() and start(): the tables
+    // it may hold are freed only once it moved on (see above), and read silence meanwhile.
+    void set_interface(InterfaceInfo iface) { iface_ = std::move(iface); }
 
     // Replaces every subscription. Channels whose device and tx channel did not change
     // keep their flow (unless another channel of the same device changed: that device's

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <string>
 
 #include "control/control_service.hpp"
@@ -169,4 +170,53 @@ TEST_CASE("ControlService: a state file's RX data beyond dante.rx.channels is ig
         CHECK(*read_u16(counts, 10 + 4) == channels);
         CHECK(prop(service.properties(), "dante.control.state-error").empty());
     }
+}
+
+TEST_CASE("ControlService: the receiving side gets every subscription at start and after each change, "
+          "and 0x3000 reports its state") {
+    dante::DeviceConfig config = rx_config(3);
+    config.rx_subscriptions = {{2, "01", "stage-box"}};
+    std::mutex mutex;
+    std::vector<std::vector<dante::RxSubscriptionConfig>> handed;  // what the hook got, in order
+    dante::ControlServiceOptions options;
+    options.rx_subscriptions = [&](std::vector<dante::RxSubscriptionConfig> subs) {
+        std::lock_guard lock(mutex);
+        handed.push_back(std::move(subs));
+    };
+    // Channel 2 receives; anything else subscribed is in progress.
+    options.rx_status = [](uint16_t rx_channel) {
+        return rx_channel == 2 ? dante::control::kRxStatusReceivingUnicast : dante::control::kRxStatusInProgress;
+    };
+    dante::ControlService service(config, "", options);
+    std::string error;
+    REQUIRE_MESSAGE(service.start(error), error);
+    {
+        std::lock_guard lock(mutex);
+        REQUIRE(handed.size() == 1);
+        CHECK(handed[0] == std::vector<dante::RxSubscriptionConfig>{{2, "01", "stage-box"}});
+    }
+    Client client;
+    auto records = rx_list(client);
+    REQUIRE(records.size() == 3);
+    CHECK(records[0].status == kRxStatusNone);  // not subscribed: never asks the hook
+    CHECK(records[1].status == dante::control::kRxStatusReceivingUnicast);
+    CHECK(prop(service.properties(), "dante.rx.subscriptions") ==
+          R"([ { rx = 2 tx-channel = "01" tx-device = "stage-box" status = receiving-unicast } ])");
+
+    // A controller subscribes channel 3: the hook has the whole set before the OK.
+    CHECK(ok(client.ask(subscribe_request({{3, "02", "stage-box"}}), port_base())));
+    {
+        std::lock_guard lock(mutex);
+        REQUIRE(handed.size() == 2);
+        CHECK(handed[1] == std::vector<dante::RxSubscriptionConfig>{{2, "01", "stage-box"}, {3, "02", "stage-box"}});
+    }
+    records = rx_list(client);
+    CHECK(records[2].status == dante::control::kRxStatusInProgress);
+
+    // Removing one hands over the rest; a refused request hands over nothing.
+    CHECK(ok(client.ask(remove_request({2}), port_base())));
+    CHECK_FALSE(ok(client.ask(subscribe_request({{7, "01", "stage-box"}}), port_base())));
+    std::lock_guard lock(mutex);
+    REQUIRE(handed.size() == 3);
+    CHECK(handed[2] == std::vector<dante::RxSubscriptionConfig>{{3, "02", "stage-box"}});
 }
