@@ -63,7 +63,7 @@ const spa_node_methods NodeMethods::table = {
     .process = [](void* o) { return self(o)->process(); },
 };
 
-DanteSinkNode::DanteSinkNode(std::unique_ptr<Device> device, const spa_support* support, uint32_t n_support,
+DanteSinkNode::DanteSinkNode(std::shared_ptr<Device> device, const spa_support* support, uint32_t n_support,
                              uint32_t quantum_limit, bool manage_description)
     : device_(std::move(device)),
       quantum_limit_(quantum_limit),

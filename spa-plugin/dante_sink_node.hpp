@@ -14,12 +14,10 @@
 #include "device/device.hpp"
 #include "driver/driver_timeline.hpp"
 #include "driver/follower_tracker.hpp"
+#include "node_keys.hpp"
 #include "spa_headers.hpp"
 
 namespace dante::spa {
-
-// "node.description" (PW_KEY_NODE_DESCRIPTION; SPA 0.2 has no SPA_KEY_ for it).
-inline constexpr const char* kNodeDescriptionKey = "node.description";
 
 class DanteSinkNode {
 public:
@@ -30,7 +28,7 @@ public:
 
     // manage_description: publish node.description "Dante Transmitter (<current name>)" with
     // the props, so a rename (or the name from the state file) reaches pw-dump and pactl.
-    DanteSinkNode(std::unique_ptr<Device> device, const spa_support* support, uint32_t n_support,
+    DanteSinkNode(std::shared_ptr<Device> device, const spa_support* support, uint32_t n_support,
                   uint32_t quantum_limit, bool manage_description = true);
     ~DanteSinkNode();
     DanteSinkNode(const DanteSinkNode&) = delete;
@@ -91,7 +89,7 @@ private:
     static int do_reassign_in_loop(spa_loop*, bool, uint32_t, const void*, size_t, void* user);
     static int do_remove_timer_in_loop(spa_loop*, bool, uint32_t, const void*, size_t, void* user);
 
-    std::unique_ptr<Device> device_;
+    std::shared_ptr<Device> device_;
     spa_node node_{};
     spa_log* log_ = nullptr;
     spa_loop* data_loop_ = nullptr;

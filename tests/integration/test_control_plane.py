@@ -11,8 +11,9 @@ module's Avahi client talks to that host's daemon. From the receiver namespace:
     fpp, ...), and the _netaudio-arc._udp / _netaudio-cmc._udp services;
   * an ARC client (written here from the documented layouts) reads the device name (0x1002),
     the channel counts (0x1000), the TX channels (0x2000) and their names (0x2010), and the
-    RX channels (0x3000: dante.rx.channels = 4, one dante.rx.subscriptions entry, reported
-    unresolved); a subscription over 0x3010 shows at once and survives the restart;
+    RX channels (0x3000: dante.rx.channels = 4, one dante.rx.subscriptions entry to a device
+    that does not exist, in progress or unresolved); a subscription over 0x3010 to the
+    device's own channel shows at once, then receives (0x01010009), and survives the restart;
   * a channel rename (0x2013, as netaudio sends it) shows in 0x2010 and in mDNS
     (Vocals@lab-tx), and survives a PipeWire restart (dante.state-file);
   * heartbeats arrive on 224.0.0.233:8708 (at least 2 in 3 s);
@@ -346,7 +347,7 @@ def body():
             state_file = "@LABDIR@/state.json"
             # The Avahi publisher's life here (collision through the daemon, daemon restarts):
             # dante.mdns = avahi. The built-in responder has test_mdns_receiver.py.
-            # Four RX channels, one subscribed by the config (control and persistence only).
+            # Four RX channels, one subscribed by the config to a device that does not exist.
             args = lab_args(**{"dante.interface": net.tx_if, "dante.state-file": state_file, "dante.mdns": "avahi",
                                "dante.rx.channels": 4,
                                "dante.rx.subscriptions": [{"rx": 1, "tx-channel": "01", "tx-device": "stage-box"}]})
@@ -389,19 +390,28 @@ def body():
                 check(r["device_name"] and r["device_name"][1] == "lab-tx", "ARC 0x1002: device name lab-tx")
                 check(r["counts"] and r["counts"]["tx"] == 2 and r["counts"]["rx"] == 4,
                       "ARC 0x1000: 2 TX channels, 4 RX (dante.rx.channels)")
-                check(r["rx"] == {"1": ["01", "01", "stage-box", 1], "2": ["02", "", "", 0],
-                                  "3": ["03", "", "", 0], "4": ["04", "", "", 0]},
-                      "ARC 0x3000: RX 1 subscribed to 01@stage-box (dante.rx.subscriptions), unresolved (status 1)")
+                # stage-box does not exist: looked for (8, in progress) or not found (1, unresolved).
+                rx1 = (r["rx"] or {}).get("1", [None] * 4)
+                check(rx1[:3] == ["01", "01", "stage-box"] and rx1[3] in (1, 8) and
+                      {k: v for k, v in r["rx"].items() if k != "1"} ==
+                      {"2": ["02", "", "", 0], "3": ["03", "", "", 0], "4": ["04", "", "", 0]},
+                      "ARC 0x3000: RX 1 subscribed to 01@stage-box (dante.rx.subscriptions), status %s (in progress "
+                      "or unresolved: no such device)" % rx1[3])
+                # A subscription to the device's own channel: it finds itself and receives its own
+                # flow, as a Dante device may.
                 rs = in_rx(["subscribe", net.tx_addr, "3", "02", "lab-tx"])
                 r = in_rx(["arc", net.tx_addr])
-                check(rs["status"] == 1 and r["rx"]["3"] == ["03", "02", "lab-tx", 1],
-                      "ARC 0x3010 subscribes RX 3 to 02@lab-tx; the next 0x3000 shows it, unresolved")
-                want_subs = ('[ { rx = 1 tx-channel = "01" tx-device = "stage-box" status = unresolved }'
-                             ' { rx = 3 tx-channel = "02" tx-device = "lab-tx" status = unresolved } ]')
-                lab.wait_for(lambda: str(lab.node_props(SINK).get("dante.rx.subscriptions")) == want_subs, 5,
-                             "dante.rx.subscriptions to show both subscriptions")
-                check(str(lab.node_props(SINK).get("dante.rx.channels")) == "4",
-                      "node props: dante.rx.channels 4, dante.rx.subscriptions with both, unresolved")
+                check(rs["status"] == 1 and r["rx"]["3"][:3] == ["03", "02", "lab-tx"],
+                      "ARC 0x3010 subscribes RX 3 to 02@lab-tx; the next 0x3000 shows it (status %s)" % r["rx"]["3"][3])
+                want_rx3 = '{ rx = 3 tx-channel = "02" tx-device = "lab-tx" status = receiving-unicast }'
+                lab.wait_for(lambda: want_rx3 in str(lab.node_props(SINK).get("dante.rx.subscriptions")), 20,
+                             "RX 3 to receive its own device's channel 02")
+                subs = str(lab.node_props(SINK).get("dante.rx.subscriptions"))
+                check(str(lab.node_props(SINK).get("dante.rx.channels")) == "4" and
+                      ('{ rx = 1 tx-channel = "01" tx-device = "stage-box" status = ' in subs),
+                      "node props: dante.rx.channels 4, dante.rx.subscriptions with both, RX 3 receiving (%s)" % subs)
+                r = in_rx(["arc", net.tx_addr])
+                check(r["rx"]["3"][3] == 0x01010009, "ARC 0x3000: RX 3 status 0x01010009 (receiving unicast)")
                 check(r["tx_channels"] and r["tx_channels"]["names"] == {"1": "01", "2": "02"} and
                       r["tx_channels"]["rate"] == 48000, "ARC 0x2000: channels 01, 02 at 48000 Hz")
                 check(r["tx_names"] and r["tx_names"]["names"] == {"1": "01", "2": "02"},

@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""The Dante receiver in PipeWire: a device with dante.rx.channels has a source node,
+"Dante Receiver (<device>)", whose channels a controller subscribes to any transmitter;
+pw-record records what that transmitter plays, bit-exact.
+
+Two network namespaces joined by a veth pair, each with its own avahi-daemon and system
+D-Bus (avahi.py), each with its own PipeWire session (wireplumber, no pulse) loading our
+module: lab-tx (2 TX channels) on one side, lab-rx (2 TX, 2 RX channels) on the other.
+Both on dante.clock.source = tai: the namespaces share one kernel clock, so both devices
+have the same media clock without a PTP exchange (the PTP engines are tested elsewhere).
+Checks, in order:
+  * lab-rx starts first, its RX channel 1 subscribed to 01@lab-tx in the module args: the
+    source node is there (Audio/Source, its description), the subscription is not
+    receiving (the transmitter does not exist yet: unresolved or being resolved);
+  * lab-tx starts: within 20 s lab-rx found it through its avahi-daemon, asked for a flow
+    and receives (dante.rx.channel-states, and ARC 0x3000 status 0x01010009 as a
+    controller reads it from the other namespace);
+  * a controller subscribes RX channel 2 to 02@lab-tx over ARC 0x3010: the next 0x3000
+    already shows it, and channel 2 receives too (the device's flow is asked again with
+    both channels);
+  * pw-record on lab-rx records the source while pw-cat plays a known 2-channel S24 signal
+    into lab-tx's sink: every played sample arrives bit-exact and contiguous on both
+    channels, none lost; the source is driven by lab-rx's own sink (one node.group) and
+    publishes its offset (2 quanta + margin + latency, capture_timeline.hpp);
+  * the controller removes both subscriptions: the flow ends at the transmitter
+    (dante.flows = 0 on lab-tx) and the channels report no subscription.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from pathlib import Path
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pwlab import (parse_args, main_with_client, check, log, lab_args, make_lab, make_wav,  # noqa: E402
+                   SINK, DEVICE, EXIT_SKIP)
+from netlab import NetLab  # noqa: E402
+from test_dante_rx import find  # noqa: E402
+import avahi  # noqa: E402
+
+RX_DEVICE = "lab-rx"
+RX_SINK = "dante_sink." + RX_DEVICE
+SOURCE = "dante_source." + RX_DEVICE
+FRAMES = 3 * 48000
+RECEIVING_UNICAST = 0x01010009
+MARGIN_FRAMES = 48      # 1 ms at 48 kHz, the graph's render margin
+LATENCY_FRAMES = 192    # dante.latency-ns 4 ms, the default
+
+
+# ---------------------------------------------------------------- the controller (client side)
+
+def client_main(argv):
+    """Runs inside the transmitter's namespace, as a controller on that network would."""
+    from test_control_plane import Arc
+    import struct
+    mode, address = argv[0], argv[1]
+    arc = Arc(address)
+    if mode == "rx":
+        print(json.dumps(arc.rx_channels()))
+    elif mode == "subscribe":
+        print(json.dumps({"status": arc.subscribe(int(argv[2]), argv[3], argv[4])}))
+    elif mode == "unsubscribe":
+        # 0x3010 with both name offsets 0: no subscription (as netaudio's remove).
+        status, _ = arc.request(0x3010, struct.pack(">BBHHH", 2, 1, int(argv[2]), 0, 0))
+        print(json.dumps({"status": status}))
+
+
+def controller(net, *args):
+    r = subprocess.run(["ip", "netns", "exec", net.tx, sys.executable, str(Path(__file__).resolve()),
+                        "--client"] + [str(a) for a in args], capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        log("    controller failed: %s" % r.stderr.strip())
+        return None
+    return json.loads(r.stdout)
+
+
+# ---------------------------------------------------------------- helpers
+
+def states(lab):
+    """{rx channel: state} from the source's dante.rx.channel-states."""
+    text = str(lab.node_props(SOURCE).get("dante.rx.channel-states", ""))
+    out = {}
+    for entry in text.split("{")[1:]:
+        words = entry.replace("}", " ").replace("]", " ").split()
+        fields = dict(zip(words[0::3], words[2::3]))
+        if "rx" in fields:
+            out[int(fields["rx"])] = fields.get("state")
+    return out
+
+
+def read_wav_s32(path, channels):
+    with wave.open(str(path), "rb") as w:
+        check(w.getsampwidth() == 4 and w.getnchannels() == channels and w.getframerate() == 48000,
+              "pw-record wrote a %d-channel 32-bit 48 kHz WAV" % channels)
+        raw = w.readframes(w.getnframes())
+    chans = [[] for _ in range(channels)]
+    for i in range(0, len(raw) - 3, 4):
+        chans[(i // 4) % channels].append(int.from_bytes(raw[i:i + 4], "little", signed=True))
+    return chans
+
+
+def body():
+    a = parse_args(__doc__)
+    if not avahi.available():
+        log("SKIP: avahi-daemon/avahi-browse/dbus-daemon/nsenter not installed")
+        return EXIT_SKIP
+    work = Path(tempfile.mkdtemp(prefix="receiver-lab-"))
+    try:
+        with NetLab("rcv") as net, avahi.on_both_sides(net, work) as (tx_host, rx_host):
+            rx_args = lab_args(**{"dante.device-name": RX_DEVICE, "dante.interface": net.rx_if,
+                                  "dante.clock.source": "tai", "dante.rx.channels": 2,
+                                  "dante.rx.subscriptions": [{"rx": 1, "tx-channel": "01", "tx-device": DEVICE}]})
+            with make_lab(a, module_args=rx_args, with_pulse=False, cmd_prefix=rx_host.prefix()) as rx_lab:
+                # ---- the receiver first: its transmitter does not exist yet
+                rx_lab.wait_node(SOURCE, timeout=10)
+                props = rx_lab.node_props(SOURCE)
+                check(props.get("media.class") == "Audio/Source" and
+                      props.get("node.description") == "Dante Receiver (%s)" % RX_DEVICE,
+                      "the source node %s: Audio/Source, \"%s\"" % (SOURCE, props.get("node.description")))
+                rx_lab.wait_node(RX_SINK, timeout=10)
+                check(str(props.get("node.group")) == "dante." + RX_DEVICE and
+                      str(rx_lab.node_props(RX_SINK).get("node.group")) == "dante." + RX_DEVICE,
+                      "the device's sink and source share node.group dante.%s" % RX_DEVICE)
+                time.sleep(2)
+                first = states(rx_lab)
+                log("    before the transmitter exists: %s" % first)
+                check(first.get(1) in ("unresolved", "resolving") and 2 not in first,
+                      "RX channel 1 waits for %s (%s), channel 2 is not subscribed" % (DEVICE, first.get(1)))
+
+                tx_args = lab_args(**{"dante.interface": net.tx_if, "dante.clock.source": "tai"})
+                with make_lab(a, module_args=tx_args, with_pulse=False, cmd_prefix=tx_host.prefix()) as tx_lab:
+                    tx_lab.wait_node(SINK, timeout=10)
+                    tx_lab.wait_mdns_published()
+                    t0 = time.monotonic()
+                    rx_lab.wait_for(lambda: states(rx_lab).get(1) == "receiving", 25,
+                                    "RX channel 1 to receive from %s" % DEVICE)
+                    check(True, "%s appeared: RX channel 1 receives %.1f s later" % (DEVICE, time.monotonic() - t0))
+                    tx_lab.wait_for(lambda: str(tx_lab.node_props(SINK).get("dante.flows")) == "1", 5,
+                                    "%s to publish its flow" % DEVICE)
+                    check(True, "%s serves one flow (dante.flows = 1)" % DEVICE)
+                    rx = controller(net, "rx", net.rx_addr) or {}
+                    check(rx.get("1", [None] * 4)[1:] == ["01", DEVICE, RECEIVING_UNICAST],
+                          "ARC 0x3000 from the controller: channel 1 <- 01@%s, status 0x%08X (%s)" %
+                          (DEVICE, RECEIVING_UNICAST, rx.get("1")))
+
+                    # ---- a controller subscribes channel 2
+                    sub = controller(net, "subscribe", net.rx_addr, 2, "02", DEVICE) or {}
+                    rx = controller(net, "rx", net.rx_addr) or {}
+                    check(sub.get("status") == 1 and rx.get("2", [None] * 3)[1:3] == ["02", DEVICE],
+                          "0x3010 RX 2 <- 02@%s answered OK, and the next 0x3000 shows it (%s)" % (DEVICE, rx.get("2")))
+                    rx_lab.wait_for(lambda: states(rx_lab) == {1: "receiving", 2: "receiving"}, 20,
+                                    "both RX channels to receive")
+                    check(True, "both RX channels receive from one flow (%s)" %
+                          rx_lab.node_props(SOURCE).get("dante.rx.flows"))
+
+                    # ---- record what lab-tx plays
+                    wav_in = tx_lab.work / "signal.wav"
+                    sig = make_wav(wav_in, frames=FRAMES, pad_after=8192)
+                    wav_out = work / "recorded.wav"  # outlives the lab
+                    before = rx_lab.node_props(SOURCE)
+                    rec = rx_lab.spawn(["pw-record", "--target", SOURCE, "--format", "s32", "--rate", "48000",
+                                        "--channels", "2", "--channel-map", "AUX0,AUX1", str(wav_out)],
+                                       name="pw-record")
+                    time.sleep(1.5)
+                    play = tx_lab.run(["timeout", "20", "pw-cat", "--playback", "--target", SINK, str(wav_in)],
+                                      timeout=30, check=False)
+                    check(play.returncode == 0, "pw-cat played the signal into %s (rc %s)" % (SINK, play.returncode))
+                    time.sleep(1.5)
+                    rec.send_signal(signal.SIGINT)
+                    try:
+                        rec.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        rec.kill()
+                    after = rx_lab.node_props(SOURCE)
+                    sink_after = rx_lab.node_props(RX_SINK)
+
+                    # ---- the controller removes both subscriptions: the flow ends
+                    for channel in (1, 2):
+                        r = controller(net, "unsubscribe", net.rx_addr, channel) or {}
+                        check(r.get("status") == 1, "0x3010 removing RX %d answered OK" % channel)
+                    tx_lab.wait_for(lambda: str(tx_lab.node_props(SINK).get("dante.flows")) == "0", 5,
+                                    "the flow to end at the transmitter")
+                    check(True, "the flow ended at %s (dante.flows = 0)" % DEVICE)
+                    rx = controller(net, "rx", net.rx_addr) or {}
+                    check(rx.get("1", [None] * 4)[1:] == ["", "", 0] and rx.get("2", [None] * 4)[1:] == ["", "", 0],
+                          "0x3000: no subscription, status 0 (%s)" % rx)
+                    rx_lab.wait_for(lambda: states(rx_lab) == {}, 5, "the source to drop both channels")
+                    check(True, "the source reports no subscribed channel")
+
+        # ---- what was recorded
+        got = read_wav_s32(wav_out, 2)
+        log("    recorded %d frames" % len(got[0]))
+        low_bits = sum(1 for s in got[0] + got[1] if s & 0xFF)
+        check(low_bits == 0, "every recorded sample is 24-bit audio in 32 bits (low byte 0)")
+        got24 = [[s >> 8 for s in ch] for ch in got]
+        start = find(got24[0], sig[0])
+        check(start >= 0, "channel 1: all %d played samples recorded bit-exact and contiguous" % FRAMES)
+        check(got24[1][start:start + FRAMES] == sig[1], "channel 2: all %d played samples bit-exact at the same frames"
+              % FRAMES)
+        lost = int(after.get("dante.rx.lost", -1)) - int(before.get("dante.rx.lost", 0))
+        log("    source: %s" % {k: v for k, v in after.items() if k.startswith("dante.rx.")})
+        check(lost == 0, "no packet lost while recording (dante.rx.lost +%d)" % lost)
+        check(str(after.get("dante.rx.driven-by-sink")).lower() == "true", "the source was driven by %s" % RX_SINK)
+        quantum = round(int(sink_after.get("dante.tx.lead-ns", 0)) * 48000 / 1e9) - MARGIN_FRAMES
+        offset = int(after.get("dante.rx.offset-frames", -1))
+        check(offset == 2 * quantum + MARGIN_FRAMES + LATENCY_FRAMES,
+              "published offset %d frames = 2 x quantum %d + margin %d + latency %d" %
+              (offset, quantum, MARGIN_FRAMES, LATENCY_FRAMES))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main_with_client(body, client_main))
