@@ -33,7 +33,8 @@ void AvahiTxResolver::resolve(const std::string& tx_device, const std::vector<st
         if (stopping_) {
             superseded = std::move(done);
         } else {
-            auto same = std::find_if(queue_.begin(), queue_.end(), [&](const Request& r) { return r.device == tx_device; });
+            auto same = std::find_if(queue_.begin(), queue_.end(),
+                                     [&](const Request& r) { return r.device == tx_device; });
             if (same != queue_.end()) {
                 superseded = std::move(same->done);
                 same->channels = tx_channels;
@@ -70,11 +71,20 @@ std::optional<TxResolution> AvahiTxResolver::lookup(const Request& request) cons
     }
     TxResolution answer;
     answer.flow_control = Ipv4Endpoint{found.device->address, found.device->flow_control_port};
-    const std::string failure =
-        resolve_channel_ids(*found.device, request.channels, options_.channels_timeout_ms, answer.channel_ids, &cancel_);
+    const std::string failure = resolve_channel_ids(*found.device, request.channels, options_.channels_timeout_ms,
+                                                    answer.channel_ids, &cancel_);
     if (!failure.empty()) {
         options_.log.info("rx", "cannot look up the channels of '" + request.device + "': " + failure);
         return std::nullopt;
+    }
+    if (options_.prefer_unicast) return answer;
+    // No bundle (the usual case: unicast) is not an error and not logged.
+    const BundleLookup bundle =
+        resolve_bundle(*found.device, answer.channel_ids, options_.bundle_timeout_ms, &cancel_);
+    if (bundle.route) {
+        const BundleRoute& route = *bundle.route;
+        answer.multicast = TxMulticast{Ipv4Endpoint{route.group, route.port}, route.slots, route.encoding_bits / 8,
+                                       route.slot_of_channel};
     }
     return answer;
 }

@@ -2,7 +2,9 @@
 // The TxResolver of a device's receiver: finds a Dante transmitter by name through the
 // local avahi-daemon, as Dante receivers do (src/rx/mdns_resolve.hpp): the device's
 // address and flow-control port from its `_netaudio-arc._udp` and `_netaudio-chan._udp`
-// instances, then each subscribed channel's id from the TXT of `<channel>@<device>`.
+// instances, then each subscribed channel's id from the TXT of `<channel>@<device>`, then
+// whether one multicast bundle of the device carries them all (their `b.N` pointers and the
+// bundle's TXT): then the channels are received from its group.
 //
 // avahi's lookups block (they run their own poll loop), so they run on one worker thread
 // ("dante-resolve"), never on the device's event loop. Requests are served one at a time,
@@ -24,10 +26,15 @@
 namespace dante::rx {
 
 struct AvahiTxResolverOptions {
-    // The two lookups of one resolution; together below RxServiceOptions::resolve_timeout_ms,
-    // so an answer comes before the service gives up on it.
-    int device_timeout_ms = 2500;
-    int channels_timeout_ms = 1500;
+    // The lookups of one resolution; together below RxServiceOptions::resolve_timeout_ms,
+    // so an answer comes before the service gives up on it. Each ends as soon as every
+    // answer is in; the bounds matter only when something does not answer.
+    int device_timeout_ms = 2000;
+    int channels_timeout_ms = 1200;
+    int bundle_timeout_ms = 1200;
+    // Channels a multicast bundle carries are received from its group, as Dante receivers
+    // do; true asks for a unicast flow anyway.
+    bool prefer_unicast = false;
     Logger log;
 };
 

@@ -365,7 +365,8 @@ std::string factory_channel_instance(uint16_t id, const std::string& device) {
     return std::string(number) + "@" + device;
 }
 
-BundleLookup resolve_bundle(const ResolvedDevice& device, const std::vector<uint16_t>& channels, int timeout_ms) {
+BundleLookup resolve_bundle(const ResolvedDevice& device, const std::vector<uint16_t>& channels, int timeout_ms,
+                            const std::atomic<bool>* cancel) {
     BundleLookup lookup;
     const int64_t deadline = monotonic_ms() + timeout_ms;
     const int ifindex = static_cast<int>(if_nametoindex(device.interface.c_str()));
@@ -385,7 +386,7 @@ BundleLookup resolve_bundle(const ResolvedDevice& device, const std::vector<uint
         return lookup;
     }
     std::vector<TxtAnswer> answers;
-    if (std::string failure = resolve_named(ifindex, control::kChannelServiceType, names, deadline, answers, nullptr);
+    if (std::string failure = resolve_named(ifindex, control::kChannelServiceType, names, deadline, answers, cancel);
         !failure.empty()) {
         lookup.why_not = failure;
         return lookup;
@@ -402,7 +403,8 @@ BundleLookup resolve_bundle(const ResolvedDevice& device, const std::vector<uint
     BundleRoute route;
     if (!choose_bundle(channels, pointers, route, lookup.why_not)) return lookup;
     route.instance = std::to_string(route.bundle) + "@" + device.name;
-    if (std::string failure = resolve_named(ifindex, control::kBundleServiceType, {route.instance}, deadline, answers, nullptr);
+    if (std::string failure =
+            resolve_named(ifindex, control::kBundleServiceType, {route.instance}, deadline, answers, cancel);
         !failure.empty()) {
         lookup.why_not = failure;
         return lookup;

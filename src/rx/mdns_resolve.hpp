@@ -75,7 +75,8 @@ struct BundleLookup {
 };
 
 // Channel ids are 1-based (0 = empty slot, not looked up). Blocks up to `timeout_ms`.
-BundleLookup resolve_bundle(const ResolvedDevice& device, const std::vector<uint16_t>& channels, int timeout_ms);
+BundleLookup resolve_bundle(const ResolvedDevice& device, const std::vector<uint16_t>& channels, int timeout_ms,
+                            const std::atomic<bool>* cancel = nullptr);
 
 // The pure steps of resolve_bundle, for tests.
 using TxtMap = std::map<std::string, std::string>;  // a TXT record: key -> value

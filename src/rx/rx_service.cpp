@@ -36,6 +36,17 @@ constexpr const char* kTopic = "rx";
 
 int64_t now_ms() { return monotonic_now_ns() / 1'000'000; }
 
+// A roomy receive buffer (as dante-rx): a busy loop must not lose packets (FORCE needs
+// CAP_NET_ADMIN; else the default limit applies). Arrival = the kernel's receive time: a
+// late loop wake-up is not the network's lateness.
+void tune_audio_socket(int fd) {
+    const int rcvbuf = 1 << 20;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+}
+
 std::string status_hex(uint16_t status) {
     char text[8];
     std::snprintf(text, sizeof text, "0x%04X", status);
@@ -48,9 +59,9 @@ std::string status_hex(uint16_t status) {
 // it while the flow lives, and after: an ended flow's link stays until its 0x0101 is
 // answered or given up.
 struct RxService::Link {
-    UdpSocket control;  // connected to the transmitter's flow control
-    UdpSocket audio;    // our audio address, named in the request
-    std::optional<FlowRequester> requester;
+    UdpSocket control;  // connected to the transmitter's flow control (unicast only)
+    UdpSocket audio;    // our audio address, named in the request; or the bundle's group
+    std::optional<FlowRequester> requester;  // unicast only
 };
 
 void RxService::send_outbox(Link& link) {
@@ -79,6 +90,7 @@ struct RxService::Flow {
     std::vector<int> slot_of_member;  // 0-based slot in the flow, -1: not found on the device
     std::unique_ptr<Link> link;
     std::shared_ptr<RxFlowCore> core;
+    bool multicast = false;  // this attempt joined a bundle: no requester, no control socket
     bool granted = false;
     bool audio_seen = false;
     int64_t last_audio_ms = 0;  // or the grant, before the first audio
@@ -236,6 +248,11 @@ void RxService::on_resolved(uint64_t flow_id, uint64_t attempt, std::optional<Tx
 }
 
 void RxService::open_flow(Flow& flow, const TxResolution& answer, int64_t now) {
+    if (answer.multicast) {
+        join_bundle(flow, answer, now);
+        return;
+    }
+    flow.multicast = false;
     // Slots: each distinct channel id found once; rx channels asking for the same tx
     // channel share its slot.
     flowctl::SlotList slots;
@@ -266,14 +283,7 @@ void RxService::open_flow(Flow& flow, const TxResolution& answer, int64_t now) {
     }
     link->control = std::move(*control);
     link->audio = std::move(*audio);
-    // A roomy receive buffer (as dante-rx): a busy loop must not lose packets. FORCE
-    // needs CAP_NET_ADMIN; else the default limit applies.
-    const int rcvbuf = 1 << 20;
-    if (setsockopt(link->audio.fd(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
-        setsockopt(link->audio.fd(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    // Arrival = the kernel's receive time: a late loop wake-up is not the network's lateness.
-    const int one = 1;
-    setsockopt(link->audio.fd(), SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+    tune_audio_socket(link->audio.fd());
 
     const uint32_t bytes = bytes_per_sample(options_.format);
     FlowRequesterConfig config;
@@ -314,6 +324,57 @@ void RxService::open_flow(Flow& flow, const TxResolution& answer, int64_t now) {
         std::lock_guard lock(status_mutex_);
         ++requests_;
     }
+    publish_table();
+}
+
+void RxService::join_bundle(Flow& flow, const TxResolution& answer, int64_t now) {
+    const TxMulticast& bundle = *answer.multicast;
+    flow.multicast = true;
+    flow.slot_of_member.assign(flow.members.size(), -1);
+    bool any = false;
+    for (size_t i = 0; i < flow.members.size(); ++i) {
+        const uint16_t slot = i < bundle.slot_of_channel.size() ? bundle.slot_of_channel[i] : 0;
+        if (slot == 0 || slot > bundle.slots) continue;
+        flow.slot_of_member[i] = slot - 1;
+        any = true;
+    }
+    if (!any) {
+        fail(flow, RxChannelState::unresolved, now,
+             "no subscribed channel in the bundle of \"" + flow.device + "\"; retrying");
+        return;
+    }
+    // The wire decides the format: a bundle is sent once for every receiver.
+    if (bundle.bytes_per_sample < 2 || bundle.bytes_per_sample > 4) {
+        fail(flow, RxChannelState::wrong_format, now,
+             "the bundle of \"" + flow.device + "\" has an unusable encoding");
+        return;
+    }
+    std::string error;
+    auto audio = open_multicast_receiver(iface_, bundle.group, error);
+    if (!audio) {
+        fail(flow, RxChannelState::no_flow, now, "bundle of \"" + flow.device + "\": " + error);
+        return;
+    }
+    auto link = std::make_unique<Link>();
+    link->audio = std::move(*audio);
+    tune_audio_socket(link->audio.fd());
+
+    RxFlowShape shape;
+    shape.wire_slots = bundle.slots;
+    shape.bytes_per_sample = bundle.bytes_per_sample;
+    shape.rate = options_.rate;
+    shape.latency_samples = static_cast<uint64_t>(ns_to_samples_ceil(options_.latency_ns, options_.rate));
+    flow.core = std::make_shared<RxFlowCore>(shape);
+    // Only the device sends its bundle: anything else on the group is not its audio.
+    flow.target = Ipv4Endpoint{answer.flow_control.address, 0};
+    flow.link = std::move(link);
+    flow.phase = Flow::Phase::requesting;
+    flow.granted = true;  // nothing to ask: audio must come within the audio timeout
+    flow.audio_seen = false;
+    flow.last_audio_ms = now;
+    Flow* f = &flow;
+    loop_.add_fd(flow.link->audio.fd(), [this, f](uint32_t) { on_audio(*f); });
+    options_.log.info(kTopic, "joining " + to_string(bundle.group) + " for the bundle of \"" + flow.device + "\"");
     publish_table();
 }
 
@@ -364,7 +425,8 @@ void RxService::on_audio(Flow& flow) {
             if (!flow.audio_seen) first_audio = true;
             flow.audio_seen = true;
             flow.last_audio_ms = mono_now / 1'000'000;
-            link.requester->on_audio_from(Ipv4Endpoint{d.source_address, d.source_port}, flow.last_audio_ms);
+            if (link.requester)
+                link.requester->on_audio_from(Ipv4Endpoint{d.source_address, d.source_port}, flow.last_audio_ms);
         }
     });
     send_outbox(link);  // the first keepalive
@@ -399,6 +461,13 @@ void RxService::advance(Flow& flow, int64_t now) {
             if (now >= flow.retry_at_ms) begin_resolve(flow, now);
             return;
         case Flow::Phase::requesting: break;
+    }
+    if (flow.multicast) {
+        // Nothing to keep alive: the group is joined until audio stops.
+        if (now - flow.last_audio_ms > options_.audio_timeout_ms)
+            fail(flow, RxChannelState::no_flow, now,
+                 "no audio in the bundle of \"" + flow.device + "\"; resolving again");
+        return;
     }
     FlowRequester& requester = *flow.link->requester;
     requester.tick(now);
@@ -453,9 +522,10 @@ void RxService::close_flow(Flow& flow, int64_t now) {
     flow.audio_seen = false;
     if (!flow.link) return;
     std::unique_ptr<Link> link = std::move(flow.link);
-    loop_.remove_fd(link->control.fd());
     loop_.remove_fd(link->audio.fd());
-    link->audio.close();
+    link->audio.close();  // a bundle's group is left here
+    if (!link->requester) return;
+    loop_.remove_fd(link->control.fd());
     link->requester->stop(now);
     send_outbox(*link);
     if (link->requester->state() != FlowRequesterState::stopping) return;
@@ -501,7 +571,8 @@ void RxService::rearm() {
         if (flow->phase == Flow::Phase::backoff) consider(flow->retry_at_ms);
         if (flow->phase == Flow::Phase::resolving) consider(flow->resolve_deadline_ms);
         if (flow->phase != Flow::Phase::requesting) continue;
-        if (const auto d = flow->link->requester->next_deadline_ms()) consider(*d);
+        if (flow->link->requester)
+            if (const auto d = flow->link->requester->next_deadline_ms()) consider(*d);
         if (flow->granted) consider(flow->last_audio_ms + options_.audio_timeout_ms + 1);
     }
     for (const auto& stopping : stopping_)
@@ -562,6 +633,7 @@ void RxService::refresh_status() {
             RxChannelStatus& st = status_[m.rx_channel - 1];
             st.tx_channel = m.tx_channel;
             st.tx_device = flow->device;
+            st.multicast = flow->multicast;
             const bool found = i < flow->slot_of_member.size() && flow->slot_of_member[i] >= 0;
             switch (flow->phase) {
                 case Flow::Phase::resolving: st.state = RxChannelState::resolving; break;
@@ -602,7 +674,8 @@ ConfigItems RxService::properties() const {
         per_device.emplace(st.tx_device, &st);
         // The shape of dante.rx.subscriptions (control_service.cpp), with the receiving state.
         channels += " { rx = " + std::to_string(i + 1) + " state = " + to_string(st.state) +
-                    " packets = " + std::to_string(st.packets) + " lost = " + std::to_string(st.lost) + " }";
+                    " via = " + (st.multicast ? "multicast" : "unicast") + " packets = " + std::to_string(st.packets) +
+                    " lost = " + std::to_string(st.lost) + " }";
     }
     channels += channels.size() == 1 ? "]" : " ]";
     uint64_t packets = 0, lost = 0, late = 0, malformed = 0;

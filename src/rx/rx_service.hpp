@@ -1,13 +1,15 @@
 #pragma once
 // The receiving side of a device as a service on an io::EventLoop: subscriptions in
 // (rx channel <- tx channel name @ tx device), received audio out, in rings a reader (the
-// future source node's graph cycle) reads by media position.
+// source node's graph cycle) reads by media position.
 //
-// For each subscribed tx device, one unicast flow carrying every channel subscribed from
-// it: the resolver (injected, e.g. avahi) names the transmitter's flow-control endpoint
-// and channel ids, a FlowRequester (src/rx/flow_requester.hpp) asks for the flow from a
-// control socket, naming an audio socket of the flow's own, and an RxFlowCore puts each
-// datagram of that socket into the flow's rings at its media timestamp. A flow is tried
+// For each subscribed tx device, one flow carrying every channel subscribed from it: the
+// resolver (injected, e.g. avahi) names the transmitter's flow-control endpoint and
+// channel ids, and a multicast bundle of the device that carries them all if there is one.
+// With a bundle, a socket joins its group (no request: the transmitter sends it anyway).
+// Otherwise a FlowRequester (src/rx/flow_requester.hpp) asks for a unicast flow from a
+// control socket, naming an audio socket of the flow's own. Either way an RxFlowCore puts
+// each datagram from the device into the flow's rings at its media timestamp. A flow is tried
 // again, with backoff (1, 2, 4, 8, then every 10 s), from resolution on when the device is
 // not found, the request is refused or unanswered, or audio stops for 2 s (audio_timeout_ms;
 // the transmitter restarted or dropped the flow): a transmitter cannot be trusted to tell.
@@ -60,11 +62,23 @@
 
 namespace dante {
 
+// A multicast bundle of the tx device that carries every channel asked for (its TXT
+// points at it, as Dante devices advertise one): received by joining its group, with no
+// request to the transmitter.
+struct TxMulticast {
+    Ipv4Endpoint group;
+    uint32_t slots = 0;             // channels in each packet
+    uint32_t bytes_per_sample = 0;  // the bundle's encoding
+    std::vector<uint16_t> slot_of_channel;  // one per asked name: its 1-based slot, 0 not carried
+};
+
 // What a resolver answers for one tx device: where its flow control listens, and the
-// 1-based id of each channel asked for (0: no channel of that name).
+// 1-based id of each channel asked for (0: no channel of that name); with a bundle, the
+// flow is received from its group instead of requested.
 struct TxResolution {
     Ipv4Endpoint flow_control;
     std::vector<uint16_t> channel_ids;  // one per asked name, in the same order
+    std::optional<TxMulticast> multicast;
 };
 
 // Finds a transmitter by name. resolve() must not block the loop (the real one, over
@@ -91,6 +105,7 @@ const char* to_string(RxChannelState state);
 
 struct RxChannelStatus {
     RxChannelState state = RxChannelState::none;
+    bool multicast = false;  // the current attempt joins the device's bundle (else a unicast flow)
     std::string tx_channel;
     std::string tx_device;
     // The flow's counters (every attempt since the subscription), shared by its channels.
@@ -184,6 +199,7 @@ private:
     void begin_resolve(Flow& flow, int64_t now_ms);  // loop
     void on_resolved(uint64_t flow_id, uint64_t attempt, std::optional<TxResolution> answer);
     void open_flow(Flow& flow, const TxResolution& answer, int64_t now_ms);
+    void join_bundle(Flow& flow, const TxResolution& answer, int64_t now_ms);
     void on_control(Flow& flow);
     void on_audio(Flow& flow);
     void on_timer();

@@ -25,6 +25,8 @@ TEST_CASE("rx bridge: each receiving state has the ARC status a controller knows
     CHECK(arc_rx_status(RxChannelState::requesting) == control::kRxStatusInProgress);
     CHECK(arc_rx_status(RxChannelState::no_flow) == control::kRxStatusInProgress);
     CHECK(arc_rx_status(RxChannelState::receiving) == control::kRxStatusReceivingUnicast);
+    CHECK(arc_rx_status(RxChannelState::receiving, true) == control::kRxStatusReceivingMulticast);
+    CHECK(arc_rx_status(RxChannelState::requesting, true) == control::kRxStatusInProgress);
     CHECK(arc_rx_status(RxChannelState::wrong_format) == control::kRxStatusChannelFormat);
 }
 

@@ -2,7 +2,8 @@
 // filler thread keeps full of a known signal; an RxService, through a fake resolver that
 // answers 127.0.0.1 and the transmitter's ephemeral flow-control port, subscribes to its
 // channels. Transmitter and receiver share the test's clock, so the received rings must
-// hold the signal at the very positions it was written. Traffic stays on 127.0.0.1.
+// hold the signal at the very positions it was written. Traffic stays on 127.0.0.1 (the
+// multicast case: a group joined on `lo`, sent to from 127.0.0.1, never leaves the host).
 
 #include <doctest/doctest.h>
 
@@ -13,7 +14,13 @@
 #include <string>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "clock/media_time.hpp"
+#include "flows/packet_writer.hpp"
 #include "flows/flows_service.hpp"
 #include "io/io_thread.hpp"
 #include "locked_test_clock.hpp"
@@ -256,4 +263,137 @@ TEST_CASE("rx service: a flow refused for its format says so and is asked again"
     CHECK(wait_for([&] { return lab.state_is(1, RxChannelState::wrong_format); }, 2000));
     CHECK(wait_for([&] { return lab.tx.stats().rejected >= 2; }, 2000));  // asked again after the backoff
     CHECK(lab.tx.active_flows() == 0);
+}
+
+namespace {
+
+// A multicast bundle as a Dante device sends it, from TxRings the Filler keeps full: 2
+// slots (slot 1 = tx channel 2, slot 2 = tx channel 1), S24, 32 frames a packet, to a group
+// on `lo` (FlowsService refuses multicast on `lo`, which has no IFF_MULTICAST, so the test
+// sends the packets itself).
+class BundleSender {
+public:
+    static constexpr uint32_t kFpp = 32;
+    BundleSender(const TxRings& rings, const test::LockedTestClock& clock, Ipv4Endpoint group)
+        : rings_(rings), clock_(clock), group_(group) {
+        fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+        in_addr loopback{};
+        loopback.s_addr = htonl(ipv4(127, 0, 0, 1));
+        ::setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_IF, &loopback, sizeof loopback);
+        next_ = media_sample_at(clock_.media_now(), kRate) / kFpp * kFpp;
+        thread_ = std::thread([this] { run(); });
+    }
+    ~BundleSender() {
+        stop_ = true;
+        thread_.join();
+        ::close(fd_);
+    }
+
+private:
+    void run() {
+        const std::array<uint16_t, 2> slots{2, 1};
+        DitherSource dither;
+        std::array<uint8_t, 1500> packet{};
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_addr.s_addr = htonl(group_.address);
+        to.sin_port = htons(group_.port);
+        while (!stop_) {
+            const uint64_t now = media_sample_at(clock_.media_now(), kRate);
+            for (; next_ + kFpp <= now; next_ += kFpp) {
+                PacketSpec spec;
+                spec.timestamp = next_;
+                spec.rate = kRate;
+                spec.fpp = kFpp;
+                spec.bytes_per_sample = 3;
+                spec.slots = slots;
+                const PacketWriteResult r = write_audio_packet(rings_, spec, dither, packet);
+                ::sendto(fd_, packet.data(), r.bytes, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    }
+
+    const TxRings& rings_;
+    const test::LockedTestClock& clock_;
+    Ipv4Endpoint group_;
+    int fd_ = -1;
+    uint64_t next_ = 0;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+// Knows "mtx": channels "01" and "02" in one bundle on `group` (01 in slot 2, 02 in slot 1).
+class BundleResolver final : public TxResolver {
+public:
+    explicit BundleResolver(Ipv4Endpoint group) : group_(group) {}
+    void resolve(const std::string& device, const std::vector<std::string>& channels, Done done) override {
+        if (device != "mtx") return done(std::nullopt);
+        TxResolution answer;
+        answer.flow_control = Ipv4Endpoint{ipv4(127, 0, 0, 1), 4455};  // never asked: nothing requested
+        TxMulticast bundle{group_, 2, 3, {}};
+        for (const std::string& name : channels) {
+            const uint16_t id = name == "01" ? 1 : name == "02" ? 2 : 0;
+            answer.channel_ids.push_back(id);
+            bundle.slot_of_channel.push_back(id == 1 ? 2 : id == 2 ? 1 : 0);
+        }
+        answer.multicast = bundle;
+        done(answer);
+    }
+
+private:
+    Ipv4Endpoint group_;
+};
+
+}  // namespace
+
+TEST_CASE("rx service: channels a multicast bundle carries are received from its group, bit-exact") {
+    test::LockedTestClock clock;
+    TxRings tx_rings{2, 1u << 16};
+    Filler filler{tx_rings, clock};
+    const Ipv4Endpoint group{ipv4(239, 255, 97, 13), 41234};
+    BundleResolver resolver{group};
+    io::IoThread io{"rx-test"};
+    std::string error;
+    const auto lo = lookup_interface("lo", error);
+    REQUIRE_MESSAGE(lo, error);
+    RxService rx(*lo, clock, resolver, io.loop(), rx_options());
+    REQUIRE_MESSAGE(rx.start(error), error);
+    auto receiving = [&] {
+        return rx.channel_status(1).state == RxChannelState::receiving &&
+               rx.channel_status(2).state == RxChannelState::receiving;
+    };
+    std::optional<BundleSender> sender;
+    sender.emplace(tx_rings, clock, group);
+    rx.set_subscriptions({{1, "01", "mtx"}, {2, "02", "mtx"}});
+    REQUIRE(wait_for(receiving, 2000));
+    CHECK(rx.channel_status(1).multicast);
+    CHECK(rx.active_flows() == 1);
+    CHECK(property(rx.properties(), "dante.rx.flow-requests") == "0");  // joined, never asked
+    CHECK(property(rx.properties(), "dante.rx.channel-states").find("rx = 1 state = receiving via = multicast") !=
+          std::string::npos);
+
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const uint64_t from = media_sample_at(clock.media_now(), kRate) - 4800 - 960;
+    const RxChannelTable& table = rx.acquire_channels();
+    for (uint32_t rx_channel : {1u, 2u}) {
+        const RxChannelSource& source = table.channels[rx_channel - 1];
+        REQUIRE(source.rings != nullptr);
+        std::vector<int32_t> out(4800);
+        CHECK(source.rings->read(source.ring_channel, from, out) == 4800);
+        size_t mismatches = 0;
+        for (uint32_t i = 0; i < out.size(); ++i)
+            mismatches +=
+                out[i] != static_cast<int32_t>(static_cast<uint32_t>(signal(rx_channel - 1, from + i)) & 0xFFFFFF00u);
+        CHECK(mismatches == 0);
+    }
+    rx.release_channels();
+
+    // The bundle stops (the transmitter went away): noticed, and joined again when it returns.
+    sender.reset();
+    CHECK(wait_for([&] { return rx.channel_status(1).state != RxChannelState::receiving; }, 3000));
+    sender.emplace(tx_rings, clock, group);
+    CHECK(wait_for(receiving, 4000));
+    CHECK(property(rx.properties(), "dante.rx.flow-requests") == "0");
+    rx.stop();
 }
