@@ -9,13 +9,18 @@ Debian's /usr/bin/python3 has python3-zeroconf, -ifaddr, -sqlitedict, -rich, -ya
 its temp dir, rewrites the nested-quote f-strings Python 3.11 cannot parse (netaudio targets
 3.12) and gives netaudio the package metadata it asks importlib for.
 
-Two network namespaces joined by a veth pair; an avahi-daemon of its own answers mDNS in the
-transmitter's namespace, where our PipeWire session runs. netaudio runs in the receiver's
+Two network namespaces joined by a veth pair, an avahi-daemon of its own in each (lab-rx's
+receiver finds lab-tx through it); our PipeWire session runs in the transmitter's namespace. netaudio runs in the receiver's
 namespace only (its python-zeroconf mDNS never leaves the lab), with HOME in the temp dir:
   * `device list` finds lab-tx with the interface's MAC, manufacturer pipewire-dante, model
     "PipeWire Dante Transmitter", 48000 Hz, 2 TX channels, and no well-formed request of it
     counts as malformed on our side;
   * `channel list` shows lab-tx's TX channels 01 and 02;
+  * a second device of ours, lab-rx (2 RX channels), in netaudio's namespace: `subscription
+    add --tx 01@lab-tx --rx 01@lab-rx` (and 02) makes lab-rx receive both, `subscription
+    list` shows them with status 9, "Subscription connected (unicast)" in netaudio's labels
+    file (NETAUDIO_LABELS_PATH, from its source tree), `subscription remove` ends them
+    (lab-tx's flow ends);
   * netaudio's `flow create lab-tx --slot 17 --channels 1,2` makes a multicast flow (the
     node's dante.flows = 1), `flow list` shows it (channels 1, 2, 48000 Hz) and `flow
     delete` removes it (all under `netaudio device flow`).
@@ -122,11 +127,14 @@ def body():
         log("    netaudio copied to %s (%d f-string lines rewritten for this Python)" % (pythonpath, fixed))
         home = work / "home"
         home.mkdir()
-        with NetLab("na") as net, avahi.AvahiHost(net.tx, net.tx_if, work, "tx") as tx_host:
+        labels = Path(netaudio_src) / "tests" / "fixtures" / "provenance" / "labels.json"
+        with NetLab("na") as net, avahi.on_both_sides(net, work) as (tx_host, rx_host):
 
             def netaudio(*args, timeout=90):
                 env = ["env", "HOME=%s" % home, "PYTHONPATH=%s" % pythonpath, "NO_COLOR=1", "COLUMNS=250",
                        "XDG_CONFIG_HOME=%s" % (home / ".config"), "XDG_CACHE_HOME=%s" % (home / ".cache")]
+                if labels.is_file():  # netaudio names subscription states only from this file
+                    env.append("NETAUDIO_LABELS_PATH=%s" % labels)
                 cmd = ["ip", "netns", "exec", net.rx] + env + [SYSTEM_PYTHON, "-m", "netaudio", "--no-color"] + list(args)
                 r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
                 log("    $ netaudio %s -> %d\n%s%s" % (" ".join(args), r.returncode, r.stdout[-3000:],
@@ -176,6 +184,50 @@ def body():
                 tx = next((v.get("tx_channels") or {} for v in chans.values() if (v or {}).get("name") == "lab-tx"), {})
                 check(sorted(tx) == ["01", "02"] and [tx[k]["number"] for k in ("01", "02")] == [1, 2],
                       "netaudio channel list: lab-tx's TX channels 01 and 02 (%s)" % tx)
+
+                # A second device of ours, lab-rx, with 2 RX channels, in netaudio's namespace:
+                # netaudio subscribes them to lab-tx's channels, lists the subscriptions as
+                # connected, and removes them.
+                rx_source = "dante_source.lab-rx"
+                rx_args = lab_args(**{"dante.device-name": "lab-rx", "dante.interface": net.rx_if,
+                                      "dante.rx.channels": 2})
+                with make_lab(a, module_args=rx_args, with_pulse=False, cmd_prefix=rx_host.prefix()) as rx_lab:
+                    rx_lab.wait_node(rx_source, timeout=10)
+                    rx_lab.wait_mdns_published(node_name="dante_sink.lab-rx")
+
+                    def rx_states():
+                        return str(rx_lab.node_props(rx_source).get("dante.rx.channel-states", ""))
+
+                    for channel in ("01", "02"):
+                        r = netaudio("subscription", "add", "--tx", channel + "@lab-tx", "--rx", channel + "@lab-rx")
+                        check(r.returncode == 0, "netaudio subscription add --tx %s@lab-tx --rx %s@lab-rx exits 0 (%s)"
+                              % (channel, channel, (r.stderr or r.stdout).strip()[-300:]))
+                    rx_lab.wait_for(lambda: rx_states().count("state = receiving") == 2, 40,
+                                    "both of lab-rx's RX channels to receive (%s)" % rx_states())
+                    check(True, "lab-rx receives both channels from lab-tx (%s)" % rx_states())
+                    r = netaudio("-o", "json", "subscription", "list")
+                    subs = []
+                    if r.returncode == 0 and r.stdout.strip():
+                        try:
+                            subs = json.loads(r.stdout)
+                        except ValueError:
+                            subs = []
+                    # netaudio reads 0x3000's status as two u16s: the channel's (0x0101) and the
+                    # subscription's (9, "Subscription connected (unicast)" in its labels file).
+                    ours = sorted((s.get("rx_channel"), s.get("tx_channel"), s.get("tx_device"),
+                                   (s.get("status") or {}).get("code"), (s.get("status") or {}).get("label"))
+                                  for s in subs if isinstance(s, dict) and s.get("rx_device") == "lab-rx")
+                    want = "Subscription connected (unicast)" if labels.is_file() else "Unknown (9)"
+                    check(ours == [("01", "01", "lab-tx", 9, want), ("02", "02", "lab-tx", 9, want)],
+                          "netaudio subscription list: lab-rx 01 <- 01@lab-tx, 02 <- 02@lab-tx, status 9 %r (%s)" %
+                          (want, ours))
+                    for channel in ("01", "02"):
+                        r = netaudio("subscription", "remove", "--rx", channel + "@lab-rx")
+                        check(r.returncode == 0, "netaudio subscription remove --rx %s@lab-rx exits 0" % channel)
+                    rx_lab.wait_for(lambda: "rx =" not in rx_states(), 10, "lab-rx's subscriptions to go")
+                    lab.wait_for(lambda: str(props().get("dante.flows")) == "0", 10,
+                                 "lab-tx's flow to lab-rx to end (dante.flows %s)" % props().get("dante.flows"))
+                    check(True, "after netaudio's remove lab-rx has no subscription and lab-tx no flow")
 
                 # A multicast flow from the controller: created, listed, deleted.
                 r = netaudio_flow("create", "lab-tx", "--slot", "17", "--channels", "1,2")

@@ -5,13 +5,15 @@ Starts the lab (pipewire + wireplumber + pipewire-pulse), an Xvfb server on a
 free display (-displayfd, no TCP), `pavucontrol --tab=3` (Output Devices),
 takes a screenshot with ImageMagick's `import -window root`, saves it as
 <artifacts>/pavucontrol.png and OCRs it with tesseract: the text
-"Dante Transmitter" must appear (retrying on a 2x upscaled image).
+"Dante Transmitter" must appear (retrying on the window trimmed and upscaled 3x).
 Exits 77 (skip) if tesseract is not installed.
 
 --desktop: the desktop case. The session and pavucontrol run as `nobody` without any
 capability, the sink is on dante.interface in a private network namespace, and its clock
 comes from pipewire-dante-ptp started as root the way its unit starts it
-(test_desktop_user.py); the screenshot is pavucontrol-desktop.png.
+(test_desktop_user.py); the screenshot is pavucontrol-desktop.png. The device has 2 RX
+channels there too, so pavucontrol's Input Devices tab (`--tab=4`) must show the "Dante
+Receiver" as well (pavucontrol-desktop-input.png).
 """
 import contextlib
 import os
@@ -28,6 +30,7 @@ from pwlab import (build_dir, make_lab, parse_args, main_wrapper, check, log, la
                    LabError, EXIT_SKIP)
 
 WANT = "Dante Transmitter"
+WANT_SOURCE = "Dante Receiver"
 
 
 def convert_bin():
@@ -43,8 +46,8 @@ def ocr(lab, png):
     return r.stdout
 
 
-def found(text):
-    return WANT.lower() in re.sub(r"\s+", " ", text).lower()
+def found(text, want):
+    return want.lower() in re.sub(r"\s+", " ", text).lower()
 
 
 def start_xvfb(lab):
@@ -72,7 +75,7 @@ def start_xvfb(lab):
                 break
             buf += chunk
     os.close(rfd)
-    return ":" + buf.decode().strip()
+    return ":" + buf.decode().strip(), p
 
 
 def body():
@@ -104,7 +107,8 @@ def body():
             from netlab import NetLab
             from test_desktop_user import start_service, USER
             net = stack.enter_context(NetLab("pavu"))
-            lab = stack.enter_context(make_lab(a, module_args=lab_args(**{"dante.interface": net.tx_if}),
+            lab = stack.enter_context(make_lab(a, module_args=lab_args(**{"dante.interface": net.tx_if,
+                                                                          "dante.rx.channels": 2}),
                                                netns=net.tx, user=USER))
             start_service(lab, net, build.resolve())
             lab.wait_node(SINK, timeout=10)
@@ -114,20 +118,24 @@ def body():
         else:
             lab = stack.enter_context(make_lab(a, module_args=lab_args()))
             lab.wait_node(SINK, timeout=10)
-        screenshot(lab, png)
+        screenshot(lab, png, "sinks", SINK, 3, WANT)
+        if a.desktop:
+            source = SINK.replace("dante_sink.", "dante_source.", 1)
+            screenshot(lab, png.with_name("pavucontrol-desktop-input.png"), "sources", source, 4, WANT_SOURCE)
     return 0
 
 
-def screenshot(lab, png):
-    """pavucontrol's Output Devices tab, OCRed: it must list the Dante Transmitter."""
-    lab.wait_for(lambda: SINK in lab.run(["pactl", "list", "short", "sinks"]).stdout, 10,
-                 "pulse to list %s" % SINK)
-    display = start_xvfb(lab)
+def screenshot(lab, png, kind, node, tab, want):
+    """pavucontrol's devices tab `tab`, OCRed: it must list `want` (pulse lists `node`
+    among its `kind` first)."""
+    lab.wait_for(lambda: node in lab.run(["pactl", "list", "short", kind]).stdout, 10,
+                 "pulse to list %s" % node)
+    display, xvfb = start_xvfb(lab)
     log("Xvfb on %s" % display)
     env = lab.env()
     env.update({"DISPLAY": display, "GSETTINGS_BACKEND": "memory", "NO_AT_BRIDGE": "1"})
     logf = open(lab.logdir / "pavucontrol.log", "wb")
-    pv = subprocess.Popen(lab.as_user(["pavucontrol", "--tab=3"]), env=env, stdin=subprocess.DEVNULL,
+    pv = subprocess.Popen(lab.as_user(["pavucontrol", "--tab=%d" % tab]), env=env, stdin=subprocess.DEVNULL,
                           stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
                           cwd=str(lab.work))
     logf.close()
@@ -147,7 +155,7 @@ def screenshot(lab, png):
 
     text = ""
     tmp = lab.work / "shot.png"
-    big = lab.work / "shot2x.png"
+    big = lab.work / "shot-big.png"
     ok = False
     for attempt in range(4):
         time.sleep(2.0 if attempt == 0 else 2.5)   # let it connect and draw the sink list
@@ -155,25 +163,31 @@ def screenshot(lab, png):
                        timeout=20, check=True, capture_output=True)
         shutil.copyfile(tmp, png)
         text = ocr(lab, tmp)
-        if found(text):
+        if found(text, want):
             ok = True
             break
         cv = convert_bin()
         if cv:
-            subprocess.run([cv, str(tmp), "-resize", "200%", str(big)], timeout=30, check=True,
+            # The window only (-trim drops the black root around it), 3x: tesseract misreads
+            # the small text next to the device icon otherwise.
+            subprocess.run([cv, str(tmp), "-trim", "+repage", "-resize", "300%", str(big)], timeout=30, check=True,
                            capture_output=True)
             text2 = ocr(lab, big)
-            if found(text2):
+            if found(text2, want):
                 text = text2
                 ok = True
-                log("  (found on the 2x upscaled image)")
+                log("  (found on the trimmed, 3x upscaled image)")
                 break
-            text = text + "\n--- 2x ---\n" + text2
-        log("  attempt %d: %r not in OCR text yet" % (attempt + 1, WANT))
+            text = text + "\n--- trimmed, 3x ---\n" + text2
+        log("  attempt %d: %r not in OCR text yet" % (attempt + 1, want))
+    # pavucontrol is a single-instance GTK application: a second one started while this one
+    # runs only raises this window and exits. Stop it (and its display) for the next shot.
+    lab._kill(pv)
+    lab._kill(xvfb)
     log("screenshot: %s" % png)
     lines = [ln for ln in text.splitlines() if ln.strip()]
     log("OCR text (first 25 lines):\n" + "\n".join("    " + ln for ln in lines[:25]))
-    check(ok, "OCR of the pavucontrol Output Devices tab shows %r" % WANT)
+    check(ok, "OCR of pavucontrol's %s tab shows %r" % ("Output Devices" if tab == 3 else "Input Devices", want))
 
 
 if __name__ == "__main__":

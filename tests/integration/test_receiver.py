@@ -22,6 +22,12 @@ Checks, in order:
     into lab-tx's sink: every played sample arrives bit-exact and contiguous on both
     channels, none lost; the source is driven by lab-rx's own sink (one node.group) and
     publishes its offset (2 quanta + margin + latency, capture_timeline.hpp);
+  * a controller creates a multicast flow on lab-tx carrying both channels (ARC 0x2201) and
+    subscribes both RX channels again: once lab-rx's avahi-daemon sees the bundle, they are
+    received from its group (`via = multicast`, ARC status 0x0101000A) without a flow
+    request, and a second recording is bit-exact too; the flow is deleted (0x2202);
+  * lab-tx's PipeWire stops: both channels leave `receiving`; it starts again: within 40 s
+    lab-rx found it again, asked again, and both channels receive;
   * the controller removes both subscriptions: the flow ends at the transmitter
     (dante.flows = 0 on lab-tx) and the channels report no subscription.
 """
@@ -42,6 +48,8 @@ from pwlab import (parse_args, main_with_client, check, log, lab_args, make_lab,
                    SINK, DEVICE, EXIT_SKIP)
 from netlab import NetLab  # noqa: E402
 from test_dante_rx import find  # noqa: E402
+from test_multicast_mdns import wait_advertised, pointers  # noqa: E402
+from mcast_client import arc_steps  # noqa: E402
 import avahi  # noqa: E402
 
 RX_DEVICE = "lab-rx"
@@ -49,6 +57,7 @@ RX_SINK = "dante_sink." + RX_DEVICE
 SOURCE = "dante_source." + RX_DEVICE
 FRAMES = 3 * 48000
 RECEIVING_UNICAST = 0x01010009
+RECEIVING_MULTICAST = 0x0101000A
 MARGIN_FRAMES = 48      # 1 ms at 48 kHz, the graph's render margin
 LATENCY_FRAMES = 192    # dante.latency-ns 4 ms, the default
 
@@ -105,6 +114,44 @@ def read_wav_s32(path, channels):
     return chans
 
 
+def record(what, rx_lab, tx_lab, work):
+    """pw-record from the source while pw-cat plays a known signal into lab-tx's sink: both
+    channels bit-exact and contiguous, none lost. Returns the source's and lab-rx's sink's
+    props after the recording."""
+    wav_in = tx_lab.work / "signal.wav"
+    sig = make_wav(wav_in, frames=FRAMES, pad_after=8192)
+    wav_out = work / ("recorded-%s.wav" % what)  # outlives the lab
+    before = rx_lab.node_props(SOURCE)
+    rec = rx_lab.spawn(["pw-record", "--target", SOURCE, "--format", "s32", "--rate", "48000",
+                        "--channels", "2", "--channel-map", "AUX0,AUX1", str(wav_out)], name="pw-record-" + what)
+    time.sleep(1.5)
+    play = tx_lab.run(["timeout", "20", "pw-cat", "--playback", "--target", SINK, str(wav_in)],
+                      timeout=30, check=False)
+    check(play.returncode == 0, "%s: pw-cat played the signal into %s (rc %s)" % (what, SINK, play.returncode))
+    time.sleep(1.5)
+    rec.send_signal(signal.SIGINT)
+    try:
+        rec.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        rec.kill()
+    after = rx_lab.node_props(SOURCE)
+    sink_after = rx_lab.node_props(RX_SINK)
+
+    got = read_wav_s32(wav_out, 2)
+    log("    %s: recorded %d frames" % (what, len(got[0])))
+    low_bits = sum(1 for s in got[0] + got[1] if s & 0xFF)
+    check(low_bits == 0, "%s: every recorded sample is 24-bit audio in 32 bits (low byte 0)" % what)
+    got24 = [[s >> 8 for s in ch] for ch in got]
+    start = find(got24[0], sig[0])
+    check(start >= 0, "%s: channel 1, all %d played samples recorded bit-exact and contiguous" % (what, FRAMES))
+    check(got24[1][start:start + FRAMES] == sig[1],
+          "%s: channel 2, all %d played samples bit-exact at the same frames" % (what, FRAMES))
+    lost = int(after.get("dante.rx.lost", -1)) - int(before.get("dante.rx.lost", 0))
+    log("    source: %s" % {k: v for k, v in after.items() if k.startswith("dante.rx.")})
+    check(lost == 0, "%s: no packet lost while recording (dante.rx.lost +%d)" % (what, lost))
+    return after, sink_after
+
+
 def body():
     a = parse_args(__doc__)
     if not avahi.available():
@@ -159,26 +206,59 @@ def body():
                     check(True, "both RX channels receive from one flow (%s)" %
                           rx_lab.node_props(SOURCE).get("dante.rx.flows"))
 
-                    # ---- record what lab-tx plays
-                    wav_in = tx_lab.work / "signal.wav"
-                    sig = make_wav(wav_in, frames=FRAMES, pad_after=8192)
-                    wav_out = work / "recorded.wav"  # outlives the lab
-                    before = rx_lab.node_props(SOURCE)
-                    rec = rx_lab.spawn(["pw-record", "--target", SOURCE, "--format", "s32", "--rate", "48000",
-                                        "--channels", "2", "--channel-map", "AUX0,AUX1", str(wav_out)],
-                                       name="pw-record")
-                    time.sleep(1.5)
-                    play = tx_lab.run(["timeout", "20", "pw-cat", "--playback", "--target", SINK, str(wav_in)],
-                                      timeout=30, check=False)
-                    check(play.returncode == 0, "pw-cat played the signal into %s (rc %s)" % (SINK, play.returncode))
-                    time.sleep(1.5)
-                    rec.send_signal(signal.SIGINT)
-                    try:
-                        rec.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        rec.kill()
-                    after = rx_lab.node_props(SOURCE)
-                    sink_after = rx_lab.node_props(RX_SINK)
+                    # ---- record what lab-tx plays, over the unicast flow
+                    after, sink_after = record("unicast", rx_lab, tx_lab, work)
+                    check(str(after.get("dante.rx.driven-by-sink")).lower() == "true",
+                          "the source was driven by %s" % RX_SINK)
+                    quantum = round(int(sink_after.get("dante.tx.lead-ns", 0)) * 48000 / 1e9) - MARGIN_FRAMES
+                    offset = int(after.get("dante.rx.offset-frames", -1))
+                    check(offset == 2 * quantum + MARGIN_FRAMES + LATENCY_FRAMES,
+                          "published offset %d frames = 2 x quantum %d + margin %d + latency %d" %
+                          (offset, quantum, MARGIN_FRAMES, LATENCY_FRAMES))
+
+                    # ---- a multicast bundle carrying both channels: subscribed again, the
+                    # channels come from its group, with no flow request
+                    made = arc_steps(net.rx, net.tx_addr, [["create", 1, [1, 2]]])
+                    check(made.get("create") == [1], "ARC 0x2201 created multicast flow 1 = [1, 2] on %s" % DEVICE)
+                    wait_advertised(rx_host, lambda b, c: "1@" + DEVICE in b and
+                                    pointers(c.get("01@" + DEVICE, {"txt": []})) == ["b.1=1"] and
+                                    pointers(c.get("02@" + DEVICE, {"txt": []})) == ["b.1=2"],
+                                    "lab-rx's avahi-daemon to see bundle 1@%s and both channels' pointers" % DEVICE)
+                    for channel in (1, 2):
+                        controller(net, "unsubscribe", net.rx_addr, channel)
+                    rx_lab.wait_for(lambda: states(rx_lab) == {}, 5, "the unicast subscriptions to go")
+                    requests = int(rx_lab.node_props(SOURCE).get("dante.rx.flow-requests", -1))
+                    for channel in (1, 2):
+                        sub = controller(net, "subscribe", net.rx_addr, channel, "%02d" % channel, DEVICE) or {}
+                        check(sub.get("status") == 1, "0x3010 RX %d <- %02d@%s again" % (channel, channel, DEVICE))
+                    rx_lab.wait_for(lambda: states(rx_lab) == {1: "receiving", 2: "receiving"}, 20,
+                                    "both RX channels to receive from the bundle")
+                    via = str(rx_lab.node_props(SOURCE).get("dante.rx.channel-states"))
+                    check(via.count("via = multicast") == 2, "both channels come from the multicast group (%s)" % via)
+                    rx = controller(net, "rx", net.rx_addr) or {}
+                    check(rx.get("1", [None] * 4)[3] == RECEIVING_MULTICAST and
+                          rx.get("2", [None] * 4)[3] == RECEIVING_MULTICAST,
+                          "ARC 0x3000: both channels status 0x%08X, multicast (%s)" % (RECEIVING_MULTICAST, rx))
+                    check(int(rx_lab.node_props(SOURCE).get("dante.rx.flow-requests", -1)) == requests,
+                          "no unicast flow was requested for them")
+                    record("multicast", rx_lab, tx_lab, work)
+                    gone = arc_steps(net.rx, net.tx_addr, [["delete", 1]])
+                    check(gone.get("delete") == [1], "ARC 0x2202 deleted multicast flow 1")
+
+                # ---- the transmitter goes away (its PipeWire stops) and comes back
+                rx_lab.wait_for(lambda: all(v != "receiving" for v in states(rx_lab).values()), 10,
+                                "both RX channels to notice that %s is gone" % DEVICE)
+                check(True, "%s gone: the RX channels stop receiving (%s)" % (DEVICE, states(rx_lab)))
+                with make_lab(a, module_args=tx_args, with_pulse=False, cmd_prefix=tx_host.prefix()) as tx_lab:
+                    tx_lab.wait_node(SINK, timeout=10)
+                    tx_lab.wait_mdns_published()
+                    t0 = time.monotonic()
+                    rx_lab.wait_for(lambda: states(rx_lab) == {1: "receiving", 2: "receiving"}, 40,
+                                    "both RX channels to receive from the restarted %s" % DEVICE)
+                    check(True, "%s restarted: both RX channels receive again %.1f s later" %
+                          (DEVICE, time.monotonic() - t0))
+                    tx_lab.wait_for(lambda: str(tx_lab.node_props(SINK).get("dante.flows")) == "1", 5,
+                                    "the restarted %s to serve one flow" % DEVICE)
 
                     # ---- the controller removes both subscriptions: the flow ends
                     for channel in (1, 2):
@@ -192,26 +272,6 @@ def body():
                           "0x3000: no subscription, status 0 (%s)" % rx)
                     rx_lab.wait_for(lambda: states(rx_lab) == {}, 5, "the source to drop both channels")
                     check(True, "the source reports no subscribed channel")
-
-        # ---- what was recorded
-        got = read_wav_s32(wav_out, 2)
-        log("    recorded %d frames" % len(got[0]))
-        low_bits = sum(1 for s in got[0] + got[1] if s & 0xFF)
-        check(low_bits == 0, "every recorded sample is 24-bit audio in 32 bits (low byte 0)")
-        got24 = [[s >> 8 for s in ch] for ch in got]
-        start = find(got24[0], sig[0])
-        check(start >= 0, "channel 1: all %d played samples recorded bit-exact and contiguous" % FRAMES)
-        check(got24[1][start:start + FRAMES] == sig[1], "channel 2: all %d played samples bit-exact at the same frames"
-              % FRAMES)
-        lost = int(after.get("dante.rx.lost", -1)) - int(before.get("dante.rx.lost", 0))
-        log("    source: %s" % {k: v for k, v in after.items() if k.startswith("dante.rx.")})
-        check(lost == 0, "no packet lost while recording (dante.rx.lost +%d)" % lost)
-        check(str(after.get("dante.rx.driven-by-sink")).lower() == "true", "the source was driven by %s" % RX_SINK)
-        quantum = round(int(sink_after.get("dante.tx.lead-ns", 0)) * 48000 / 1e9) - MARGIN_FRAMES
-        offset = int(after.get("dante.rx.offset-frames", -1))
-        check(offset == 2 * quantum + MARGIN_FRAMES + LATENCY_FRAMES,
-              "published offset %d frames = 2 x quantum %d + margin %d + latency %d" %
-              (offset, quantum, MARGIN_FRAMES, LATENCY_FRAMES))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
