@@ -69,6 +69,7 @@ class Soak:
         self.tap_offset = 0
         self.tap_tail = []     # the last records of the previous read (a window may start there)
         self.faults, self.intervals, self.samples = [], [], []
+        self.machine_stalls = 0  # steady intervals passed under --tolerate-machine-stalls
         self.quiet = []        # fds/RSS at the end of each steady interval (no client of ours)
         self.n = 0             # receivers started (file names)
         self.stop_sampler = threading.Event()
@@ -207,8 +208,26 @@ class Soak:
         return verdicts, runs
 
     # ---------------- steady interval
+    def very_late_sends(self):
+        """The transmitter's sends more than 5 ms late (the late histogram's last bucket)."""
+        text = str(self.props().get("dante.tx.late-histogram", ""))
+        try:
+            return int(text.split(",")[-1])
+        except ValueError:
+            return 0
+
+    @staticmethod
+    def stall_only(v):
+        """A receiver's verdict that fails only for one or two quanta the graph did not write:
+        everything received, everything compared bit-exact, the gap silent."""
+        why = v.get("why", "")
+        return (v.get("rc") == 0 and v.get("differing") == 0 and v.get("idle_not_silent") == 0 and
+                not v.get("lost") and 0 < (v.get("idle") or 0) <= 2048 and "not gap-free" not in why and
+                "not bit-exact" not in why and "transport" not in why)
+
     def steady(self, seconds):
         t0 = self.now()
+        late_before = self.very_late_sends()
         rxs = self.record(seconds)
         verdicts, runs = self.finish(rxs, seconds)
         ok = all(v["ok"] for v in verdicts) and runs == 1
@@ -216,9 +235,25 @@ class Soak:
         # the transmitter's own counters, to tell a stall of the sender from one of the graph
         tx = {k: self.props().get("dante.tx." + k) for k in ("packets", "underruns", "rebootstraps", "send-errors",
                                                              "late-histogram")}
+        late_after = self.very_late_sends()
+        very_late = late_after - late_before if late_after >= late_before else late_after  # reset by a move
+        # A gap of a quantum or two in the graph while the real-time transmitter thread was
+        # also more than 5 ms late is the machine stopping the whole process (a busy or
+        # preempted VM), not the device: tolerated --tolerate-machine-stalls times, recorded.
+        machine_stall = (not ok and runs == 2 and very_late > 0 and all(self.stall_only(v) for v in verdicts) and
+                         self.machine_stalls < self.a.tolerate_machine_stalls)
+        if machine_stall:
+            self.machine_stalls += 1
+            ok = True
         iv = {"t0": t0, "t1": self.now(), "seconds": seconds, "tap_runs": runs, "ok": ok, "receivers": verdicts,
-              "tx": tx}
+              "tx": tx, "very_late_sends": very_late, "machine_stall": machine_stall}
         self.intervals.append(iv)
+        if machine_stall:
+            log("[%7.1f] steady %4.1f s: bit-exact; one graph gap of %d frames while the transmitter was late by "
+                "> 5 ms %d times: the machine stalled (tolerated, %d of %d)" % (
+                    t0, seconds, max(v["idle"] for v in verdicts), very_late, self.machine_stalls,
+                    self.a.tolerate_machine_stalls))
+            return
         log("[%7.1f] steady %4.1f s: %s%s" % (t0, seconds, "bit-exact, gap-free" if ok else "FAILED",
                                               "" if ok else " " + json.dumps(verdicts)[:600] + " tap runs %d" % runs))
 
@@ -541,6 +576,7 @@ def summarize(s, duration, a):
         "seed": a.seed, "minutes": a.minutes, "duration_s": round(duration, 1), "warmup_s": warm,
         "faults": worst,
         "intervals": len(s.intervals), "intervals_failed": sum(not i["ok"] for i in s.intervals),
+        "machine_stalls_tolerated": s.machine_stalls,
         "steady_seconds": round(sum(i["seconds"] for i in s.intervals), 1),
         "rss_kb_per_min": slope_per_min(s.samples, "rss_kb", warm),
         "fds_per_min": slope_per_min(s.samples, "fds", warm),
@@ -584,6 +620,9 @@ def body():
                         help="fault kinds to inject (default: all implemented for the --clock)"),
         ap.add_argument("--all-kinds", action="store_true", help="fail unless every kind ran at least once"),
         ap.add_argument("--max-fd-growth", type=int, default=4, help="fds the run may gain after warm-up"),
+        ap.add_argument("--tolerate-machine-stalls", type=int, default=0,
+                        help="steady intervals that may pass with a graph gap of <= 2 quanta while the "
+                             "transmitter was also > 5 ms late (default 0; CI's short soak: 1)"),
         ap.add_argument("--out", default=None, help="result dir (default ./soak-<pid>)")))
     if not avahi.available():
         log("SKIP: avahi-daemon/avahi-browse/dbus-daemon/nsenter not installed")
