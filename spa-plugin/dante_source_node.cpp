@@ -70,7 +70,7 @@ DanteSourceNode::DanteSourceNode(std::shared_ptr<Device> device, const spa_suppo
       channels_(device_->config().rx_channels),
       clock_name_("dante." + device_->config().device_name),
       manage_description_(manage_description),
-      timeline_(device_->config().rate, kMarginNs, device_->config().latency_ns) {
+      timeline_(device_->config().rate, kMarginNs, device_->config().rx_latency_ns) {
     log_ = static_cast<spa_log*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_Log));
     data_loop_ = static_cast<spa_loop*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_DataLoop));
     main_utils_ = static_cast<spa_loop_utils*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_LoopUtils));
@@ -103,7 +103,7 @@ DanteSourceNode::DanteSourceNode(std::shared_ptr<Device> device, const spa_suppo
     spa_latency_info output{};
     output.direction = SPA_DIRECTION_OUTPUT;
     output.min_quantum = output.max_quantum = 2.0f;
-    output.min_ns = output.max_ns = static_cast<LatencyNs>(kMarginNs + device_->config().latency_ns);
+    output.min_ns = output.max_ns = static_cast<LatencyNs>(kMarginNs + device_->config().rx_latency_ns);
     latency_[SPA_DIRECTION_OUTPUT] = output;
     spa_latency_info input{};
     input.direction = SPA_DIRECTION_INPUT;

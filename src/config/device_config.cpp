@@ -177,6 +177,7 @@ struct ConfigDraft {
     std::optional<std::vector<std::string>> positions;
     bool clock_source_given = false;
     std::vector<std::string> rx_names;  // as given (dante.rx.names), checked against the count later
+    std::optional<int64_t> rx_latency_ns;  // dante.rx.latency-ns; not given: dante.latency-ns
     std::string detail;  // what exactly is wrong with a refused structured value, if known
 };
 
@@ -432,6 +433,14 @@ constexpr auto kConfigKeys = std::to_array<ConfigKey>({
      "to at start. A controller's later subscribe or remove of that "
      "RX channel wins (kept in `dante.state-file`)",
      "none", parse_rx_subscriptions},
+    {"dante.rx.latency-ns", "<ns>", "nanoseconds from 100000 to 100000000",
+     "100000–100000000: the receive latency. The source outputs each sample this long (plus 2 quanta and a 1 ms "
+     "margin) after its transmitter stamped it; raise it when packets arrive late (`dante.rx.late`)",
+     "`dante.latency-ns`",
+     [](std::string_view v, ConfigDraft& d) {
+         d.rx_latency_ns = parse_int<int64_t>(v, kMinLatencyNs, kMaxLatencyNs);
+         return d.rx_latency_ns.has_value();
+     }},
 });
 
 static_assert(kMaxChannels == 64 && kMaxFlows == 128 && kMaxRxChannels == 64,
@@ -503,6 +512,7 @@ ConfigResult parse_device_config(const ConfigItems& items, std::string_view defa
         return fail("invalid dante.rx.names: it names " + std::to_string(draft.rx_names.size()) +
                     " channels but dante.rx.channels is " + std::to_string(cfg.rx_channels));
     cfg.rx_names = std::move(draft.rx_names);
+    cfg.rx_latency_ns = draft.rx_latency_ns.value_or(cfg.latency_ns);
     for (size_t i = cfg.rx_names.size(); i < cfg.rx_channels; ++i)
         cfg.rx_names.push_back(two_digits(i + 1));
     for (const RxSubscriptionConfig& sub : cfg.rx_subscriptions)

@@ -35,8 +35,8 @@ struct ClockSourceConfig {
 // cannot use (src/control/mdns_responder.hpp says why).
 enum class MdnsBackend : uint8_t { builtin, avahi };
 
-// Receive channels (dante.rx.*): what a Dante controller sees and may rename and subscribe.
-// Control and persistence only for now: nothing receives audio yet.
+// Receive channels (dante.rx.*): what a Dante controller sees and may rename and subscribe,
+// received into the source node.
 inline constexpr uint32_t kMaxRxChannels = 64;
 
 // One entry of dante.rx.subscriptions: RX channel `rx_channel` (1-based) subscribes to the TX
@@ -69,6 +69,7 @@ struct DeviceConfig {
     uint32_t rx_channels = 0;           // 0: none (a transmitter only)
     std::vector<std::string> rx_names;  // one label per RX channel ("01", "02", ... unless named)
     std::vector<RxSubscriptionConfig> rx_subscriptions;  // at most one per RX channel
+    int64_t rx_latency_ns = 4'000'000;  // the receive latency (capture_timeline.hpp); given or latency_ns
 };
 
 using ConfigItems = std::vector<std::pair<std::string, std::string>>;

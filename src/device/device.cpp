@@ -123,7 +123,7 @@ std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error, 
             rx_options.rx_channels = device->config_.rx_channels;
             rx_options.rate = device->config_.rate;
             rx_options.format = device->config_.format;
-            rx_options.latency_ns = device->config_.latency_ns;
+            rx_options.latency_ns = device->config_.rx_latency_ns;
             rx_options.log = host.log;
             device->rx_ = std::make_unique<RxService>(InterfaceInfo{}, *device->clock_, *device->resolver_,
                                                       device->io_->loop(), std::move(rx_options));
@@ -260,6 +260,7 @@ ConfigItems Device::properties() const {
         props.emplace_back("dante.flows", "0");  // no interface named: nothing on the network
     }
     if (rx_) {
+        props.emplace_back("dante.rx.latency-ns", std::to_string(config_.rx_latency_ns));
         const ConfigItems rx_props = rx_->properties();
         props.insert(props.end(), rx_props.begin(), rx_props.end());
     }

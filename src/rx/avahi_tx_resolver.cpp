@@ -33,11 +33,13 @@ void AvahiTxResolver::resolve(const std::string& tx_device, const std::vector<st
         if (stopping_) {
             superseded = std::move(done);
         } else {
-            auto same = std::find_if(queue_.begin(), queue_.end(),
-                                     [&](const Request& r) { return r.device == tx_device; });
+            // The same question asked again (a flow that gave up waiting) replaces the queued
+            // one; the flows of one device ask for other channels, and are each answered.
+            auto same = std::find_if(queue_.begin(), queue_.end(), [&](const Request& r) {
+                return r.device == tx_device && r.channels == tx_channels;
+            });
             if (same != queue_.end()) {
                 superseded = std::move(same->done);
-                same->channels = tx_channels;
                 same->done = std::move(done);
             } else {
                 queue_.push_back(Request{tx_device, tx_channels, std::move(done)});
@@ -63,16 +65,28 @@ void AvahiTxResolver::run() {
     }
 }
 
-std::optional<TxResolution> AvahiTxResolver::lookup(const Request& request) const {
-    const ResolveResult found = resolve_device(request.device, options_.device_timeout_ms, &cancel_);
+ResolveResult AvahiTxResolver::find_device(const std::string& name) {
+    const auto now = std::chrono::steady_clock::now();
+    std::erase_if(recent_, [&](const auto& entry) { return now - entry.second.at > kDeviceReuse; });
+    if (const auto it = recent_.find(name); it != recent_.end()) return it->second.result;
+    ResolveResult found = resolve_device(name, options_.device_timeout_ms, &cancel_);
+    recent_[name] = RecentDevice{now, found};
+    return found;
+}
+
+std::optional<TxResolution> AvahiTxResolver::lookup(const Request& request) {
+    const ResolveResult found = find_device(request.device);
     if (!found.device) {
         options_.log.info("rx", found.error);
         return std::nullopt;
     }
     TxResolution answer;
     answer.flow_control = Ipv4Endpoint{found.device->address, found.device->flow_control_port};
+    ChannelFlowFormat format;
     const std::string failure = resolve_channel_ids(*found.device, request.channels, options_.channels_timeout_ms,
-                                                    answer.channel_ids, &cancel_);
+                                                    answer.channel_ids, &cancel_, &format);
+    answer.max_channels_per_flow = format.max_channels_per_flow;
+    answer.encoding_bits = format.encoding_bits;
     if (!failure.empty()) {
         options_.log.info("rx", "cannot look up the channels of '" + request.device + "': " + failure);
         return std::nullopt;

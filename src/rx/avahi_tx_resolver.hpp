@@ -8,18 +8,22 @@
 //
 // avahi's lookups block (they run their own poll loop), so they run on one worker thread
 // ("dante-resolve"), never on the device's event loop. Requests are served one at a time,
-// in order; a request for a device that is still waiting in the queue replaces the older
-// one (whose answer would be stale: RxService asks again only when it gave up on it), so
-// the queue never holds more than one request per subscribed device.
+// in order; a request for the same device and channels as one still waiting in the queue
+// replaces it (whose answer would be stale: RxService asks again only when it gave up on
+// it), so the queue never holds more than one request per flow. A device's address is
+// looked up once for all the flows that ask within a second.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "rx/mdns_resolve.hpp"
 #include "rx/rx_service.hpp"
 #include "util/logger.hpp"
 
@@ -56,7 +60,17 @@ private:
         Done done;
     };
     void run();
-    std::optional<TxResolution> lookup(const Request& request) const;
+    std::optional<TxResolution> lookup(const Request& request);
+    // resolve_device(), or its answer of the last second: the flows of one device (up to
+    // 8 for 64 channels) ask one after another, and one lookup (or one wait for a device
+    // that is not there) answers them all.
+    ResolveResult find_device(const std::string& name);
+    struct RecentDevice {
+        std::chrono::steady_clock::time_point at;
+        ResolveResult result;
+    };
+    static constexpr std::chrono::seconds kDeviceReuse{1};
+    std::map<std::string, RecentDevice> recent_;  // worker thread only
 
     AvahiTxResolverOptions options_;
     std::mutex mutex_;

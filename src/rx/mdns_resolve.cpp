@@ -343,8 +343,10 @@ uint16_t channel_id_of(const TxtMap& txt) {
 }
 
 std::string resolve_channel_ids(const ResolvedDevice& device, const std::vector<std::string>& names, int timeout_ms,
-                                std::vector<uint16_t>& ids, const std::atomic<bool>* cancel) {
+                                std::vector<uint16_t>& ids, const std::atomic<bool>* cancel,
+                                ChannelFlowFormat* format) {
     ids.assign(names.size(), 0);
+    if (format) *format = {};
     const int ifindex = static_cast<int>(if_nametoindex(device.interface.c_str()));
     if (ifindex == 0) return "interface " + device.interface + " is gone";
     std::vector<std::string> instances;
@@ -354,8 +356,18 @@ std::string resolve_channel_ids(const ResolvedDevice& device, const std::vector<
     std::string failure =
         resolve_named(ifindex, control::kChannelServiceType, instances, monotonic_ms() + timeout_ms, answers, cancel);
     if (!failure.empty()) return failure;
-    for (size_t i = 0; i < answers.size(); ++i)
-        if (answers[i].found) ids[i] = channel_id_of(answers[i].txt);
+    for (size_t i = 0; i < answers.size(); ++i) {
+        if (!answers[i].found) continue;
+        ids[i] = channel_id_of(answers[i].txt);
+        if (!format) continue;
+        const std::optional<uint64_t> nchan = txt_value(answers[i].txt, "nchan");
+        if (nchan && *nchan >= 1 && *nchan <= 64 &&
+            (format->max_channels_per_flow == 0 || *nchan < format->max_channels_per_flow))
+            format->max_channels_per_flow = static_cast<uint32_t>(*nchan);
+        const std::optional<uint64_t> enc = txt_value(answers[i].txt, "enc");
+        if (format->encoding_bits == 0 && enc && (*enc == 16 || *enc == 24 || *enc == 32))
+            format->encoding_bits = static_cast<uint32_t>(*enc);
+    }
     return {};
 }
 

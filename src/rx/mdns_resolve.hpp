@@ -98,8 +98,14 @@ bool read_bundle_txt(const TxtMap& txt, BundleRoute& route, std::string& why_not
 // renamed channel is advertised under its new name, with the same id). `ids` gets one per
 // name: 0 for a name that did not resolve or has no usable id. Returns "" or why the
 // lookup itself failed. Blocks up to `timeout_ms`, less when `cancel` is set (as above).
+// `format`, when given, gets what the found channels advertise for their flows.
+struct ChannelFlowFormat {
+    uint32_t max_channels_per_flow = 0;  // the smallest `nchan` (1..64): channels in one flow; 0 none
+    uint32_t encoding_bits = 0;          // `enc` (16, 24 or 32) of the first channel giving one; 0 none
+};
 std::string resolve_channel_ids(const ResolvedDevice& device, const std::vector<std::string>& names, int timeout_ms,
-                                std::vector<uint16_t>& ids, const std::atomic<bool>* cancel = nullptr);
+                                std::vector<uint16_t>& ids, const std::atomic<bool>* cancel = nullptr,
+                                ChannelFlowFormat* format = nullptr);
 
 // The id a channel's TXT gives (`id`, 1..65535), or 0.
 uint16_t channel_id_of(const TxtMap& txt);

@@ -165,7 +165,7 @@ void RxService::set_subscriptions(std::vector<RxSubscriptionConfig> subscription
 }
 
 void RxService::apply_subscriptions() {
-    // By device: the members of its one flow, by rx channel.
+    // By device: its subscribed channels, by rx channel.
     std::map<std::string, std::vector<Member>> by_device;
     std::array<bool, kMaxRxChannels> taken{};
     uint64_t ignored = 0;
@@ -178,24 +178,36 @@ void RxService::apply_subscriptions() {
         taken[s.rx_channel - 1] = true;
         by_device[s.tx_device].push_back(Member{s.rx_channel, s.tx_channel});
     }
-    for (auto& [device, members] : by_device)
+    // Each device's channels in flows of at most channels_per_flow, in rx channel order.
+    std::vector<std::pair<std::string, std::vector<Member>>> wanted_flows;
+    for (auto& [device, members] : by_device) {
         std::sort(members.begin(), members.end(),
                   [](const Member& a, const Member& b) { return a.rx_channel < b.rx_channel; });
+        const auto learned = channels_per_flow_.find(device);
+        const size_t per_flow = learned != channels_per_flow_.end() ? learned->second : kMaxChannelsPerRxFlow;
+        for (size_t first = 0; first < members.size(); first += per_flow) {
+            const size_t last = std::min(members.size(), first + per_flow);
+            wanted_flows.emplace_back(device, std::vector<Member>(members.begin() + static_cast<ptrdiff_t>(first),
+                                                                  members.begin() + static_cast<ptrdiff_t>(last)));
+        }
+    }
 
     const int64_t now = now_ms();
     // A flow whose members did not change stays; any other is stopped (and asked again
     // below when its device is still wanted, with its new channels).
     for (auto it = flows_.begin(); it != flows_.end();) {
-        const auto wanted = by_device.find((*it)->device);
-        if (wanted != by_device.end() && wanted->second == (*it)->members) {
-            by_device.erase(wanted);
+        const auto wanted = std::find_if(wanted_flows.begin(), wanted_flows.end(), [&](const auto& w) {
+            return w.first == (*it)->device && w.second == (*it)->members;
+        });
+        if (wanted != wanted_flows.end()) {
+            wanted_flows.erase(wanted);
             ++it;
         } else {
             close_flow(**it, now);
             it = flows_.erase(it);
         }
     }
-    for (auto& [device, members] : by_device) {
+    for (auto& [device, members] : wanted_flows) {
         auto flow = std::make_unique<Flow>();
         flow->id = next_flow_id_++;
         flow->device = device;
@@ -240,6 +252,16 @@ void RxService::on_resolved(uint64_t flow_id, uint64_t attempt, std::optional<Tx
     const int64_t now = now_ms();
     if (!answer) {
         fail(flow, RxChannelState::unresolved, now, "tx device \"" + flow.device + "\" not found; retrying");
+    } else if (!answer->multicast && answer->max_channels_per_flow != 0 &&
+               answer->max_channels_per_flow < flow.members.size()) {
+        // The device takes fewer channels in a flow than we asked for: every flow from it
+        // is cut to its size (this one ends here), and asked again.
+        const uint32_t per_flow = answer->max_channels_per_flow;
+        options_.log.info("rx", "\"" + flow.device + "\" takes " + std::to_string(per_flow) +
+                                    " channels per flow: asking for flows of that size");
+        channels_per_flow_[flow.device] = per_flow;
+        apply_subscriptions();
+        return;
     } else {
         open_flow(flow, *answer, now);
     }
@@ -285,7 +307,10 @@ void RxService::open_flow(Flow& flow, const TxResolution& answer, int64_t now) {
     link->audio = std::move(*audio);
     tune_audio_socket(link->audio.fd());
 
-    const uint32_t bytes = bytes_per_sample(options_.format);
+    // The transmitter's own encoding, as a Dante receiver asks: it may not convert.
+    const uint32_t bytes = answer.encoding_bits == 16 || answer.encoding_bits == 24 || answer.encoding_bits == 32
+                               ? answer.encoding_bits / 8
+                               : bytes_per_sample(options_.format);
     FlowRequesterConfig config;
     config.target = answer.flow_control;
     config.request.rx_device_name = options_.device_name;
@@ -634,6 +659,7 @@ void RxService::refresh_status() {
             st.tx_channel = m.tx_channel;
             st.tx_device = flow->device;
             st.multicast = flow->multicast;
+            st.flow = flow->id;
             const bool found = i < flow->slot_of_member.size() && flow->slot_of_member[i] >= 0;
             switch (flow->phase) {
                 case Flow::Phase::resolving: st.state = RxChannelState::resolving; break;
@@ -665,13 +691,13 @@ size_t RxService::active_flows() const {
 
 ConfigItems RxService::properties() const {
     std::lock_guard lock(status_mutex_);
-    // Per flow counters are shared by its channels: sum each flow once (by device).
-    std::map<std::string, const RxChannelStatus*> per_device;
+    // Per flow counters are shared by its channels: sum each flow once.
+    std::map<uint64_t, const RxChannelStatus*> per_flow;
     std::string channels = "[";
     for (size_t i = 0; i < status_.size(); ++i) {
         const RxChannelStatus& st = status_[i];
         if (st.state == RxChannelState::none) continue;
-        per_device.emplace(st.tx_device, &st);
+        per_flow.emplace(st.flow, &st);
         // The shape of dante.rx.subscriptions (control_service.cpp), with the receiving state.
         channels += " { rx = " + std::to_string(i + 1) + " state = " + to_string(st.state) +
                     " via = " + (st.multicast ? "multicast" : "unicast") + " packets = " + std::to_string(st.packets) +
@@ -679,7 +705,7 @@ ConfigItems RxService::properties() const {
     }
     channels += channels.size() == 1 ? "]" : " ]";
     uint64_t packets = 0, lost = 0, late = 0, malformed = 0;
-    for (const auto& [device, st] : per_device) {
+    for (const auto& [flow, st] : per_flow) {
         packets += st->packets;
         lost += st->lost;
         late += st->late;

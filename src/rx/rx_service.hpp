@@ -3,9 +3,11 @@
 // (rx channel <- tx channel name @ tx device), received audio out, in rings a reader (the
 // source node's graph cycle) reads by media position.
 //
-// For each subscribed tx device, one flow carrying every channel subscribed from it: the
-// resolver (injected, e.g. avahi) names the transmitter's flow-control endpoint and
-// channel ids, and a multicast bundle of the device that carries them all if there is one.
+// For each subscribed tx device, flows of at most 8 of the channels subscribed from it (in
+// rx channel order; fewer when the device's channels advertise a smaller `nchan`): what
+// Dante transmitters accept in one flow. For each, the resolver (injected, e.g. avahi)
+// names the transmitter's flow-control endpoint and channel ids, and a multicast bundle of
+// the device that carries them all if there is one.
 // With a bundle, a socket joins its group (no request: the transmitter sends it anyway).
 // Otherwise a FlowRequester (src/rx/flow_requester.hpp) asks for a unicast flow from a
 // control socket, naming an audio socket of the flow's own. Either way an RxFlowCore puts
@@ -44,6 +46,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -78,8 +81,14 @@ struct TxMulticast {
 struct TxResolution {
     Ipv4Endpoint flow_control;
     std::vector<uint16_t> channel_ids;  // one per asked name, in the same order
+    uint32_t max_channels_per_flow = 0;  // the channels' `nchan`: 0 when not advertised
+    uint32_t encoding_bits = 0;          // their `enc` (16, 24, 32): asked for in it; 0: options.format
     std::optional<TxMulticast> multicast;
 };
+
+// Channels we ask for in one unicast flow at most: what Inferno and our own transmitter
+// advertise as `nchan` (min(8, TX channels)); a device advertising less gets smaller flows.
+inline constexpr uint32_t kMaxChannelsPerRxFlow = 8;
 
 // Finds a transmitter by name. resolve() must not block the loop (the real one, over
 // avahi, answers from avahi's thread); `done` is called exactly once, on any thread,
@@ -106,6 +115,7 @@ const char* to_string(RxChannelState state);
 struct RxChannelStatus {
     RxChannelState state = RxChannelState::none;
     bool multicast = false;  // the current attempt joins the device's bundle (else a unicast flow)
+    uint64_t flow = 0;       // which of our flows carries it: the counters below are that flow's
     std::string tx_channel;
     std::string tx_device;
     // The flow's counters (every attempt since the subscription), shared by its channels.
@@ -131,7 +141,7 @@ struct RxServiceOptions {
     std::string device_name = "pipewire-dante";  // our name in requests (rx_device_name)
     uint32_t rx_channels = kMaxRxChannels;       // subscriptions beyond are ignored
     uint32_t rate = 48000;
-    SampleFormat format = SampleFormat::s24;
+    SampleFormat format = SampleFormat::s24;  // asked for unless the transmitter advertises its `enc`
     uint32_t fpp = 0;                   // 0: as dante-rx picks (1400 bytes of audio per packet, 2..32 frames)
     int64_t latency_ns = 4'000'000;     // for RxFlowCore's "late" counter
     int64_t audio_timeout_ms = 2000;    // no audio for this long: ask again
@@ -221,6 +231,7 @@ private:
 
     // Loop thread only.
     std::vector<RxSubscriptionConfig> wanted_;  // set_subscriptions() hands them over on the loop
+    std::map<std::string, uint32_t> channels_per_flow_;  // by tx device: a smaller `nchan` it advertised
     std::vector<std::unique_ptr<Flow>> flows_;
     std::vector<std::unique_ptr<Flow>> stopping_;  // sending their 0x0101, sockets still open
     uint64_t next_flow_id_ = 1;

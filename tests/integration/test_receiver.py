@@ -8,7 +8,7 @@ D-Bus (avahi.py), each with its own PipeWire session (wireplumber, no pulse) loa
 module: lab-tx (2 TX channels) on one side, lab-rx (2 TX, 2 RX channels) on the other.
 Both on dante.clock.source = tai: the namespaces share one kernel clock, so both devices
 have the same media clock without a PTP exchange (the PTP engines are tested elsewhere).
-lab-rx runs with dante.latency-ns = 10 ms (see LATENCY_NS). A recording that fails while
+lab-rx runs with dante.rx.latency-ns = 10 ms (see LATENCY_NS). A recording that fails while
 either side saw a timing fault (late packets, a missed graph cycle) is made once more,
 and both attempts are printed; a failure without one, or a second failure, fails the test.
 Checks, in order:
@@ -34,15 +34,16 @@ Checks, in order:
   * the controller removes both subscriptions: the flow ends at the transmitter
     (dante.flows = 0 on lab-tx) and the channels report no subscription.
 """
+import array
 import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
 import time
-import wave
 from pathlib import Path
 
 sys.dont_write_bytecode = True
@@ -62,9 +63,10 @@ FRAMES = 3 * 48000
 RECEIVING_UNICAST = 0x01010009
 RECEIVING_MULTICAST = 0x0101000A
 MARGIN_FRAMES = 48      # 1 ms at 48 kHz, the graph's render margin
-# lab-rx's dante.latency-ns: 10 ms, not the default 4. Its packets are received on the
-# device's I/O thread, which is not real-time; on CI's two loaded cores it was once late by
-# more than the 4 ms (minus a packet) that the default leaves.
+# lab-rx's dante.rx.latency-ns: 10 ms, not the default (its dante.latency-ns, 4 ms). Its
+# packets are received on the device's I/O thread, which is not real-time; on CI's two
+# loaded cores it was once late by more than the 4 ms (minus a packet) that the default
+# leaves.
 LATENCY_NS = 10_000_000
 LATENCY_FRAMES = 480
 
@@ -74,7 +76,6 @@ LATENCY_FRAMES = 480
 def client_main(argv):
     """Runs inside the transmitter's namespace, as a controller on that network would."""
     from test_control_plane import Arc
-    import struct
     mode, address = argv[0], argv[1]
     arc = Arc(address)
     if mode == "rx":
@@ -111,14 +112,25 @@ def states(lab):
 
 
 def read_wav_s32(path, channels):
-    with wave.open(str(path), "rb") as w:
-        check(w.getsampwidth() == 4 and w.getnchannels() == channels and w.getframerate() == 48000,
-              "pw-record wrote a %d-channel 32-bit 48 kHz WAV" % channels)
-        raw = w.readframes(w.getnframes())
-    chans = [[] for _ in range(channels)]
-    for i in range(0, len(raw) - 3, 4):
-        chans[(i // 4) % channels].append(int.from_bytes(raw[i:i + 4], "little", signed=True))
-    return chans
+    """Per-channel samples of a 32-bit PCM WAV, plain or WAVE_FORMAT_EXTENSIBLE (what
+    pw-record writes for more than 2 channels, and Python's wave module cannot read)."""
+    data = Path(path).read_bytes()
+    check(data[:4] == b"RIFF" and data[8:12] == b"WAVE", "pw-record wrote a WAV file")
+    fmt, raw, at = None, b"", 12
+    while at + 8 <= len(data):
+        kind, size = data[at:at + 4], struct.unpack_from("<I", data, at + 4)[0]
+        if kind == b"fmt ":
+            fmt = struct.unpack_from("<HHIIHH", data, at + 8)
+        elif kind == b"data":
+            raw = data[at + 8:at + 8 + size]
+        at += 8 + size + (size & 1)
+    check(fmt is not None and fmt[0] in (1, 0xFFFE) and fmt[1] == channels and fmt[2] == 48000 and fmt[5] == 32,
+          "pw-record wrote a %d-channel 32-bit 48 kHz WAV (%s)" % (channels, fmt))
+    samples = array.array("i")
+    samples.frombytes(raw[:len(raw) - len(raw) % (4 * channels)])
+    if sys.byteorder != "little":
+        samples.byteswap()
+    return [samples[c::channels].tolist() for c in range(channels)]
 
 
 def counter(props, key):
@@ -137,20 +149,24 @@ def first_difference(got, want, start):
     return None
 
 
-def record_once(what, rx_lab, tx_lab, work):
-    """pw-record from the source while pw-cat plays a known signal into lab-tx's sink.
-    Returns (failures, timing, after, sink_after): what was not bit-exact, contiguous and
-    lossless, whether the source saw a timing fault meanwhile (late packets, or a jump in
-    its timeline: a missed cycle), and the props after."""
+def record_once(what, rx_lab, tx_lab, work, channels=2, bits=24, frames=FRAMES):
+    """pw-record from the source (its first `channels` channels, which must be subscribed
+    to lab-tx's channels 1, 2, ... in order) while pw-cat plays a known signal of `bits`
+    into lab-tx's sink. Returns (failures, timing, after, sink_after): what was not
+    bit-exact, contiguous and lossless, whether the source saw a timing fault meanwhile
+    (late packets, or a jump in its timeline: a missed cycle), and the props after."""
     wav_in = tx_lab.work / "signal.wav"
-    sig = make_wav(wav_in, frames=FRAMES, pad_after=8192)
+    sig = make_wav(wav_in, channels=channels, bits=bits, frames=frames, pad_after=8192)
     wav_out = work / ("recorded-%s.wav" % what)  # outlives the lab
     before = rx_lab.node_props(SOURCE)
     tx_before = tx_lab.node_props(SINK)
+    aux = ",".join("AUX%d" % c for c in range(channels))
     rec = rx_lab.spawn(["pw-record", "--target", SOURCE, "--format", "s32", "--rate", "48000",
-                        "--channels", "2", "--channel-map", "AUX0,AUX1", str(wav_out)], name="pw-record-" + what)
+                        "--channels", str(channels), "--channel-map", aux, str(wav_out)], name="pw-record-" + what)
     time.sleep(1.5)
-    play = tx_lab.run(["timeout", "20", "pw-cat", "--playback", "--target", SINK, str(wav_in)],
+    # Two channels: the WAV's own FL FR; more: AUXn, as the sink names them.
+    mapping = [] if channels == 2 else ["--channels", str(channels), "--channel-map", aux]
+    play = tx_lab.run(["timeout", "20", "pw-cat", "--playback", "--target", SINK] + mapping + [str(wav_in)],
                       timeout=30, check=False)
     check(play.returncode == 0, "%s: pw-cat played the signal into %s (rc %s)" % (what, SINK, play.returncode))
     time.sleep(1.5)
@@ -163,7 +179,7 @@ def record_once(what, rx_lab, tx_lab, work):
     sink_after = rx_lab.node_props(RX_SINK)
     tx_after = tx_lab.node_props(SINK)
 
-    got = read_wav_s32(wav_out, 2)
+    got = read_wav_s32(wav_out, channels)
     delta = {k: counter(after, "dante.rx." + k) - counter(before, "dante.rx." + k)
              for k in ("lost", "late", "discontinuities", "silent-samples", "no-buffer-cycles")}
     # The transmitting side's graph missing a cycle shows here (not in dante.tx.underruns,
@@ -172,36 +188,41 @@ def record_once(what, rx_lab, tx_lab, work):
                                    counter(tx_before, "dante.tx.discontinuities"))
     log("    %s: recorded %d frames; during it: %s" % (what, len(got[0]), delta))
     failures = []
-    low_bits = sum(1 for s in got[0] + got[1] if s & 0xFF)
-    if low_bits:
-        failures.append("%d recorded samples are not 24-bit audio in 32 bits" % low_bits)
-    got24 = [[s >> 8 for s in ch] for ch in got]
-    start = find(got24[0], sig[0])
+    shift = 32 - bits
+    if shift:
+        low_bits = sum(1 for ch in got for s in ch if s & ((1 << shift) - 1))
+        if low_bits:
+            failures.append("%d recorded samples are not %d-bit audio in 32 bits" % (low_bits, bits))
+    got = [[s >> shift for s in ch] for ch in got]
+    start = find(got[0], sig[0])
     if start < 0:
-        head = find(got24[0], sig[0][:64])
-        where = first_difference(got24[0], sig[0], head) if head >= 0 else None
+        head = find(got[0], sig[0][:64])
+        where = first_difference(got[0], sig[0], head) if head >= 0 else None
         failures.append("channel 1: the %d played samples are not recorded bit-exact and contiguous (the first "
                         "64 at frame %d; first difference at played frame %s: got %s, want %s)" %
-                        (FRAMES, head, *(where or ("-", "-", "-"))))
-    elif got24[1][start:start + FRAMES] != sig[1]:
-        failures.append("channel 2: not bit-exact at channel 1's frames (first difference at played frame %s)" %
-                        (first_difference(got24[1], sig[1], start) or ("-",))[0])
+                        (frames, head, *(where or ("-", "-", "-"))))
+    else:
+        for c in range(1, channels):
+            if got[c][start:start + frames] != sig[c]:
+                failures.append("channel %d: not bit-exact at channel 1's frames (first difference at played "
+                                "frame %s)" % (c + 1, (first_difference(got[c], sig[c], start) or ("-",))[0]))
+                break
     if delta["lost"]:
         failures.append("%d packets lost while recording" % delta["lost"])
     timing = any(delta[k] > 0 for k in ("late", "discontinuities", "no-buffer-cycles", "tx-discontinuities"))
     return failures, timing, after, sink_after
 
 
-def record(what, rx_lab, tx_lab, work):
-    """record_once(), bit-exact on both channels, contiguous, none lost. A run that fails
+def record(what, rx_lab, tx_lab, work, channels=2, bits=24, frames=FRAMES):
+    """record_once(), bit-exact on every channel, contiguous, none lost. A run that fails
     while either side also saw a timing fault (late packets, a missed graph cycle on lab-rx,
     a discontinuity on lab-tx: the machine stalled a thread) is said and
     recorded once more; any other failure, or a second one, fails."""
     for attempt in (1, 2):
-        failures, timing, after, sink_after = record_once(what, rx_lab, tx_lab, work)
+        failures, timing, after, sink_after = record_once(what, rx_lab, tx_lab, work, channels, bits, frames)
         if not failures:
-            check(True, "%s: both channels recorded bit-exact and contiguous (%d frames), none lost" %
-                  (what, FRAMES))
+            check(True, "%s: all %d channels recorded bit-exact (%d bits) and contiguous (%d frames), none lost" %
+                  (what, channels, bits, frames))
             return after, sink_after
         log("    %s, attempt %d: %s" % (what, attempt, "; ".join(failures)))
         log("    source: %s" % {k: v for k, v in after.items() if k.startswith("dante.rx.")})
@@ -221,7 +242,7 @@ def body():
         with NetLab("rcv") as net, avahi.on_both_sides(net, work) as (tx_host, rx_host):
             rx_args = lab_args(**{"dante.device-name": RX_DEVICE, "dante.interface": net.rx_if,
                                   "dante.clock.source": "tai", "dante.rx.channels": 2,
-                                  "dante.latency-ns": LATENCY_NS,
+                                  "dante.rx.latency-ns": LATENCY_NS,
                                   "dante.rx.subscriptions": [{"rx": 1, "tx-channel": "01", "tx-device": DEVICE}]})
             with make_lab(a, module_args=rx_args, with_pulse=False, cmd_prefix=rx_host.prefix()) as rx_lab:
                 # ---- the receiver first: its transmitter does not exist yet
@@ -272,9 +293,11 @@ def body():
                           "the source was driven by %s" % RX_SINK)
                     quantum = round(int(sink_after.get("dante.tx.lead-ns", 0)) * 48000 / 1e9) - MARGIN_FRAMES
                     offset = int(after.get("dante.rx.offset-frames", -1))
-                    check(offset == 2 * quantum + MARGIN_FRAMES + LATENCY_FRAMES,
-                          "published offset %d frames = 2 x quantum %d + margin %d + latency %d" %
-                          (offset, quantum, MARGIN_FRAMES, LATENCY_FRAMES))
+                    check(offset == 2 * quantum + MARGIN_FRAMES + LATENCY_FRAMES and
+                          str(after.get("dante.rx.latency-ns")) == str(LATENCY_NS),
+                          "published offset %d frames = 2 x quantum %d + margin %d + latency %d "
+                          "(dante.rx.latency-ns %s)" %
+                          (offset, quantum, MARGIN_FRAMES, LATENCY_FRAMES, after.get("dante.rx.latency-ns")))
 
                     # ---- a multicast bundle carrying both channels: subscribed again, the
                     # channels come from its group, with no flow request

@@ -163,6 +163,7 @@ TEST_CASE("every key of the table refuses a bad value, naming the key and what i
         {"dante.port-base", "80"},         {"dante.max-flows", "0"},          {"dante.multicast-ttl", "0"},
         {"dante.mdns", "bonjour"},         {"dante.debug.ring-tap", "tap.bin"},
         {"dante.rx.channels", "65"},       {"dante.rx.names", "Vocal"},       {"dante.rx.subscriptions", "none"},
+        {"dante.rx.latency-ns", "99999"},
     };
     for (const ConfigKey& k : config_keys()) {
         CAPTURE(k.key);

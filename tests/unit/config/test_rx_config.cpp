@@ -191,6 +191,18 @@ TEST_CASE("dante.rx.channels: only 0 to 64") {
     CHECK(parse({{"dante.rx.channels", "0"}}).config);
 }
 
+TEST_CASE("dante.rx.latency-ns: the device's latency unless given, within the same bounds") {
+    CHECK(parse({}).config->rx_latency_ns == 4'000'000);
+    CHECK(parse({{"dante.latency-ns", "2000000"}}).config->rx_latency_ns == 2'000'000);
+    const auto raised = parse({{"dante.latency-ns", "2000000"}, {"dante.rx.latency-ns", "10000000"}});
+    CHECK(raised.config->latency_ns == 2'000'000);  // what the transmitter advertises stays
+    CHECK(raised.config->rx_latency_ns == 10'000'000);
+    for (const char* bad : {"99999", "100000001", "-1", "", "10ms"}) {
+        CAPTURE(bad);
+        CHECK(error_of({{"dante.rx.latency-ns", bad}}).find("invalid dante.rx.latency-ns") == 0);
+    }
+}
+
 TEST_CASE("channel labels follow Dante's rules") {
     CHECK(is_valid_channel_label("Guitar L"));
     CHECK(is_valid_channel_label("01"));

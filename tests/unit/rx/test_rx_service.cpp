@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -75,10 +76,12 @@ private:
     std::thread thread_;
 };
 
-// Knows one device, "tx", whose two channels are named "01" and "02" (ids 1 and 2).
+// Knows one device, "tx", whose channels are named "01", "02", ... (ids 1, 2, ...), and
+// advertise `nchan` channels per flow (0: not advertised).
 class FakeResolver final : public TxResolver {
 public:
-    explicit FakeResolver(const FlowsService& service) : service_(service) {}
+    FakeResolver(const FlowsService& service, uint32_t channels, uint32_t nchan)
+        : service_(service), channels_(channels), nchan_(nchan) {}
     void resolve(const std::string& device, const std::vector<std::string>& channels, Done done) override {
         ++calls;
         if (device != "tx") return done(std::nullopt);
@@ -88,17 +91,26 @@ public:
             const bool numeric = name.size() == 2 && std::isdigit(static_cast<unsigned char>(name[0])) &&
                                  std::isdigit(static_cast<unsigned char>(name[1]));
             const int id = numeric ? std::stoi(name) : 0;
-            answer.channel_ids.push_back(id >= 1 && id <= 2 ? static_cast<uint16_t>(id) : 0);
+            answer.channel_ids.push_back(id >= 1 && id <= static_cast<int>(channels_) ? static_cast<uint16_t>(id) : 0);
         }
+        answer.max_channels_per_flow = nchan_;
+        answer.encoding_bits = encoding_bits;
         done(answer);
     }
     std::atomic<int> calls{0};
+    std::atomic<uint32_t> encoding_bits{0};  // the `enc` the channels advertise (0: none)
 
 private:
     const FlowsService& service_;
+    uint32_t channels_;
+    uint32_t nchan_;
 };
 
-DeviceConfig tx_config() { return test::loopback_tx_config("tx", kRate); }
+DeviceConfig tx_config(uint32_t channels) {
+    DeviceConfig config = test::loopback_tx_config("tx", kRate, channels);
+    config.max_flows = 8;
+    return config;
+}
 
 FlowsServiceOptions tx_options() { return test::loopback_tx_options(99); }
 
@@ -126,14 +138,19 @@ bool wait_for(const std::function<bool()>& done, int timeout_ms) {
 
 struct Lab {
     test::LockedTestClock clock;
-    TxRings tx_rings{2, 1u << 16};
-    Filler filler{tx_rings, clock};
-    FlowsService tx{tx_config(), tx_rings, clock, tx_options()};
-    FakeResolver resolver{tx};
+    TxRings tx_rings;
+    Filler filler;
+    FlowsService tx;
+    FakeResolver resolver;
     io::IoThread io{"rx-test"};
     std::optional<RxService> rx;
 
-    explicit Lab(RxServiceOptions options = rx_options()) {
+    // A transmitter "tx" of `tx_channels` channels that advertise `nchan` per flow.
+    explicit Lab(RxServiceOptions options = rx_options(), uint32_t tx_channels = 2, uint32_t nchan = 0)
+        : tx_rings(tx_channels, 1u << 16),
+          filler(tx_rings, clock),
+          tx(tx_config(tx_channels), tx_rings, clock, tx_options()),
+          resolver(tx, tx_channels, nchan) {
         std::string error;
         REQUIRE_MESSAGE(tx.start(error), error);
         const auto lo = lookup_interface("lo", error);
@@ -199,6 +216,80 @@ TEST_CASE("rx service: two subscribed channels arrive bit-exact at their media p
     CHECK(property(props, "dante.rx.flows") == "1");
     CHECK(property(props, "dante.rx.flow-requests") == "1");
     CHECK(property(props, "dante.rx.channel-states").find("rx = 2 state = receiving") != std::string::npos);
+}
+
+namespace {
+
+// Subscribes rx channel N to tx channel N for N = 1..channels, and checks the flows the
+// transmitter serves, and that channels of the first, a middle and the last flow arrive
+// bit-exact.
+void subscribe_all_in_flows(uint32_t channels, uint32_t nchan, size_t expected_flows) {
+    RxServiceOptions options = rx_options();
+    options.rx_channels = channels;
+    Lab lab(options, channels, nchan);
+    std::vector<RxSubscriptionConfig> subscriptions;
+    char name[8];
+    for (uint16_t c = 1; c <= channels; ++c) {
+        std::snprintf(name, sizeof name, "%02u", static_cast<unsigned>(c));
+        subscriptions.push_back({c, name, "tx"});
+    }
+    lab.rx->set_subscriptions(subscriptions);
+    REQUIRE(wait_for(
+        [&] {
+            for (uint32_t c = 1; c <= channels; ++c)
+                if (!lab.state_is(c, RxChannelState::receiving)) return false;
+            return true;
+        },
+        4000));
+    CHECK(lab.tx.active_flows() == expected_flows);
+    CHECK(lab.rx->active_flows() == expected_flows);
+    CHECK(property(lab.rx->properties(), "dante.rx.flows") == std::to_string(expected_flows));
+
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const uint64_t from = media_sample_at(lab.clock.media_now(), kRate) - 4800 - 960;
+    const RxChannelTable& table = lab.rx->acquire_channels();
+    for (uint32_t rx_channel : {1u, channels / 2 + 1, channels}) {
+        const RxChannelSource& source = table.channels[rx_channel - 1];
+        REQUIRE(source.rings != nullptr);
+        std::vector<int32_t> out(4800);
+        CHECK(source.rings->read(source.ring_channel, from, out) == 4800);
+        size_t mismatches = 0;
+        for (uint32_t i = 0; i < out.size(); ++i)
+            mismatches +=
+                out[i] != static_cast<int32_t>(static_cast<uint32_t>(signal(rx_channel - 1, from + i)) & 0xFFFFFF00u);
+        CHECK_MESSAGE(mismatches == 0, "rx channel " << rx_channel);
+    }
+    lab.rx->release_channels();
+}
+
+}  // namespace
+
+TEST_CASE("rx service: channels from one device are asked for in flows of at most 8") {
+    subscribe_all_in_flows(20, 0, 3);  // 8 + 8 + 4
+}
+
+TEST_CASE("rx service: a device advertising fewer channels per flow (nchan) gets flows of that size") {
+    subscribe_all_in_flows(10, 4, 3);  // 4 + 4 + 2, after a first resolution asked for 8 + 2
+}
+
+TEST_CASE("rx service: a flow is asked for in the encoding the transmitter advertises, not our own") {
+    RxServiceOptions options = rx_options();
+    options.format = SampleFormat::s16;  // ours; the transmitter sends S24 only
+    Lab lab(options);
+    lab.resolver.encoding_bits = 24;
+    lab.rx->set_subscriptions({{1, "01", "tx"}});
+    REQUIRE(wait_for([&] { return lab.state_is(1, RxChannelState::receiving); }, 2000));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const uint64_t from = media_sample_at(lab.clock.media_now(), kRate) - 4800 - 960;
+    const RxChannelSource& source = lab.rx->acquire_channels().channels[0];
+    REQUIRE(source.rings != nullptr);
+    std::vector<int32_t> out(4800);
+    CHECK(source.rings->read(source.ring_channel, from, out) == 4800);
+    size_t mismatches = 0;
+    for (uint32_t i = 0; i < out.size(); ++i)
+        mismatches += out[i] != static_cast<int32_t>(static_cast<uint32_t>(signal(0, from + i)) & 0xFFFFFF00u);
+    CHECK(mismatches == 0);  // all 24 bits: not cut to our 16
+    lab.rx->release_channels();
 }
 
 TEST_CASE("rx service: an unknown device stays unresolved and is asked again") {
