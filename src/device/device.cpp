@@ -107,6 +107,7 @@ std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error, 
         // Receivers can subscribe from load to unload; while the graph is idle the
         // transmitter sends silence, so they never see the device vanish.
         FlowsServiceOptions flow_options;
+        const RealtimeRequest rx_realtime = host.make_realtime;  // the receive thread asks too
         flow_options.make_realtime = std::move(host.make_realtime);
         flow_options.loop = &device->io_->loop();
         device->flows_ =
@@ -117,6 +118,15 @@ std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error, 
         control_options.log = host.log;
         wire_tx_flows(control_options, *device->flows_, device->config_.rate);
         if (device->config_.rx_channels > 0) {
+            // The receiving side runs on a real-time thread of its own ("dante-rx"), asked
+            // for as the transmitter's is: its audio then waits on nothing the control
+            // plane or PTP do on "dante-io", and the receive latency can stay small.
+            device->rx_io_ = std::make_unique<io::IoThread>("dante-rx");
+            device->rx_io_->loop().invoke_sync([&] {
+                if (rx_realtime) rx_realtime(kRxPriority);
+                else request_sched_fifo(kRxPriority);
+                device->rx_thread_ = current_thread_id();
+            });
             device->resolver_ = std::make_unique<rx::AvahiTxResolver>(rx::AvahiTxResolverOptions{.log = host.log});
             RxServiceOptions rx_options;
             rx_options.device_name = device->config_.device_name;
@@ -126,7 +136,7 @@ std::unique_ptr<Device> Device::create(DeviceConfig config, std::string& error, 
             rx_options.latency_ns = device->config_.rx_latency_ns;
             rx_options.log = host.log;
             device->rx_ = std::make_unique<RxService>(InterfaceInfo{}, *device->clock_, *device->resolver_,
-                                                      device->io_->loop(), std::move(rx_options));
+                                                      device->rx_io_->loop(), std::move(rx_options));
             wire_rx(control_options, *device->rx_);
         }
         // conmon clock status (0x0020): the media clock's state, leader and last offset.
@@ -261,6 +271,7 @@ ConfigItems Device::properties() const {
     }
     if (rx_) {
         props.emplace_back("dante.rx.latency-ns", std::to_string(config_.rx_latency_ns));
+        props.emplace_back("dante.rx.realtime", thread_is_realtime(rx_thread_) ? "true" : "false");
         const ConfigItems rx_props = rx_->properties();
         props.insert(props.end(), rx_props.begin(), rx_props.end());
     }

@@ -8,7 +8,8 @@
 // (docs/architecture.md#ownership-and-lifetimes). One io::IoThread ("dante-io") serves
 // every non-real-time socket and timer of the device: PTP (when the engine runs here),
 // flow control, ARC/CMC/conmon, the built-in mDNS responder and the interface watcher
-// (rtnetlink: link and address changes, published as dante.net.*).
+// (rtnetlink: link and address changes, published as dante.net.*). The receiving side has
+// a real-time one of its own ("dante-rx"), as the transmitter has.
 // The SPA node drives the graph from it and publishes its properties; nothing here knows
 // about PipeWire.
 
@@ -100,7 +101,11 @@ private:
     std::unique_ptr<RingTap> tap_;
     std::unique_ptr<FlowsService> flows_;  // stopped before the rings and clock it reads
     // The receiving side (dante.rx.channels > 0): subscriptions from the control plane,
-    // transmitters found through avahi-daemon. The resolver outlives the service.
+    // transmitters found through avahi-daemon, served on its own real-time thread. The
+    // thread and the resolver outlive the service.
+    static constexpr int kRxPriority = 70;  // as the transmitter's (FlowsServiceOptions::rt_priority)
+    std::unique_ptr<io::IoThread> rx_io_;
+    pid_t rx_thread_ = 0;
     std::unique_ptr<rx::AvahiTxResolver> resolver_;
     std::unique_ptr<RxService> rx_;
     std::unique_ptr<ControlService> control_;  // ARC/CMC/conmon/mDNS; stopped before the flows

@@ -464,7 +464,10 @@ void RxService::on_audio(Flow& flow) {
         rearm();
         return;
     }
-    std::lock_guard lock(status_mutex_);
+    // The loop may be real-time (a device's "dante-rx"): it never waits for a reader of
+    // the status. Busy now, the counters are copied at the next batch.
+    std::unique_lock lock(status_mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return;
     const RxFlowStats& s = flow.core->stats();
     for (const Member& m : flow.members) {
         RxChannelStatus& st = status_[m.rx_channel - 1];

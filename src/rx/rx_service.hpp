@@ -19,8 +19,11 @@
 // options.rx_channels channels, so at most that many flows): no peer makes us open more.
 //
 // Threads:
-//   - the loop thread ("dante-io" in a device, or a thread of the test's): sockets,
-//     timers, resolutions' answers, every flow's state. Not real-time.
+//   - the loop thread ("dante-rx" in a device, real-time when the system allows; a thread
+//     of the test's): sockets, timers, resolutions' answers, every flow's state. Per
+//     packet batch it allocates nothing, logs nothing and waits for no lock (the status
+//     copy is skipped while a reader holds it); a flow starting, failing or ending does
+//     allocate and log (a few times per flow, and backed off).
 //   - the caller of start()/stop()/set_subscriptions() (the main loop): one thread, not
 //     concurrently; each is invoke_sync()ed onto the loop (inline when called on it).
 //   - any thread: channel_status(), properties() (a snapshot under a mutex, refreshed by

@@ -96,6 +96,20 @@ def built_program(build, relpath):
     return path
 
 
+def thread_policy(lab, name):
+    """The scheduling policy (0 other, 1 fifo, 2 rr), from the kernel, of the lab's pipewire
+    thread named `name`; None when there is none."""
+    pid = lab.procs["pipewire"].pid
+    for task in Path("/proc/%d/task" % pid).iterdir():
+        try:
+            if (task / "comm").read_text().strip() == name:
+                stat = (task / "stat").read_text()
+                return int(stat[stat.rindex(")") + 2:].split()[38])  # field 41: policy
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return None
+
+
 def main_with_client(body, client_main):
     """A test's __main__ when it runs itself again as a client inside a namespace:
     `script --client ARGS` runs client_main(ARGS), anything else runs the test body."""

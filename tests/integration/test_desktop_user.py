@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pwlab import (build_dir, built_program, make_lab, parse_args, main_wrapper, check, log, SINK, DEVICE,  # noqa: E402
+from pwlab import (build_dir, built_program, make_lab, parse_args, main_wrapper, check, log, SINK, DEVICE, thread_policy,  # noqa: E402
                    make_wav, read_tap, LabError)
 from netlab import NetLab  # noqa: E402
 from test_dante_rx import read_wav_s24, check_played_signal  # noqa: E402
@@ -116,17 +116,8 @@ def pipewire_identity(lab):
 
 
 def transmitter_policy(lab):
-    """The scheduling policy of the pipewire process's transmitter thread (0 other, 1 fifo,
-    2 rr), from the kernel."""
-    pid = lab.procs["pipewire"].pid
-    for task in Path("/proc/%d/task" % pid).iterdir():
-        try:
-            if (task / "comm").read_text().strip() == "dante-flows-tx":
-                stat = (task / "stat").read_text()
-                return int(stat[stat.rindex(")") + 2:].split()[38])  # field 41: policy
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return None
+    """The scheduling policy of the pipewire process's transmitter thread."""
+    return thread_policy(lab, "dante-flows-tx")
 
 
 def can_raise_rtprio():

@@ -18,7 +18,8 @@ Checks:
     so 24-bit audio is what a 32-bit flow can carry bit-exact from one graph to another
     (its low 8 bits must arrive as 0);
   * the source publishes dante.rx.latency-ns = 10 ms and its offset (2 quanta + margin +
-    latency).
+    latency), and in dante.rx.realtime what the kernel says of its receive thread
+    (dante-rx: real-time where the session may have it).
 """
 import shutil
 import sys
@@ -28,7 +29,8 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pwlab import parse_args, main_wrapper, check, log, lab_args, make_lab, SINK, DEVICE, EXIT_SKIP  # noqa: E402
+from pwlab import (parse_args, main_wrapper, check, log, lab_args, make_lab, thread_policy, SINK, DEVICE,  # noqa: E402
+                   EXIT_SKIP)
 from netlab import NetLab  # noqa: E402
 from test_receiver import (RX_DEVICE, RX_SINK, SOURCE, MARGIN_FRAMES, LATENCY_NS, LATENCY_FRAMES,  # noqa: E402
                            states, record)
@@ -64,6 +66,12 @@ def body():
                 check(True, "all %d RX channels receive, %.1f s after start" % (CHANNELS, time.monotonic() - t0))
                 tx_lab.wait_for(lambda: str(tx_lab.node_props(SINK).get("dante.flows")) == str(FLOWS), 5,
                                 "%s to serve %d flows" % (DEVICE, FLOWS))
+                policy = thread_policy(rx_lab, "dante-rx")
+                realtime = str(rx_lab.node_props(SOURCE).get("dante.rx.realtime")).lower()
+                log("    the receive thread dante-rx: kernel policy %s, dante.rx.realtime %s" % (policy, realtime))
+                check(policy is not None and (policy in (1, 2)) == (realtime == "true"),
+                      "dante.rx.realtime (%s) says what the kernel says of the receive thread (policy %s)" %
+                      (realtime, policy))
                 rx_flows = str(rx_lab.node_props(SOURCE).get("dante.rx.flows"))
                 check(rx_flows == str(FLOWS),
                       "%d channels in %d flows of 8: dante.flows = %d on %s, dante.rx.flows = %s on %s" %
