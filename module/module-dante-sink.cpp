@@ -116,7 +116,7 @@ pw_properties* source_properties(const dante::DeviceConfig& cfg, const std::stri
     pw_properties* props = pw_properties_new(nullptr, nullptr);
     if (props == nullptr) return nullptr;
     pw_properties_set(props, PW_KEY_NODE_NAME, ("dante_source." + cfg.device_name).c_str());
-    pw_properties_set(props, PW_KEY_NODE_DESCRIPTION, ("Dante Receiver (" + cfg.device_name + ")").c_str());
+    pw_properties_set(props, PW_KEY_NODE_DESCRIPTION, dante::source_description_for(cfg.device_name).c_str());
     pw_properties_set(props, PW_KEY_MEDIA_CLASS, "Audio/Source");
     pw_properties_set(props, PW_KEY_PRIORITY_SESSION, "600");
     pw_properties_set(props, "node.group", group.c_str());

@@ -28,8 +28,6 @@ bool is_source_property(const std::string& key) {
 
 }  // namespace
 
-std::string source_description_for(const std::string& device_name) { return "Dante Receiver (" + device_name + ")"; }
-
 struct SourceNodeMethods {
     static const spa_node_methods table;
 };

@@ -113,7 +113,4 @@ private:
     std::atomic<bool> driven_{false};
 };
 
-// "Dante Receiver (<name>)".
-std::string source_description_for(const std::string& device_name);
-
 }  // namespace dante::spa
