@@ -22,11 +22,11 @@ namespace {
 
 using dante::spa::DanteSinkNode;
 using dante::spa::DanteSourceNode;
+using dante::spa::kSinkFactoryName;
+using dante::spa::kSourceFactoryName;
+using dante::spa::kThreadUtilsKey;
 
-constexpr const char* kSinkFactoryName = "api.dante.sink";
-constexpr const char* kSourceFactoryName = "api.dante.source";
 constexpr uint32_t kDefaultQuantumLimit = 8192;
-constexpr const char* kThreadUtilsKey = "api.dante.thread-utils";
 
 struct Handle {
     spa_handle handle;  // must stay first: the host casts between the two
