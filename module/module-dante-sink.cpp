@@ -17,6 +17,7 @@
 #include <string>
 
 #include "config/device_config.hpp"
+#include "node_keys.hpp"  // spa-plugin/: the keys and factory names the plugin reads
 
 #include <pipewire/impl.h>
 #include <pipewire/pipewire.h>
@@ -26,9 +27,6 @@ PW_LOG_TOPIC_STATIC(dante_module_topic, "mod.dante-sink");
 #define PW_LOG_TOPIC_DEFAULT dante_module_topic
 
 namespace {
-
-constexpr const char* kSpaFactory = "api.dante.sink";
-constexpr const char* kSpaSourceFactory = "api.dante.source";
 
 struct ModuleData;
 
@@ -116,12 +114,12 @@ pw_properties* source_properties(const dante::DeviceConfig& cfg, const std::stri
     pw_properties* props = pw_properties_new(nullptr, nullptr);
     if (props == nullptr) return nullptr;
     pw_properties_set(props, PW_KEY_NODE_NAME, ("dante_source." + cfg.device_name).c_str());
-    pw_properties_set(props, PW_KEY_NODE_DESCRIPTION, ("Dante Receiver (" + cfg.device_name + ")").c_str());
+    pw_properties_set(props, PW_KEY_NODE_DESCRIPTION, dante::source_description_for(cfg.device_name).c_str());
     pw_properties_set(props, PW_KEY_MEDIA_CLASS, "Audio/Source");
     pw_properties_set(props, PW_KEY_PRIORITY_SESSION, "600");
     pw_properties_set(props, "node.group", group.c_str());
-    pw_properties_set(props, SPA_KEY_FACTORY_NAME, kSpaSourceFactory);
-    pw_properties_set(props, "api.dante.device-key", key.c_str());
+    pw_properties_set(props, SPA_KEY_FACTORY_NAME, dante::spa::kSourceFactoryName);
+    pw_properties_set(props, dante::spa::kDeviceKeyProperty, key.c_str());
     pw_properties_set(props, "dante.device-name", cfg.device_name.c_str());
     pw_properties_setf(props, PW_KEY_AUDIO_CHANNELS, "%u", cfg.rx_channels);
     pw_properties_setf(props, PW_KEY_AUDIO_RATE, "%u", cfg.rate);
@@ -193,11 +191,11 @@ extern "C" SPA_EXPORT int pipewire__module_init(pw_impl_module* module, const ch
     std::snprintf(key, sizeof key, "module-%p", static_cast<void*>(module));
     if (cfg.rx_channels > 0) {
         set_default(props, "node.group", group);
-        pw_properties_set(props, "api.dante.device-key", key);
+        pw_properties_set(props, dante::spa::kDeviceKeyProperty, key);
     }
     // The network decides the rate: the graph runs at it while we drive.
     pw_properties_setf(props, PW_KEY_NODE_FORCE_RATE, "%u", cfg.rate);
-    pw_properties_set(props, SPA_KEY_FACTORY_NAME, kSpaFactory);
+    pw_properties_set(props, SPA_KEY_FACTORY_NAME, dante::spa::kSinkFactoryName);
     pw_properties_set(props, "dante.device-name", cfg.device_name.c_str());
     pw_properties_setf(props, PW_KEY_AUDIO_CHANNELS, "%u", cfg.channels);
     pw_properties_setf(props, PW_KEY_AUDIO_RATE, "%u", cfg.rate);
@@ -206,9 +204,9 @@ extern "C" SPA_EXPORT int pipewire__module_init(pw_impl_module* module, const ch
     // The transmitter thread asks for real-time priority through the same thread utilities
     // as PipeWire's data threads (module-rt: rtkit on a desktop, else RLIMIT_RTPRIO).
     if (void* utils = pw_context_get_object(context, SPA_TYPE_INTERFACE_ThreadUtils))
-        pw_properties_setf(props, "api.dante.thread-utils", "pointer:%p", utils);
+        pw_properties_setf(props, dante::spa::kThreadUtilsKey, "pointer:%p", utils);
 
-    if (pw_context_find_spa_lib(context, kSpaFactory) == nullptr)
+    if (pw_context_find_spa_lib(context, dante::spa::kSinkFactoryName) == nullptr)
         pw_context_add_spa_lib(context, "api.dante.*", "dante/libspa-dante");
 
     pw_impl_factory* adapter = pw_context_find_factory(context, "adapter");

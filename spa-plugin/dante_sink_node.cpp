@@ -10,10 +10,6 @@
 namespace dante::spa {
 namespace {
 
-constexpr uint32_t kBytesPerSample = sizeof(int32_t);  // the port is S32 planar
-
-enum PortParam : uint32_t { kEnumFormat, kIO, kFormat, kBuffers, kLatency, kMeta };
-
 int64_t monotonic_now(spa_system* system) {
     timespec now{};
     spa_system_clock_gettime(system, CLOCK_MONOTONIC, &now);
@@ -26,6 +22,24 @@ uint32_t channel_id(const std::string& name, uint32_t index) {
 }
 
 DanteSinkNode* self(void* object) { return static_cast<DanteSinkNode*>(object); }
+
+AudioPortConfig port_config(const DeviceConfig& cfg, uint32_t quantum_limit) {
+    AudioPortConfig port;
+    port.direction = SPA_DIRECTION_INPUT;
+    port.rate = cfg.rate;
+    port.channels = cfg.channels;
+    for (uint32_t c = 0; c < cfg.channels; ++c) port.positions[c] = channel_id(cfg.positions[c], c);
+    port.quantum_limit = quantum_limit;
+    // Audio written in a cycle sounds one quantum plus the render margin later at the
+    // network, then the receivers add the advertised latency.
+    port.latency_quanta = 1.0f;
+    port.latency_ns = DanteSinkNode::kRenderMarginNs + cfg.latency_ns;
+    port.rate_match_io = true;
+    port.meta_param = true;
+    port.mapped_planes = 1;  // process() reads the planes it is given, silence for the others
+    port.log_name = "dante-sink";
+    return port;
+}
 
 }  // namespace
 
@@ -48,16 +62,16 @@ const spa_node_methods NodeMethods::table = {
     .remove_port = [](void*, spa_direction, uint32_t) { return -ENOTSUP; },
     .port_enum_params = [](void* o, int seq, spa_direction dir, uint32_t port, uint32_t id, uint32_t start,
                            uint32_t num, const spa_pod* filter) {
-        return self(o)->port_enum_params(seq, dir, port, id, start, num, filter);
+        return self(o)->port_.enum_params(seq, dir, port, id, start, num, filter);
     },
-    .port_set_param = [](void* o, spa_direction dir, uint32_t port, uint32_t id, uint32_t flags, const spa_pod* p) {
-        return self(o)->port_set_param(dir, port, id, flags, p);
+    .port_set_param = [](void* o, spa_direction dir, uint32_t port, uint32_t id, uint32_t, const spa_pod* p) {
+        return self(o)->port_.set_param(dir, port, id, p);
     },
-    .port_use_buffers = [](void* o, spa_direction dir, uint32_t port, uint32_t flags, spa_buffer** b, uint32_t n) {
-        return self(o)->port_use_buffers(dir, port, flags, b, n);
+    .port_use_buffers = [](void* o, spa_direction dir, uint32_t port, uint32_t, spa_buffer** b, uint32_t n) {
+        return self(o)->port_.use_buffers(dir, port, b, n);
     },
-    .port_set_io = [](void* o, spa_direction dir, uint32_t port, uint32_t id, void* data, size_t size) {
-        return self(o)->port_set_io(dir, port, id, data, size);
+    .port_set_io = [](void* o, spa_direction dir, uint32_t port, uint32_t id, void* data, size_t) {
+        return self(o)->port_.set_io(dir, port, id, data);
     },
     .port_reuse_buffer = [](void*, uint32_t, uint32_t) { return -ENOTSUP; },
     .process = [](void* o) { return self(o)->process(); },
@@ -66,12 +80,13 @@ const spa_node_methods NodeMethods::table = {
 DanteSinkNode::DanteSinkNode(std::shared_ptr<Device> device, const spa_support* support, uint32_t n_support,
                              uint32_t quantum_limit, bool manage_description)
     : device_(std::move(device)),
+      log_(static_cast<spa_log*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_Log))),
+      port_(port_config(device_->config(), quantum_limit), &hooks_, log_),
       quantum_limit_(quantum_limit),
       timeline_(device_->config().rate, kRenderMarginNs),
       graph_timeline_(device_->config().rate, kRenderMarginNs),
       graph_timeline_rate_(device_->config().rate),
       follower_(device_->config().rate, kRenderMarginNs) {
-    log_ = static_cast<spa_log*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_Log));
     data_loop_ = static_cast<spa_loop*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_DataLoop));
     data_system_ = static_cast<spa_system*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_DataSystem));
     main_utils_ = static_cast<spa_loop_utils*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_LoopUtils));
@@ -80,9 +95,6 @@ DanteSinkNode::DanteSinkNode(std::shared_ptr<Device> device, const spa_support* 
     node_.iface = SPA_INTERFACE_INIT(SPA_TYPE_INTERFACE_Node, SPA_VERSION_NODE, &NodeMethods::table, this);
     spa_hook_list_init(&hooks_);
 
-    const DeviceConfig& cfg = device_->config();
-    for (uint32_t c = 0; c < cfg.channels; ++c) channel_map_[c] = channel_id(cfg.positions[c], c);
-
     info_all_ = SPA_NODE_CHANGE_MASK_FLAGS | SPA_NODE_CHANGE_MASK_PROPS | SPA_NODE_CHANGE_MASK_PARAMS;
     info_ = SPA_NODE_INFO_INIT();
     info_.max_input_ports = 1;
@@ -90,33 +102,6 @@ DanteSinkNode::DanteSinkNode(std::shared_ptr<Device> device, const spa_support* 
     info_.flags = SPA_NODE_FLAG_RT;
     info_.params = params_.data();
     info_.n_params = 0;
-
-    port_info_all_ = SPA_PORT_CHANGE_MASK_FLAGS | SPA_PORT_CHANGE_MASK_PARAMS;
-    port_info_ = SPA_PORT_INFO_INIT();
-    port_info_.flags = SPA_PORT_FLAG_LIVE | SPA_PORT_FLAG_PHYSICAL | SPA_PORT_FLAG_TERMINAL;
-    port_params_[kEnumFormat] = SPA_PARAM_INFO(SPA_PARAM_EnumFormat, SPA_PARAM_INFO_READ);
-    port_params_[kIO] = SPA_PARAM_INFO(SPA_PARAM_IO, SPA_PARAM_INFO_READ);
-    port_params_[kFormat] = SPA_PARAM_INFO(SPA_PARAM_Format, SPA_PARAM_INFO_WRITE);
-    port_params_[kBuffers] = SPA_PARAM_INFO(SPA_PARAM_Buffers, 0);
-    port_params_[kLatency] = SPA_PARAM_INFO(SPA_PARAM_Latency, SPA_PARAM_INFO_READWRITE);
-    port_params_[kMeta] = SPA_PARAM_INFO(SPA_PARAM_Meta, SPA_PARAM_INFO_READ);
-    port_info_.params = port_params_.data();
-    port_info_.n_params = port_params_.size();
-
-    // Audio written in a cycle sounds one quantum plus the render margin later at the
-    // network, then the receivers add the advertised latency.
-    // The field types follow the headers: min_ns/max_ns are uint64_t before PipeWire
-    // 1.3.81 and int64_t from it on (min_rate/max_rate uint32_t, then int32_t).
-    using LatencyNs = decltype(spa_latency_info::min_ns);
-    const auto device_ns = static_cast<LatencyNs>(kRenderMarginNs + cfg.latency_ns);
-    spa_latency_info input{};
-    input.direction = SPA_DIRECTION_INPUT;
-    input.min_quantum = input.max_quantum = 1.0f;
-    input.min_ns = input.max_ns = device_ns;
-    latency_[SPA_DIRECTION_INPUT] = input;
-    spa_latency_info output{};
-    output.direction = SPA_DIRECTION_OUTPUT;
-    latency_[SPA_DIRECTION_OUTPUT] = output;
 
     if (!ready()) return;
 
@@ -210,20 +195,11 @@ void DanteSinkNode::emit_node_info(bool full) {
     }
 }
 
-void DanteSinkNode::emit_port_info(bool full) {
-    const uint64_t old = full ? port_info_.change_mask : 0;
-    if (full) port_info_.change_mask = port_info_all_;
-    if (port_info_.change_mask) {
-        spa_node_emit_port_info(&hooks_, SPA_DIRECTION_INPUT, 0, &port_info_);
-        port_info_.change_mask = old;
-    }
-}
-
 int DanteSinkNode::add_listener(spa_hook* listener, const spa_node_events* events, void* data) {
     spa_hook_list save;
     spa_hook_list_isolate(&hooks_, &save, listener, events, data);
     emit_node_info(true);
-    emit_port_info(true);
+    port_.emit_info(true);
     spa_hook_list_join(&hooks_, &save);
     return 0;
 }
@@ -243,170 +219,6 @@ int DanteSinkNode::enum_params(int, uint32_t, uint32_t, uint32_t, const spa_pod*
 int DanteSinkNode::set_param(uint32_t id, uint32_t, const spa_pod*) {
     // The adapter forwards Props (volume lives in its converter); we have none of our own.
     return id == SPA_PARAM_Props ? 0 : -ENOENT;
-}
-
-// ---------------------------------------------------------------- ports and format
-
-spa_pod* DanteSinkNode::build_format(spa_pod_builder* builder, uint32_t id) const {
-    spa_audio_info_raw raw{};
-    raw.format = SPA_AUDIO_FORMAT_S32P;
-    raw.rate = device_->config().rate;
-    raw.channels = device_->config().channels;
-    for (uint32_t c = 0; c < raw.channels; ++c) raw.position[c] = channel_map_[c];
-    return spa_format_audio_raw_build(builder, id, &raw);
-}
-
-int DanteSinkNode::port_enum_params(int seq, spa_direction direction, uint32_t port_id, uint32_t id, uint32_t start,
-                                    uint32_t num, const spa_pod* filter) {
-    if (direction != SPA_DIRECTION_INPUT || port_id != 0 || num == 0) return -EINVAL;
-
-    spa_result_node_params result{};
-    result.id = id;
-    result.next = start;
-    uint32_t count = 0;
-    uint8_t storage[4096];
-    for (;;) {
-        result.index = result.next++;
-        spa_pod_builder b{};
-        spa_pod_builder_init(&b, storage, sizeof storage);
-        spa_pod* param = nullptr;
-
-        switch (id) {
-            case SPA_PARAM_EnumFormat:
-                if (result.index > 0) return 0;
-                param = build_format(&b, id);
-                break;
-            case SPA_PARAM_Format:
-                if (!have_format_) return -EIO;
-                if (result.index > 0) return 0;
-                param = spa_format_audio_raw_build(&b, id, const_cast<spa_audio_info_raw*>(&format_));
-                break;
-            case SPA_PARAM_Buffers:
-                if (!have_format_) return -EIO;
-                if (result.index > 0) return 0;
-                param = static_cast<spa_pod*>(spa_pod_builder_add_object(
-                    &b, SPA_TYPE_OBJECT_ParamBuffers, id,
-                    SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int(2, 1, static_cast<int>(kMaxBuffers)),
-                    SPA_PARAM_BUFFERS_blocks, SPA_POD_Int(static_cast<int>(format_.channels)),
-                    SPA_PARAM_BUFFERS_size,
-                    SPA_POD_CHOICE_RANGE_Int(static_cast<int>(quantum_limit_ * kBytesPerSample),
-                                             static_cast<int>(16 * kBytesPerSample), INT32_MAX),
-                    SPA_PARAM_BUFFERS_stride, SPA_POD_Int(static_cast<int>(kBytesPerSample))));
-                break;
-            case SPA_PARAM_Meta:
-                return 0;
-            case SPA_PARAM_IO: {
-                // Buffers always; RateMatch so that, when another node drives, the adapter's
-                // resampler can be steered to the media clock.
-                if (result.index > 1) return 0;
-                const bool buffers = result.index == 0;
-                param = static_cast<spa_pod*>(spa_pod_builder_add_object(
-                    &b, SPA_TYPE_OBJECT_ParamIO, id, SPA_PARAM_IO_id,
-                    SPA_POD_Id(buffers ? SPA_IO_Buffers : SPA_IO_RateMatch), SPA_PARAM_IO_size,
-                    SPA_POD_Int(static_cast<int>(buffers ? sizeof(spa_io_buffers) : sizeof(spa_io_rate_match)))));
-                break;
-            }
-            case SPA_PARAM_Latency:
-                if (result.index > 1) return 0;
-                param = spa_latency_build(&b, id, &latency_[result.index]);
-                break;
-            default:
-                return -ENOENT;
-        }
-        if (param == nullptr) return -EIO;
-        if (spa_pod_filter(&b, &result.param, param, filter) < 0) continue;
-        spa_node_emit_result(&hooks_, seq, 0, SPA_RESULT_TYPE_NODE_PARAMS, &result);
-        if (++count == num) return 0;
-    }
-}
-
-int DanteSinkNode::set_format(const spa_pod* format) {
-    if (format == nullptr) {
-        have_format_ = false;
-        n_buffers_ = 0;
-    } else {
-        uint32_t media_type = 0;
-        uint32_t media_subtype = 0;
-        if (spa_format_parse(format, &media_type, &media_subtype) < 0) return -EINVAL;
-        if (media_type != SPA_MEDIA_TYPE_audio || media_subtype != SPA_MEDIA_SUBTYPE_raw) return -EINVAL;
-        spa_audio_info_raw raw{};
-        if (spa_format_audio_raw_parse(format, &raw) < 0) return -EINVAL;
-        // The device runs at exactly one format; the adapter converts everything else.
-        if (raw.format != SPA_AUDIO_FORMAT_S32P || raw.rate != device_->config().rate ||
-            raw.channels != device_->config().channels)
-            return -EINVAL;
-        format_ = raw;
-        have_format_ = true;
-    }
-    port_info_.change_mask |= SPA_PORT_CHANGE_MASK_PARAMS;
-    if (have_format_) {
-        port_info_.change_mask |= SPA_PORT_CHANGE_MASK_RATE;
-        port_info_.rate = SPA_FRACTION(1, format_.rate);
-        port_params_[kFormat] = SPA_PARAM_INFO(SPA_PARAM_Format, SPA_PARAM_INFO_READWRITE);
-        port_params_[kBuffers] = SPA_PARAM_INFO(SPA_PARAM_Buffers, SPA_PARAM_INFO_READ);
-    } else {
-        port_params_[kFormat] = SPA_PARAM_INFO(SPA_PARAM_Format, SPA_PARAM_INFO_WRITE);
-        port_params_[kBuffers] = SPA_PARAM_INFO(SPA_PARAM_Buffers, 0);
-    }
-    emit_port_info(false);
-    return 0;
-}
-
-int DanteSinkNode::port_set_param(spa_direction direction, uint32_t port_id, uint32_t id, uint32_t,
-                                  const spa_pod* param) {
-    if (direction != SPA_DIRECTION_INPUT || port_id != 0) return -EINVAL;
-    switch (id) {
-        case SPA_PARAM_Format:
-            return set_format(param);
-        case SPA_PARAM_Latency: {
-            // The peer tells us the latency upstream of us; we only keep it to report it back.
-            spa_latency_info info{};
-            if (param == nullptr) {
-                info.direction = SPA_DIRECTION_OUTPUT;
-            } else if (int res = spa_latency_parse(param, &info); res < 0) {
-                return res;
-            }
-            if (info.direction == direction) return -EINVAL;
-            latency_[info.direction] = info;
-            port_info_.change_mask |= SPA_PORT_CHANGE_MASK_PARAMS;
-            port_params_[kLatency].user++;
-            emit_port_info(false);
-            return 0;
-        }
-        default:
-            return -ENOENT;
-    }
-}
-
-int DanteSinkNode::port_use_buffers(spa_direction direction, uint32_t port_id, uint32_t, spa_buffer** buffers,
-                                    uint32_t n_buffers) {
-    if (direction != SPA_DIRECTION_INPUT || port_id != 0) return -EINVAL;
-    n_buffers_ = 0;
-    if (n_buffers > 0 && !have_format_) return -EIO;
-    if (n_buffers > kMaxBuffers) return -ENOSPC;
-    for (uint32_t i = 0; i < n_buffers; ++i) {
-        if (buffers[i]->n_datas == 0 || buffers[i]->datas[0].data == nullptr) {
-            spa_log_error(log_, "dante-sink %p: buffer %u has no mapped memory", this, i);
-            return -EINVAL;
-        }
-        buffers_[i].buffer = buffers[i];
-    }
-    n_buffers_ = n_buffers;
-    return 0;
-}
-
-int DanteSinkNode::port_set_io(spa_direction direction, uint32_t port_id, uint32_t id, void* data, size_t) {
-    if (direction != SPA_DIRECTION_INPUT || port_id != 0) return -EINVAL;
-    switch (id) {
-        case SPA_IO_Buffers:
-            io_ = static_cast<spa_io_buffers*>(data);
-            return 0;
-        case SPA_IO_RateMatch:
-            rate_match_ = static_cast<spa_io_rate_match*>(data);
-            return 0;
-        default:
-            return -ENOENT;
-    }
 }
 
 // ---------------------------------------------------------------- driving the graph
@@ -510,7 +322,7 @@ int DanteSinkNode::do_remove_timer_in_loop(spa_loop*, bool, uint32_t, const void
 int DanteSinkNode::send_command(const spa_command* command) {
     switch (SPA_NODE_COMMAND_ID(command)) {
         case SPA_NODE_COMMAND_Start:
-            if (!have_format_ || n_buffers_ == 0) return -EIO;
+            if (!port_.ready_to_start()) return -EIO;
             start();
             return 0;
         case SPA_NODE_COMMAND_Suspend:
@@ -657,20 +469,21 @@ uint64_t DanteSinkNode::follower_write_position(uint32_t frames) {
 }
 
 void DanteSinkNode::set_rate_match(double rate, bool active) {
-    if (rate_match_ == nullptr) return;
-    rate_match_->rate = rate;
-    SPA_FLAG_UPDATE(rate_match_->flags, SPA_IO_RATE_MATCH_FLAG_ACTIVE, active);
+    spa_io_rate_match* rate_match = port_.rate_match();
+    if (rate_match == nullptr) return;
+    rate_match->rate = rate;
+    SPA_FLAG_UPDATE(rate_match->flags, SPA_IO_RATE_MATCH_FLAG_ACTIVE, active);
 }
 
 int DanteSinkNode::process() {
-    spa_io_buffers* io = io_;
+    spa_io_buffers* io = port_.io();
     if (io == nullptr) return -EIO;
     if (io->status != SPA_STATUS_HAVE_DATA) return io->status;
-    if (io->buffer_id >= n_buffers_) {
+    if (io->buffer_id >= port_.n_buffers()) {
         io->status = -EINVAL;
         return io->status;
     }
-    spa_buffer* buffer = buffers_[io->buffer_id].buffer;
+    spa_buffer* buffer = port_.buffer(io->buffer_id);
     TxRings& rings = device_->rings();
     const uint32_t channels = rings.channels();
     uint32_t frames = UINT32_MAX;
@@ -680,7 +493,7 @@ int DanteSinkNode::process() {
         const spa_data& d = buffer->datas[c];
         const uint32_t offset = SPA_MIN(d.chunk->offset, d.maxsize);
         const uint32_t size = SPA_MIN(d.maxsize - offset, d.chunk->size);
-        frames = SPA_MIN(frames, size / kBytesPerSample);
+        frames = SPA_MIN(frames, size / AudioPort::kBytesPerSample);
         planes_[c] = static_cast<const int32_t*>(SPA_PTROFF(d.data, offset, void));
     }
     if (frames == UINT32_MAX) frames = 0;

@@ -1,6 +1,6 @@
 #pragma once
-// The "api.dante.sink" SPA node: one S32-planar input port, a graph driver timed by the
-// Device's media clock, writing each cycle into the Device's TX rings.
+// The "api.dante.sink" SPA node: one S32-planar input port (audio_port.hpp), a graph
+// driver timed by the Device's media clock, writing each cycle into the Device's TX rings.
 //
 // Threads: PipeWire's main loop calls the node methods and the once-a-second property
 // refresh; the data loop runs the timer and process(). They share only the Device's
@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "audio_port.hpp"
 #include "device/device.hpp"
 #include "driver/driver_timeline.hpp"
 #include "driver/follower_tracker.hpp"
@@ -21,7 +22,6 @@ namespace dante::spa {
 
 class DanteSinkNode {
 public:
-    static constexpr uint32_t kMaxBuffers = 16;
     // Time the graph gets, beyond its own quantum, to render a cycle before the
     // transmitter needs it (covers timer wake-up latency and the cycle's work).
     static constexpr int64_t kRenderMarginNs = 1'000'000;
@@ -38,10 +38,6 @@ public:
     spa_node* node() { return &node_; }
 
 private:
-    struct Buffer {
-        spa_buffer* buffer = nullptr;
-    };
-
     // spa_node_methods, bound in the .cpp
     friend struct NodeMethods;
     int add_listener(spa_hook* listener, const spa_node_events* events, void* data);
@@ -51,20 +47,10 @@ private:
     int set_param(uint32_t id, uint32_t flags, const spa_pod* param);
     int set_io(uint32_t id, void* data, size_t size);
     int send_command(const spa_command* command);
-    int port_enum_params(int seq, spa_direction direction, uint32_t port_id, uint32_t id, uint32_t start,
-                         uint32_t num, const spa_pod* filter);
-    int port_set_param(spa_direction direction, uint32_t port_id, uint32_t id, uint32_t flags,
-                       const spa_pod* param);
-    int port_use_buffers(spa_direction direction, uint32_t port_id, uint32_t flags, spa_buffer** buffers,
-                         uint32_t n_buffers);
-    int port_set_io(spa_direction direction, uint32_t port_id, uint32_t id, void* data, size_t size);
     int process();
 
-    // Format and info
-    spa_pod* build_format(spa_pod_builder* builder, uint32_t id) const;
-    int set_format(const spa_pod* format);
+    // Info
     void emit_node_info(bool full);
-    void emit_port_info(bool full);
     void publish_properties();
     void log_clock_problem();
 
@@ -92,6 +78,7 @@ private:
     std::shared_ptr<Device> device_;
     spa_node node_{};
     spa_log* log_ = nullptr;
+    AudioPort port_;  // the input: format, buffers, io, latency
     spa_loop* data_loop_ = nullptr;
     spa_system* data_system_ = nullptr;
     spa_loop_utils* main_utils_ = nullptr;
@@ -103,10 +90,6 @@ private:
     uint64_t info_all_ = 0;
     spa_node_info info_{};
     std::array<spa_param_info, 1> params_{};
-    uint64_t port_info_all_ = 0;
-    spa_port_info port_info_{};
-    std::array<spa_param_info, 6> port_params_{};
-    std::array<spa_latency_info, 2> latency_{};
 
     // Published node properties: strings live here while the info is emitted.
     ConfigItems published_;
@@ -118,14 +101,6 @@ private:
 
     spa_io_clock* clock_ = nullptr;
     spa_io_position* position_ = nullptr;
-    spa_io_buffers* io_ = nullptr;
-    spa_io_rate_match* rate_match_ = nullptr;
-
-    bool have_format_ = false;
-    spa_audio_info_raw format_{};
-    std::array<uint32_t, SPA_AUDIO_MAX_CHANNELS> channel_map_{};
-    std::array<Buffer, kMaxBuffers> buffers_{};
-    uint32_t n_buffers_ = 0;
 
     // Data-loop state
     spa_source timer_source_{};

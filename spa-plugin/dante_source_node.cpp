@@ -9,12 +9,10 @@
 namespace dante::spa {
 namespace {
 
-constexpr uint32_t kBytesPerSample = sizeof(int32_t);  // the port is S32 planar
+constexpr uint32_t kBytesPerSample = AudioPort::kBytesPerSample;
 // The graph cycle's render margin, as the sink's (DanteSinkNode::kRenderMarginNs): the
 // same contract on both sides of the device.
 constexpr int64_t kMarginNs = 1'000'000;
-
-enum PortParam : uint32_t { kEnumFormat, kIO, kFormat, kBuffers, kLatency };
 
 DanteSourceNode* self(void* object) { return static_cast<DanteSourceNode*>(object); }
 
@@ -26,9 +24,23 @@ bool is_source_property(const std::string& key) {
     return key == "dante.device-name" || key == "dante.rate" || key == "dante.format" || key == "dante.interface";
 }
 
-}  // namespace
+AudioPortConfig port_config(const DeviceConfig& cfg, uint32_t quantum_limit) {
+    AudioPortConfig port;
+    port.direction = SPA_DIRECTION_OUTPUT;
+    port.rate = cfg.rate;
+    port.channels = cfg.rx_channels;
+    for (uint32_t c = 0; c < SPA_AUDIO_MAX_CHANNELS; ++c) port.positions[c] = SPA_AUDIO_CHANNEL_AUX0 + c;
+    port.quantum_limit = quantum_limit;
+    // What a cycle outputs left the transmitters 2 quanta + margin + latency earlier
+    // (capture_timeline.hpp): the capture latency downstream nodes add up.
+    port.latency_quanta = 2.0f;
+    port.latency_ns = kMarginNs + cfg.rx_latency_ns;
+    port.mapped_planes = cfg.rx_channels;  // fill() writes every channel
+    port.log_name = "dante-source";
+    return port;
+}
 
-std::string source_description_for(const std::string& device_name) { return "Dante Receiver (" + device_name + ")"; }
+}  // namespace
 
 struct SourceNodeMethods {
     static const spa_node_methods table;
@@ -47,16 +59,16 @@ const spa_node_methods SourceNodeMethods::table = {
     .remove_port = [](void*, spa_direction, uint32_t) { return -ENOTSUP; },
     .port_enum_params = [](void* o, int seq, spa_direction dir, uint32_t port, uint32_t id, uint32_t start,
                            uint32_t num, const spa_pod* filter) {
-        return self(o)->port_enum_params(seq, dir, port, id, start, num, filter);
+        return self(o)->port_.enum_params(seq, dir, port, id, start, num, filter);
     },
-    .port_set_param = [](void* o, spa_direction dir, uint32_t port, uint32_t id, uint32_t flags, const spa_pod* p) {
-        return self(o)->port_set_param(dir, port, id, flags, p);
+    .port_set_param = [](void* o, spa_direction dir, uint32_t port, uint32_t id, uint32_t, const spa_pod* p) {
+        return self(o)->port_.set_param(dir, port, id, p);
     },
     .port_use_buffers = [](void* o, spa_direction dir, uint32_t port, uint32_t flags, spa_buffer** b, uint32_t n) {
         return self(o)->port_use_buffers(dir, port, flags, b, n);
     },
-    .port_set_io = [](void* o, spa_direction dir, uint32_t port, uint32_t id, void* data, size_t size) {
-        return self(o)->port_set_io(dir, port, id, data, size);
+    .port_set_io = [](void* o, spa_direction dir, uint32_t port, uint32_t id, void* data, size_t) {
+        return self(o)->port_.set_io(dir, port, id, data);
     },
     .port_reuse_buffer = [](void* o, uint32_t port, uint32_t id) { return self(o)->port_reuse_buffer(port, id); },
     .process = [](void* o) { return self(o)->process(); },
@@ -66,12 +78,13 @@ DanteSourceNode::DanteSourceNode(std::shared_ptr<Device> device, const spa_suppo
                                  uint32_t quantum_limit, bool manage_description)
     : device_(std::move(device)),
       rx_(device_->receiver()),
+      log_(static_cast<spa_log*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_Log))),
+      port_(port_config(device_->config(), quantum_limit), &hooks_, log_),
       quantum_limit_(quantum_limit),
       channels_(device_->config().rx_channels),
       clock_name_("dante." + device_->config().device_name),
       manage_description_(manage_description),
       timeline_(device_->config().rate, kMarginNs, device_->config().rx_latency_ns) {
-    log_ = static_cast<spa_log*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_Log));
     data_loop_ = static_cast<spa_loop*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_DataLoop));
     main_utils_ = static_cast<spa_loop_utils*>(spa_support_find(support, n_support, SPA_TYPE_INTERFACE_LoopUtils));
 
@@ -85,29 +98,6 @@ DanteSourceNode::DanteSourceNode(std::shared_ptr<Device> device, const spa_suppo
     info_.flags = SPA_NODE_FLAG_RT;
     info_.params = params_.data();
     info_.n_params = 0;
-
-    port_info_all_ = SPA_PORT_CHANGE_MASK_FLAGS | SPA_PORT_CHANGE_MASK_PARAMS;
-    port_info_ = SPA_PORT_INFO_INIT();
-    port_info_.flags = SPA_PORT_FLAG_LIVE | SPA_PORT_FLAG_PHYSICAL | SPA_PORT_FLAG_TERMINAL;
-    port_params_[kEnumFormat] = SPA_PARAM_INFO(SPA_PARAM_EnumFormat, SPA_PARAM_INFO_READ);
-    port_params_[kIO] = SPA_PARAM_INFO(SPA_PARAM_IO, SPA_PARAM_INFO_READ);
-    port_params_[kFormat] = SPA_PARAM_INFO(SPA_PARAM_Format, SPA_PARAM_INFO_WRITE);
-    port_params_[kBuffers] = SPA_PARAM_INFO(SPA_PARAM_Buffers, 0);
-    port_params_[kLatency] = SPA_PARAM_INFO(SPA_PARAM_Latency, SPA_PARAM_INFO_READWRITE);
-    port_info_.params = port_params_.data();
-    port_info_.n_params = port_params_.size();
-
-    // What a cycle outputs left the transmitters 2 quanta + margin + latency earlier
-    // (capture_timeline.hpp): the capture latency downstream nodes add up.
-    using LatencyNs = decltype(spa_latency_info::min_ns);
-    spa_latency_info output{};
-    output.direction = SPA_DIRECTION_OUTPUT;
-    output.min_quantum = output.max_quantum = 2.0f;
-    output.min_ns = output.max_ns = static_cast<LatencyNs>(kMarginNs + device_->config().rx_latency_ns);
-    latency_[SPA_DIRECTION_OUTPUT] = output;
-    spa_latency_info input{};
-    input.direction = SPA_DIRECTION_INPUT;
-    latency_[SPA_DIRECTION_INPUT] = input;
 
     if (!ready()) return;
     publish_timer_ = spa_loop_utils_add_timer(main_utils_, &DanteSourceNode::on_publish_timer, this);
@@ -161,20 +151,11 @@ void DanteSourceNode::emit_node_info(bool full) {
     }
 }
 
-void DanteSourceNode::emit_port_info(bool full) {
-    const uint64_t old = full ? port_info_.change_mask : 0;
-    if (full) port_info_.change_mask = port_info_all_;
-    if (port_info_.change_mask) {
-        spa_node_emit_port_info(&hooks_, SPA_DIRECTION_OUTPUT, 0, &port_info_);
-        port_info_.change_mask = old;
-    }
-}
-
 int DanteSourceNode::add_listener(spa_hook* listener, const spa_node_events* events, void* data) {
     spa_hook_list save;
     spa_hook_list_isolate(&hooks_, &save, listener, events, data);
     emit_node_info(true);
-    emit_port_info(true);
+    port_.emit_info(true);
     spa_hook_list_join(&hooks_, &save);
     return 0;
 }
@@ -201,163 +182,19 @@ int DanteSourceNode::set_io(uint32_t id, void* data, size_t) {
     }
 }
 
-// ---------------------------------------------------------------- ports and format
-
-spa_pod* DanteSourceNode::build_format(spa_pod_builder* builder, uint32_t id) const {
-    spa_audio_info_raw raw{};
-    raw.format = SPA_AUDIO_FORMAT_S32P;
-    raw.rate = device_->config().rate;
-    raw.channels = channels_;
-    for (uint32_t c = 0; c < raw.channels && c < SPA_AUDIO_MAX_CHANNELS; ++c) raw.position[c] = SPA_AUDIO_CHANNEL_AUX0 + c;
-    return spa_format_audio_raw_build(builder, id, &raw);
-}
-
-int DanteSourceNode::port_enum_params(int seq, spa_direction direction, uint32_t port_id, uint32_t id,
-                                      uint32_t start, uint32_t num, const spa_pod* filter) {
-    if (direction != SPA_DIRECTION_OUTPUT || port_id != 0 || num == 0) return -EINVAL;
-    spa_result_node_params result{};
-    result.id = id;
-    result.next = start;
-    uint32_t count = 0;
-    uint8_t storage[4096];
-    for (;;) {
-        result.index = result.next++;
-        spa_pod_builder b{};
-        spa_pod_builder_init(&b, storage, sizeof storage);
-        spa_pod* param = nullptr;
-        switch (id) {
-            case SPA_PARAM_EnumFormat:
-                if (result.index > 0) return 0;
-                param = build_format(&b, id);
-                break;
-            case SPA_PARAM_Format:
-                if (!have_format_) return -EIO;
-                if (result.index > 0) return 0;
-                param = spa_format_audio_raw_build(&b, id, const_cast<spa_audio_info_raw*>(&format_));
-                break;
-            case SPA_PARAM_Buffers:
-                if (!have_format_) return -EIO;
-                if (result.index > 0) return 0;
-                param = static_cast<spa_pod*>(spa_pod_builder_add_object(
-                    &b, SPA_TYPE_OBJECT_ParamBuffers, id,
-                    SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int(2, 1, static_cast<int>(kMaxBuffers)),
-                    SPA_PARAM_BUFFERS_blocks, SPA_POD_Int(static_cast<int>(format_.channels)),
-                    SPA_PARAM_BUFFERS_size,
-                    SPA_POD_CHOICE_RANGE_Int(static_cast<int>(quantum_limit_ * kBytesPerSample),
-                                             static_cast<int>(16 * kBytesPerSample), INT32_MAX),
-                    SPA_PARAM_BUFFERS_stride, SPA_POD_Int(static_cast<int>(kBytesPerSample))));
-                break;
-            case SPA_PARAM_IO:
-                if (result.index > 0) return 0;
-                param = static_cast<spa_pod*>(spa_pod_builder_add_object(
-                    &b, SPA_TYPE_OBJECT_ParamIO, id, SPA_PARAM_IO_id, SPA_POD_Id(SPA_IO_Buffers), SPA_PARAM_IO_size,
-                    SPA_POD_Int(static_cast<int>(sizeof(spa_io_buffers)))));
-                break;
-            case SPA_PARAM_Latency:
-                if (result.index > 1) return 0;
-                param = spa_latency_build(&b, id, &latency_[result.index]);
-                break;
-            default:
-                return -ENOENT;
-        }
-        if (param == nullptr) return -EIO;
-        if (spa_pod_filter(&b, &result.param, param, filter) < 0) continue;
-        spa_node_emit_result(&hooks_, seq, 0, SPA_RESULT_TYPE_NODE_PARAMS, &result);
-        if (++count == num) return 0;
-    }
-}
-
-int DanteSourceNode::set_format(const spa_pod* format) {
-    if (format == nullptr) {
-        have_format_ = false;
-        n_buffers_ = 0;
-    } else {
-        uint32_t media_type = 0;
-        uint32_t media_subtype = 0;
-        if (spa_format_parse(format, &media_type, &media_subtype) < 0) return -EINVAL;
-        if (media_type != SPA_MEDIA_TYPE_audio || media_subtype != SPA_MEDIA_SUBTYPE_raw) return -EINVAL;
-        spa_audio_info_raw raw{};
-        if (spa_format_audio_raw_parse(format, &raw) < 0) return -EINVAL;
-        if (raw.format != SPA_AUDIO_FORMAT_S32P || raw.rate != device_->config().rate || raw.channels != channels_)
-            return -EINVAL;
-        format_ = raw;
-        have_format_ = true;
-    }
-    port_info_.change_mask |= SPA_PORT_CHANGE_MASK_PARAMS;
-    if (have_format_) {
-        port_info_.change_mask |= SPA_PORT_CHANGE_MASK_RATE;
-        port_info_.rate = SPA_FRACTION(1, format_.rate);
-        port_params_[kFormat] = SPA_PARAM_INFO(SPA_PARAM_Format, SPA_PARAM_INFO_READWRITE);
-        port_params_[kBuffers] = SPA_PARAM_INFO(SPA_PARAM_Buffers, SPA_PARAM_INFO_READ);
-    } else {
-        port_params_[kFormat] = SPA_PARAM_INFO(SPA_PARAM_Format, SPA_PARAM_INFO_WRITE);
-        port_params_[kBuffers] = SPA_PARAM_INFO(SPA_PARAM_Buffers, 0);
-    }
-    emit_port_info(false);
-    return 0;
-}
-
-int DanteSourceNode::port_set_param(spa_direction direction, uint32_t port_id, uint32_t id, uint32_t,
-                                    const spa_pod* param) {
-    if (direction != SPA_DIRECTION_OUTPUT || port_id != 0) return -EINVAL;
-    switch (id) {
-        case SPA_PARAM_Format:
-            return set_format(param);
-        case SPA_PARAM_Latency: {
-            // The latency downstream of us, told by the peer; kept only to report it back.
-            spa_latency_info info{};
-            if (param == nullptr) {
-                info.direction = SPA_DIRECTION_INPUT;
-            } else if (int res = spa_latency_parse(param, &info); res < 0) {
-                return res;
-            }
-            if (info.direction == direction) return -EINVAL;
-            latency_[info.direction] = info;
-            port_info_.change_mask |= SPA_PORT_CHANGE_MASK_PARAMS;
-            port_params_[kLatency].user++;
-            emit_port_info(false);
-            return 0;
-        }
-        default:
-            return -ENOENT;
-    }
-}
+// ---------------------------------------------------------------- port
 
 int DanteSourceNode::port_use_buffers(spa_direction direction, uint32_t port_id, uint32_t, spa_buffer** buffers,
                                       uint32_t n_buffers) {
     if (direction != SPA_DIRECTION_OUTPUT || port_id != 0) return -EINVAL;
     if (started_) set_running(false);  // the data loop never sees buffers change under it
-    n_buffers_ = 0;
-    if (n_buffers > 0 && !have_format_) return -EIO;
-    if (n_buffers > kMaxBuffers) return -ENOSPC;
-    for (uint32_t i = 0; i < n_buffers; ++i) {
-        if (buffers[i]->n_datas < channels_) {
-            spa_log_error(log_, "dante-source %p: buffer %u has %u planes for %u channels", this, i,
-                          buffers[i]->n_datas, channels_);
-            return -EINVAL;
-        }
-        for (uint32_t c = 0; c < channels_; ++c)
-            if (buffers[i]->datas[c].data == nullptr) {
-                spa_log_error(log_, "dante-source %p: buffer %u has no mapped memory", this, i);
-                return -EINVAL;
-            }
-        buffers_[i] = buffers[i];
-        outstanding_[i] = false;
-    }
-    n_buffers_ = n_buffers;
-    return 0;
-}
-
-int DanteSourceNode::port_set_io(spa_direction direction, uint32_t port_id, uint32_t id, void* data, size_t) {
-    if (direction != SPA_DIRECTION_OUTPUT || port_id != 0) return -EINVAL;
-    if (id != SPA_IO_Buffers) return -ENOENT;
-    io_ = static_cast<spa_io_buffers*>(data);
-    return 0;
+    outstanding_.fill(false);
+    return port_.use_buffers(direction, port_id, buffers, n_buffers);
 }
 
 int DanteSourceNode::port_reuse_buffer(uint32_t port_id, uint32_t buffer_id) {
     if (port_id != 0) return -EINVAL;
-    if (buffer_id < n_buffers_) outstanding_[buffer_id] = false;
+    if (buffer_id < port_.n_buffers()) outstanding_[buffer_id] = false;
     return 0;
 }
 
@@ -380,7 +217,7 @@ int DanteSourceNode::do_set_running(spa_loop*, bool, uint32_t seq, const void*, 
 int DanteSourceNode::send_command(const spa_command* command) {
     switch (SPA_NODE_COMMAND_ID(command)) {
         case SPA_NODE_COMMAND_Start:
-            if (!have_format_ || n_buffers_ == 0) return -EIO;
+            if (!port_.ready_to_start()) return -EIO;
             if (!started_) set_running(true);
             return 0;
         case SPA_NODE_COMMAND_Suspend:
@@ -441,21 +278,22 @@ void DanteSourceNode::fill(spa_buffer* buffer, uint32_t frames) {
 }
 
 int DanteSourceNode::process() {
-    spa_io_buffers* io = io_;
+    spa_io_buffers* io = port_.io();
     if (io == nullptr) return -EIO;
     if (io->status == SPA_STATUS_HAVE_DATA) return SPA_STATUS_HAVE_DATA;  // not taken yet
-    if (io->buffer_id < n_buffers_) {
+    const uint32_t n_buffers = port_.n_buffers();
+    if (io->buffer_id < n_buffers) {
         outstanding_[io->buffer_id] = false;
         io->buffer_id = SPA_ID_INVALID;
     }
     if (!running_) return SPA_STATUS_OK;
     uint32_t id = 0;
-    while (id < n_buffers_ && outstanding_[id]) ++id;
-    if (id == n_buffers_) {
+    while (id < n_buffers && outstanding_[id]) ++id;
+    if (id == n_buffers) {
         no_buffer_cycles_.fetch_add(1, std::memory_order_relaxed);
         return -EPIPE;
     }
-    spa_buffer* buffer = buffers_[id];
+    spa_buffer* buffer = port_.buffer(id);
     uint32_t frames = position_ && position_->clock.duration > 0 ? static_cast<uint32_t>(position_->clock.duration) : 1024;
     frames = std::min(frames, quantum_limit_);
     for (uint32_t c = 0; c < channels_; ++c) frames = std::min(frames, buffer->datas[c].maxsize / kBytesPerSample);

@@ -1,6 +1,6 @@
 #pragma once
 // The "api.dante.source" SPA node: the receiving side of a Device as one S32-planar output
-// port of dante.rx.channels channels. A follower: the sink of the same device drives the
+// port (audio_port.hpp) of dante.rx.channels channels. A follower: the sink of the same device drives the
 // graph (the module puts both in one node.group), or any other driver does. Each cycle it
 // reads the device's RX rings at the Dante timestamps src/rx/capture_timeline.hpp gives
 // for the cycle's position; what did not arrive for exactly those timestamps is silence.
@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "audio_port.hpp"
 #include "device/device.hpp"
 #include "rx/capture_timeline.hpp"
 #include "spa_headers.hpp"
@@ -23,8 +24,6 @@ namespace dante::spa {
 
 class DanteSourceNode {
 public:
-    static constexpr uint32_t kMaxBuffers = 16;
-
     DanteSourceNode(std::shared_ptr<Device> device, const spa_support* support, uint32_t n_support,
                     uint32_t quantum_limit, bool manage_description = true);
     ~DanteSourceNode();
@@ -42,20 +41,12 @@ private:
     int set_param(uint32_t id, uint32_t flags, const spa_pod* param);
     int set_io(uint32_t id, void* data, size_t size);
     int send_command(const spa_command* command);
-    int port_enum_params(int seq, spa_direction direction, uint32_t port_id, uint32_t id, uint32_t start,
-                         uint32_t num, const spa_pod* filter);
-    int port_set_param(spa_direction direction, uint32_t port_id, uint32_t id, uint32_t flags,
-                       const spa_pod* param);
     int port_use_buffers(spa_direction direction, uint32_t port_id, uint32_t flags, spa_buffer** buffers,
                          uint32_t n_buffers);
-    int port_set_io(spa_direction direction, uint32_t port_id, uint32_t id, void* data, size_t size);
     int port_reuse_buffer(uint32_t port_id, uint32_t buffer_id);
     int process();
 
-    spa_pod* build_format(spa_pod_builder* builder, uint32_t id) const;
-    int set_format(const spa_pod* format);
     void emit_node_info(bool full);
-    void emit_port_info(bool full);
     void publish_properties();
     void set_running(bool running);
     [[nodiscard]] bool driven_by_our_sink() const;
@@ -67,6 +58,7 @@ private:
     RxService* rx_ = nullptr;
     spa_node node_{};
     spa_log* log_ = nullptr;
+    AudioPort port_;  // the output: format, buffers, io, latency
     spa_loop* data_loop_ = nullptr;
     spa_loop_utils* main_utils_ = nullptr;
     uint32_t quantum_limit_;
@@ -78,10 +70,6 @@ private:
     uint64_t info_all_ = 0;
     spa_node_info info_{};
     std::array<spa_param_info, 1> params_{};
-    uint64_t port_info_all_ = 0;
-    spa_port_info port_info_{};
-    std::array<spa_param_info, 5> port_params_{};
-    std::array<spa_latency_info, 2> latency_{};
 
     ConfigItems published_;
     std::vector<spa_dict_item> published_items_;
@@ -90,13 +78,7 @@ private:
     bool manage_description_ = true;
 
     spa_io_position* position_ = nullptr;
-    spa_io_buffers* io_ = nullptr;
-
-    bool have_format_ = false;
-    spa_audio_info_raw format_{};
-    std::array<spa_buffer*, kMaxBuffers> buffers_{};
-    std::array<bool, kMaxBuffers> outstanding_{};  // data loop: handed downstream, not yet back
-    uint32_t n_buffers_ = 0;
+    std::array<bool, AudioPort::kMaxBuffers> outstanding_{};  // data loop: handed downstream, not yet back
 
     bool started_ = false;  // main thread's view
     bool running_ = false;  // data loop's view
@@ -112,8 +94,5 @@ private:
     std::atomic<uint64_t> discontinuities_{0};  // timeline_'s, for the main loop
     std::atomic<bool> driven_{false};
 };
-
-// "Dante Receiver (<name>)".
-std::string source_description_for(const std::string& device_name);
 
 }  // namespace dante::spa

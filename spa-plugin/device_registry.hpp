@@ -1,6 +1,6 @@
 #pragma once
 // The devices of this process by the key the module gives both of its nodes
-// ("api.dante.device-key"): the sink creates the Device and registers it; the source,
+// (kDeviceKeyProperty, node_keys.hpp): the sink creates the Device and registers it; the source,
 // created next from the same module, finds it there and shares it (one device, one
 // clock, one control plane, two nodes). Main thread only (node creation), but locked
 // anyway: PipeWire may create nodes from more than one context in a process.
@@ -9,10 +9,9 @@
 #include <string>
 
 #include "device/device.hpp"
+#include "node_keys.hpp"
 
 namespace dante::spa {
-
-inline constexpr const char* kDeviceKeyProperty = "api.dante.device-key";
 
 void register_device(const std::string& key, const std::shared_ptr<Device>& device);
 // Null when no live device has that key.

@@ -22,11 +22,11 @@ namespace {
 
 using dante::spa::DanteSinkNode;
 using dante::spa::DanteSourceNode;
+using dante::spa::kSinkFactoryName;
+using dante::spa::kSourceFactoryName;
+using dante::spa::kThreadUtilsKey;
 
-constexpr const char* kSinkFactoryName = "api.dante.sink";
-constexpr const char* kSourceFactoryName = "api.dante.source";
 constexpr uint32_t kDefaultQuantumLimit = 8192;
-constexpr const char* kThreadUtilsKey = "api.dante.thread-utils";
 
 struct Handle {
     spa_handle handle;  // must stay first: the host casts between the two
@@ -91,7 +91,7 @@ int init_source(spa_handle* handle, const spa_dict* info, const spa_support* sup
     spa_atou32(dict_value(info, "clock.quantum-limit"), &quantum_limit, 0);
     const std::string description = dict_value(info, dante::spa::kNodeDescriptionKey);
     const bool manage_description =
-        description.empty() || description == dante::spa::source_description_for(device->config().device_name);
+        description.empty() || description == dante::source_description_for(device->config().device_name);
     try {
         auto* node = new DanteSourceNode(std::move(device), support, n_support, quantum_limit, manage_description);
         if (!node->ready()) {

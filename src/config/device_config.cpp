@@ -526,4 +526,8 @@ std::string node_description_for(std::string_view device_name) {
     return "Dante Transmitter (" + std::string(device_name) + ")";
 }
 
+std::string source_description_for(std::string_view device_name) {
+    return "Dante Receiver (" + std::string(device_name) + ")";
+}
+
 }  // namespace dante

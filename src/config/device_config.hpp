@@ -119,5 +119,8 @@ std::string sanitize_device_name(std::string_view name);
 // sets it at load; the SPA node republishes it when the name changes (a rename from a
 // controller, or the name saved in dante.state-file at load), unless the user set their own.
 std::string node_description_for(std::string_view device_name);
+// The receiver source's node.description: "Dante Receiver (<name>)". The module sets it at
+// load; the source node republishes it on a rename, as the sink does with the one above.
+std::string source_description_for(std::string_view device_name);
 
 }  // namespace dante

@@ -153,6 +153,13 @@ TEST_CASE("device names are validated and host names sanitized") {
     CHECK(!parse_device_config({}, "", UnknownKeys::reject).config);
 }
 
+// The module sets these at load and the nodes republish them on a rename; pactl, pavucontrol
+// and test_receiver.py know the nodes by them.
+TEST_CASE("the nodes' descriptions name the device") {
+    CHECK(node_description_for("studio-1") == "Dante Transmitter (studio-1)");
+    CHECK(source_description_for("studio-1") == "Dante Receiver (studio-1)");
+}
+
 TEST_CASE("every key of the table refuses a bad value, naming the key and what it accepts") {
     // One bad value per key: a key added to the table without a line here fails below.
     const std::map<std::string, std::string> bad{
