@@ -38,6 +38,19 @@ int32_t signal(uint32_t channel, uint64_t pos) {
     return static_cast<int32_t>(static_cast<uint32_t>(pos) * 2654435761u + channel * 0x01010101u);
 }
 
+// How many of the 4800 frames from `from` that rx channel `source` holds differ from tx
+// channel `tx_channel` (0-based) of the signal, as 24-bit audio (S24 on the wire); all of
+// them when the channel has no rings.
+size_t mismatches_at(const RxChannelSource& source, uint32_t tx_channel, uint64_t from) {
+    if (source.rings == nullptr) return 4800;
+    std::vector<int32_t> out(4800);
+    if (source.rings->read(source.ring_channel, from, out) != out.size()) return out.size();
+    size_t mismatches = 0;
+    for (uint32_t i = 0; i < out.size(); ++i)
+        mismatches += out[i] != static_cast<int32_t>(static_cast<uint32_t>(signal(tx_channel, from + i)) & 0xFFFFFF00u);
+    return mismatches;
+}
+
 // The graph's stand-in: keeps the TX rings written 100 ms ahead of media now (the rings'
 // one writer).
 class Filler {
@@ -192,17 +205,9 @@ TEST_CASE("rx service: two subscribed channels arrive bit-exact at their media p
     const uint64_t from = now - 4800 - 960;
     const RxChannelTable& table = lab.rx->acquire_channels();
     for (uint32_t rx_channel : {1u, 2u}) {
-        const RxChannelSource& source = table.channels[rx_channel - 1];
-        REQUIRE(source.rings != nullptr);
-        std::vector<int32_t> out(4800);
-        CHECK(source.rings->read(source.ring_channel, from, out) == 4800);
         const uint32_t tx_channel = rx_channel == 1 ? 1 : 0;  // 0-based
-        size_t mismatches = 0;
         // S24 on the wire (the default): the top 24 bits, exactly.
-        for (uint32_t i = 0; i < out.size(); ++i)
-            mismatches +=
-                out[i] != static_cast<int32_t>(static_cast<uint32_t>(signal(tx_channel, from + i)) & 0xFFFFFF00u);
-        CHECK(mismatches == 0);
+        CHECK(mismatches_at(table.channels[rx_channel - 1], tx_channel, from) == 0);
     }
     CHECK(table.channels[2].rings == nullptr);
     lab.rx->release_channels();
@@ -248,17 +253,9 @@ void subscribe_all_in_flows(uint32_t channels, uint32_t nchan, size_t expected_f
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     const uint64_t from = media_sample_at(lab.clock.media_now(), kRate) - 4800 - 960;
     const RxChannelTable& table = lab.rx->acquire_channels();
-    for (uint32_t rx_channel : {1u, channels / 2 + 1, channels}) {
-        const RxChannelSource& source = table.channels[rx_channel - 1];
-        REQUIRE(source.rings != nullptr);
-        std::vector<int32_t> out(4800);
-        CHECK(source.rings->read(source.ring_channel, from, out) == 4800);
-        size_t mismatches = 0;
-        for (uint32_t i = 0; i < out.size(); ++i)
-            mismatches +=
-                out[i] != static_cast<int32_t>(static_cast<uint32_t>(signal(rx_channel - 1, from + i)) & 0xFFFFFF00u);
-        CHECK_MESSAGE(mismatches == 0, "rx channel " << rx_channel);
-    }
+    for (uint32_t rx_channel : {1u, channels / 2 + 1, channels})
+        CHECK_MESSAGE(mismatches_at(table.channels[rx_channel - 1], rx_channel - 1, from) == 0,
+                      "rx channel " << rx_channel);
     lab.rx->release_channels();
 }
 
@@ -281,14 +278,7 @@ TEST_CASE("rx service: a flow is asked for in the encoding the transmitter adver
     REQUIRE(wait_for([&] { return lab.state_is(1, RxChannelState::receiving); }, 2000));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     const uint64_t from = media_sample_at(lab.clock.media_now(), kRate) - 4800 - 960;
-    const RxChannelSource& source = lab.rx->acquire_channels().channels[0];
-    REQUIRE(source.rings != nullptr);
-    std::vector<int32_t> out(4800);
-    CHECK(source.rings->read(source.ring_channel, from, out) == 4800);
-    size_t mismatches = 0;
-    for (uint32_t i = 0; i < out.size(); ++i)
-        mismatches += out[i] != static_cast<int32_t>(static_cast<uint32_t>(signal(0, from + i)) & 0xFFFFFF00u);
-    CHECK(mismatches == 0);  // all 24 bits: not cut to our 16
+    CHECK(mismatches_at(lab.rx->acquire_channels().channels[0], 0, from) == 0);  // all 24 bits, not our 16
     lab.rx->release_channels();
 }
 
@@ -467,17 +457,7 @@ TEST_CASE("rx service: channels a multicast bundle carries are received from its
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     const uint64_t from = media_sample_at(clock.media_now(), kRate) - 4800 - 960;
     const RxChannelTable& table = rx.acquire_channels();
-    for (uint32_t rx_channel : {1u, 2u}) {
-        const RxChannelSource& source = table.channels[rx_channel - 1];
-        REQUIRE(source.rings != nullptr);
-        std::vector<int32_t> out(4800);
-        CHECK(source.rings->read(source.ring_channel, from, out) == 4800);
-        size_t mismatches = 0;
-        for (uint32_t i = 0; i < out.size(); ++i)
-            mismatches +=
-                out[i] != static_cast<int32_t>(static_cast<uint32_t>(signal(rx_channel - 1, from + i)) & 0xFFFFFF00u);
-        CHECK(mismatches == 0);
-    }
+    for (uint32_t rx_channel : {1u, 2u}) CHECK(mismatches_at(table.channels[rx_channel - 1], rx_channel - 1, from) == 0);
     rx.release_channels();
 
     // The bundle stops (the transmitter went away): noticed, and joined again when it returns.
