@@ -16,6 +16,7 @@
 
 #include "io/datagram_drain.hpp"
 #include "net/interface.hpp"
+#include "net/timestamps.hpp"
 #include "ptp/kernel_timestamp.hpp"
 #include "util/clock_now.hpp"
 
@@ -36,8 +37,6 @@ constexpr int64_t kRefreshNs = 1'000'000'000;       // re-anchor the published c
 constexpr size_t kReceiveBuffer = 512;
 
 std::string errno_text() { return std::strerror(errno); }
-
-int64_t to_ns(const timespec& ts) { return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec; }
 
 // REALTIME - MONOTONIC, from the tightest of three back-to-back brackets.
 ClockBracket sample_bracket() {
@@ -122,33 +121,6 @@ std::optional<UdpSocket> open_ptp_socket(const InterfaceInfo& iface, int ifindex
     return socket;
 }
 
-// Software receive (and, on the event socket, transmit) timestamps. False: the kernel
-// refused SO_TIMESTAMPING, SO_TIMESTAMPNS stands in for receive stamps.
-bool enable_timestamps(int fd, bool transmit) {
-    int flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
-    if (transmit) flags |= SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
-    if (set_int(fd, SOL_SOCKET, SO_TIMESTAMPING, flags)) return true;
-    set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
-    return false;
-}
-
-// The software timestamp in a received message's control data (CLOCK_REALTIME ns).
-std::optional<int64_t> realtime_stamp(msghdr& msg) {
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level != SOL_SOCKET) continue;
-        if (c->cmsg_type == SO_TIMESTAMPING && c->cmsg_len >= CMSG_LEN(sizeof(scm_timestamping))) {
-            scm_timestamping ts{};
-            std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
-            if (ts.ts[0].tv_sec != 0 || ts.ts[0].tv_nsec != 0) return to_ns(ts.ts[0]);
-        } else if (c->cmsg_type == SO_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(timespec))) {
-            timespec ts{};
-            std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
-            return to_ns(ts);
-        }
-    }
-    return std::nullopt;
-}
-
 // Both PTP sockets on the interface as it is now, with timestamping asked for.
 struct PtpSockets {
     InterfaceInfo iface;
@@ -169,8 +141,8 @@ std::optional<PtpSockets> open_ptp_sockets(const std::string& interface, std::st
     auto general = open_ptp_socket(*iface, ifindex, kGeneralPort, error);
     if (!general) return std::nullopt;
     PtpSockets out{std::move(*iface), std::move(*event), std::move(*general), false};
-    out.kernel_tx_timestamps = enable_timestamps(out.event.fd(), true);
-    enable_timestamps(out.general.fd(), false);
+    out.kernel_tx_timestamps = enable_software_timestamps(out.event.fd(), true);
+    enable_software_timestamps(out.general.fd(), false);
     return out;
 }
 
@@ -379,7 +351,7 @@ void PtpService::take_tx_timestamp(msghdr& msg) {
             if (err.ee_origin == SO_EE_ORIGIN_TIMESTAMPING && err.ee_info == SCM_TSTAMP_SND) key = err.ee_data;
         }
     }
-    const auto stamp = realtime_stamp(msg);
+    const auto stamp = software_timestamp_ns(msg);
     if (!key || !stamp) return;  // an ICMP error, or a stamp of another kind
 
     PendingTx* match = nullptr;
@@ -428,7 +400,7 @@ void PtpService::on_datagram(const io::ReceivedDatagram& d, Channel channel) {
     // kernel stamped the datagram, unless the system clock was stepped in between.
     const ClockBracket bracket = sample_bracket();
     int64_t rx_mono = 0;
-    if (const auto stamp = realtime_stamp(*d.message)) {
+    if (const auto stamp = software_timestamp_ns(*d.message)) {
         rx_mono = monotonic_from_realtime(*stamp, bracket);
     } else {
         ++working_.rx_timestamp_fallbacks;

@@ -11,6 +11,7 @@
 
 #include "clock/media_time.hpp"
 #include "io/datagram_drain.hpp"
+#include "net/timestamps.hpp"
 #include "net/udp_socket.hpp"
 #include "rx/flow_requester.hpp"
 #include "util/clock_now.hpp"
@@ -43,8 +44,7 @@ void tune_audio_socket(int fd) {
     const int rcvbuf = 1 << 20;
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    const int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+    enable_receive_timestamps(fd);
 }
 
 std::string status_hex(uint16_t status) {
@@ -436,13 +436,8 @@ void RxService::on_audio(Flow& flow) {
     io::drain_datagrams(link.audio.fd(), io::DrainBuffers{buffer, control, 0}, [&](const io::ReceivedDatagram& d) {
         // Only the transmitter we asked sends our flow; anything else is not audio of it.
         if (d.source_address != flow.target.address) return;
-        int64_t arrival_mono = mono_now;
-        for (cmsghdr* c = CMSG_FIRSTHDR(d.message); c != nullptr; c = CMSG_NXTHDR(d.message, c)) {
-            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_TIMESTAMPNS) continue;
-            timespec ts{};
-            std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
-            arrival_mono = int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec - realtime_minus_mono;
-        }
+        const std::optional<int64_t> stamp = software_timestamp_ns(*d.message);
+        const int64_t arrival_mono = stamp ? *stamp - realtime_minus_mono : mono_now;
         const uint64_t media_now = media_sample_at(snap.media_ns_at(arrival_mono), options_.rate);
         std::span<const uint8_t> bytes = d.bytes;
         if (d.truncated) bytes = {};  // oversized: malformed, never its truncated head

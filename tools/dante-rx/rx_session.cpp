@@ -17,6 +17,7 @@
 #include "clock/media_time.hpp"
 #include "flows/audio_packet_reader.hpp"
 #include "flows/packet_writer.hpp"
+#include "net/timestamps.hpp"
 #include "net/udp_socket.hpp"
 #include "rx/flow_requester.hpp"
 
@@ -136,13 +137,7 @@ ssize_t recv_stamped(const UdpSocket& socket, std::span<uint8_t> buffer, Ipv4End
     const ssize_t n = ::recvmsg(socket.fd(), &msg, MSG_DONTWAIT | MSG_TRUNC);
     if (n < 0) return n;
     from = Ipv4Endpoint{ntohl(addr.sin_addr.s_addr), ntohs(addr.sin_port)};
-    kernel_realtime_ns.reset();
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_TIMESTAMPNS) continue;
-        timespec ts{};
-        std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
-        kernel_realtime_ns = int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-    }
+    kernel_realtime_ns = software_timestamp_ns(msg);
     return n;
 }
 
@@ -228,9 +223,7 @@ RxResult run_receiver(const RxOptions& o) {
     if (setsockopt(audio->fd(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
         setsockopt(audio->fd(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     // Arrival = the kernel's receive time, unless a caller brings its own arrival clock.
-    const int one = 1;
-    const bool kernel_stamps =
-        !o.arrival_clock && setsockopt(audio->fd(), SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) == 0;
+    const bool kernel_stamps = !o.arrival_clock && enable_receive_timestamps(audio->fd());
     // CLOCK_TAI - CLOCK_REALTIME: whole seconds (the kernel's TAI offset, often 0 or 37).
     const int64_t tai_minus_realtime =
         std::llround(static_cast<double>(clock_ns(CLOCK_TAI) - clock_ns(CLOCK_REALTIME)) / 1e9) * 1'000'000'000;

@@ -13,24 +13,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "net/timestamps.hpp"
+
 namespace dante::ptp_test {
 namespace {
 
 std::string errno_text() { return std::strerror(errno); }
-
-int64_t to_ns(const timespec& ts) { return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec; }
-
-// The software timestamp out of a control-message buffer, or 0.
-int64_t software_timestamp(msghdr& msg) {
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
-            scm_timestamping stamps{};
-            std::memcpy(&stamps, CMSG_DATA(c), sizeof stamps);
-            return to_ns(stamps.ts[0]);
-        }
-    }
-    return 0;
-}
 
 }  // namespace
 
@@ -115,7 +103,7 @@ ssize_t receive_timestamped(const UdpSocket& socket, std::span<uint8_t> buffer, 
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
     const ssize_t n = ::recvmsg(socket.fd(), &msg, MSG_DONTWAIT);
-    rx_realtime_ns = n >= 0 ? software_timestamp(msg) : 0;
+    rx_realtime_ns = n >= 0 ? software_timestamp_ns(msg).value_or(0) : 0;
     return n;
 }
 
@@ -144,7 +132,7 @@ std::optional<int64_t> wait_tx_timestamp(const UdpSocket& socket, int timeout_ms
         msg.msg_control = control;
         msg.msg_controllen = sizeof control;
         if (::recvmsg(socket.fd(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) >= 0) {
-            const int64_t ts = software_timestamp(msg);
+            const int64_t ts = software_timestamp_ns(msg).value_or(0);
             if (ts != 0) return ts;
             continue;
         }
