@@ -41,17 +41,9 @@ std::string two_digits(size_t n) {
 }
 
 // Multicasts leave through the Dante interface only, and stay on its link.
+// (Heard back on this host too, as before: the kernel's default loop.)
 bool set_multicast_options(const UdpSocket& socket, const InterfaceInfo& iface, std::string& error) {
-    ip_mreqn mreq{};
-    mreq.imr_address.s_addr = htonl(iface.subnet.address);
-    mreq.imr_ifindex = static_cast<int>(if_nametoindex(iface.name.c_str()));
-    const int ttl = 1;
-    if (setsockopt(socket.fd(), IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof mreq) != 0 ||
-        setsockopt(socket.fd(), IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) != 0) {
-        error = std::string("cannot set the multicast interface/TTL: ") + std::strerror(errno);
-        return false;
-    }
-    return true;
+    return set_multicast_output(socket.fd(), iface, 1, true, error);
 }
 
 std::string_view rx_status_name(uint32_t status) {

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "io/datagram_drain.hpp"
+#include "net/udp_socket.hpp"
 #include "util/clock_now.hpp"
 
 namespace dante::control {
@@ -64,22 +65,12 @@ bool MdnsResponder::open_socket(std::string& error) {
         error = errno_text("bind 0.0.0.0:5353");
         return false;
     }
-    ip_mreqn mreq{};
-    mreq.imr_multiaddr.s_addr = htonl(kMdnsGroup);
-    mreq.imr_address.s_addr = htonl(iface_.subnet.address);
-    mreq.imr_ifindex = ifindex_;
-    if (setsockopt(fd_, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0) {
-        error = errno_text(("joining 224.0.0.251 on " + iface_.name).c_str());
+    // TTL 255 on every answer, multicast or unicast (RFC 6762 section 11); multicasts
+    // looped back, so a second responder on this host hears us.
+    if (!join_multicast_group(fd_, kMdnsGroup, iface_, error) || !set_multicast_output(fd_, iface_, ttl, true, error))
         return false;
-    }
-    ip_mreqn out{};
-    out.imr_address.s_addr = htonl(iface_.subnet.address);
-    out.imr_ifindex = ifindex_;
-    if (setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_IF, &out, sizeof out) != 0 ||
-        setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) != 0 ||
-        setsockopt(fd_, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) != 0 ||
-        setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_LOOP, &one, sizeof one) != 0) {
-        error = errno_text("IP_MULTICAST_IF/TTL");
+    if (setsockopt(fd_, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) != 0) {
+        error = errno_text("IP_TTL");
         return false;
     }
     return true;

@@ -170,16 +170,35 @@ std::optional<UdpSocket> open_multicast_receiver(const InterfaceInfo& iface, con
         error = "cannot bind a UDP socket to interface " + iface.name + ": " + errno_text(errno);
         return std::nullopt;
     }
-    if (!bind_to(*socket, group, error)) return std::nullopt;
+    if (!bind_to(*socket, group, error) || !join_multicast_group(socket->fd(), group.address, iface, error))
+        return std::nullopt;
+    return socket;
+}
+
+bool join_multicast_group(int fd, uint32_t group, const InterfaceInfo& iface, std::string& error) {
     ip_mreqn mreq{};
-    mreq.imr_multiaddr.s_addr = htonl(group.address);
+    mreq.imr_multiaddr.s_addr = htonl(group);
     mreq.imr_address.s_addr = htonl(iface.subnet.address);
     mreq.imr_ifindex = static_cast<int>(if_nametoindex(iface.name.c_str()));
-    if (mreq.imr_ifindex == 0 || ::setsockopt(socket->fd(), IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0) {
-        error = "cannot join " + ipv4_to_string(group.address) + " on " + iface.name + ": " + errno_text(errno);
-        return std::nullopt;
+    if (mreq.imr_ifindex == 0 || ::setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0) {
+        error = "cannot join " + ipv4_to_string(group) + " on " + iface.name + ": " + errno_text(errno);
+        return false;
     }
-    return socket;
+    return true;
+}
+
+bool set_multicast_output(int fd, const InterfaceInfo& iface, int ttl, bool loop, std::string& error) {
+    ip_mreqn mreq{};
+    mreq.imr_address.s_addr = htonl(iface.subnet.address);
+    mreq.imr_ifindex = static_cast<int>(if_nametoindex(iface.name.c_str()));
+    const int loop_value = loop ? 1 : 0;
+    if (mreq.imr_ifindex == 0 || ::setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof mreq) != 0 ||
+        ::setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) != 0 ||
+        ::setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop_value, sizeof loop_value) != 0) {
+        error = "cannot set the multicast interface/TTL/loop on " + iface.name + ": " + errno_text(errno);
+        return false;
+    }
+    return true;
 }
 
 bool connect_udp(const UdpSocket& socket, const Ipv4Endpoint& peer, std::string& error) {
@@ -215,18 +234,8 @@ std::optional<UdpSocket> open_multicast_sender(const InterfaceInfo& iface, const
         return std::nullopt;
     }
 
-    ip_mreqn mreq{};
-    mreq.imr_address.s_addr = htonl(iface.subnet.address);
-    mreq.imr_ifindex = static_cast<int>(if_nametoindex(iface.name.c_str()));
-    const int loop = 0;
-    if (mreq.imr_ifindex == 0 ||
-        ::setsockopt(socket->fd(), IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof mreq) != 0 ||
-        ::setsockopt(socket->fd(), IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) != 0 ||
-        ::setsockopt(socket->fd(), IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) != 0) {
-        error = "cannot set the multicast interface/TTL/loop on " + iface.name + ": " + errno_text(errno);
+    if (!set_multicast_output(socket->fd(), iface, ttl, false, error) || !connect_udp(*socket, group, error))
         return std::nullopt;
-    }
-    if (!connect_udp(*socket, group, error)) return std::nullopt;
     return socket;
 }
 

@@ -89,4 +89,12 @@ std::optional<UdpSocket> open_multicast_receiver(const InterfaceInfo& iface, con
 // drops datagrams from anybody else.
 bool connect_udp(const UdpSocket& socket, const Ipv4Endpoint& peer, std::string& error);
 
+// For sockets set up by hand (PTP and mDNS bind a well-known port on any address):
+// a membership of `group` on `iface` (IP_ADD_MEMBERSHIP by index and address: the IGMP
+// report leaves through it only) ...
+bool join_multicast_group(int fd, uint32_t group, const InterfaceInfo& iface, std::string& error);
+// ... and multicasts from `fd` leaving through `iface` only (IP_MULTICAST_IF), with IP
+// TTL `ttl`, heard back on this host or not (IP_MULTICAST_LOOP).
+bool set_multicast_output(int fd, const InterfaceInfo& iface, int ttl, bool loop, std::string& error);
+
 }  // namespace dante

@@ -17,6 +17,7 @@
 #include "io/datagram_drain.hpp"
 #include "net/interface.hpp"
 #include "net/timestamps.hpp"
+#include "net/udp_socket.hpp"
 #include "ptp/kernel_timestamp.hpp"
 #include "util/clock_now.hpp"
 
@@ -75,7 +76,7 @@ MacAddress interface_mac(const InterfaceInfo& iface) {
 }
 
 // One of the two PTP sockets: 0.0.0.0:port, pinned to the interface, in 224.0.1.129 there.
-std::optional<UdpSocket> open_ptp_socket(const InterfaceInfo& iface, int ifindex, uint16_t port, std::string& error) {
+std::optional<UdpSocket> open_ptp_socket(const InterfaceInfo& iface, uint16_t port, std::string& error) {
     UdpSocket socket(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     const std::string what = "PTP port " + std::to_string(port) + " on " + iface.name + ": ";
     if (!socket.is_open()) {
@@ -101,21 +102,13 @@ std::optional<UdpSocket> open_ptp_socket(const InterfaceInfo& iface, int ifindex
         error = what + "cannot bind: " + errno_text();
         return std::nullopt;
     }
-    ip_mreqn mreq{};
-    mreq.imr_multiaddr.s_addr = htonl(kPtpGroup);
-    mreq.imr_address.s_addr = htonl(iface.subnet.address);
-    mreq.imr_ifindex = ifindex;
-    if (!set_int(fd, IPPROTO_IP, IP_MULTICAST_ALL, 0) ||
-        ::setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0) {
-        error = what + "cannot join 224.0.1.129: " + errno_text();
+    std::string why;
+    if (!set_int(fd, IPPROTO_IP, IP_MULTICAST_ALL, 0)) {
+        error = what + "cannot set IP_MULTICAST_ALL: " + errno_text();
         return std::nullopt;
     }
-    ip_mreqn out{};
-    out.imr_address.s_addr = htonl(iface.subnet.address);
-    out.imr_ifindex = ifindex;
-    if (::setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &out, sizeof out) != 0 ||
-        !set_int(fd, IPPROTO_IP, IP_MULTICAST_TTL, 1) || !set_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 0)) {
-        error = what + "cannot set the multicast options: " + errno_text();
+    if (!join_multicast_group(fd, kPtpGroup, iface, why) || !set_multicast_output(fd, iface, 1, false, why)) {
+        error = what + why;
         return std::nullopt;
     }
     return socket;
@@ -131,14 +124,9 @@ struct PtpSockets {
 std::optional<PtpSockets> open_ptp_sockets(const std::string& interface, std::string& error) {
     auto iface = lookup_interface(interface, error);
     if (!iface) return std::nullopt;
-    const int ifindex = static_cast<int>(if_nametoindex(iface->name.c_str()));
-    if (ifindex == 0) {
-        error = "no network interface \"" + iface->name + "\"";
-        return std::nullopt;
-    }
-    auto event = open_ptp_socket(*iface, ifindex, kEventPort, error);
+    auto event = open_ptp_socket(*iface, kEventPort, error);
     if (!event) return std::nullopt;
-    auto general = open_ptp_socket(*iface, ifindex, kGeneralPort, error);
+    auto general = open_ptp_socket(*iface, kGeneralPort, error);
     if (!general) return std::nullopt;
     PtpSockets out{std::move(*iface), std::move(*event), std::move(*general), false};
     out.kernel_tx_timestamps = enable_software_timestamps(out.event.fd(), true);
