@@ -11,6 +11,8 @@
 #include <condition_variable>
 #include <system_error>
 
+#include "util/clock_now.hpp"
+
 namespace dante::io {
 namespace {
 
@@ -20,12 +22,6 @@ constexpr int kEventsPerWait = 32;
 timespec to_timespec(int64_t ns) {
     if (ns < 0) ns = 0;
     return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-}
-
-int64_t monotonic_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
 }  // namespace
@@ -109,7 +105,7 @@ void EventLoop::arm_at(TimerId timer, int64_t deadline_ns, int64_t period_ns) {
 }
 
 void EventLoop::arm_in(TimerId timer, int64_t delay_ns, int64_t period_ns) {
-    arm_at(timer, monotonic_ns() + std::max<int64_t>(delay_ns, 0), period_ns);
+    arm_at(timer, monotonic_now_ns() + std::max<int64_t>(delay_ns, 0), period_ns);
 }
 
 void EventLoop::disarm(TimerId timer) {

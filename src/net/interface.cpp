@@ -103,8 +103,6 @@ uint32_t default_gateway_from_route_table(std::string_view route_table, std::str
     return 0;
 }
 
-namespace {
-
 std::optional<std::array<uint8_t, 6>> hardware_address(const std::string& name) {
     if (name.empty() || name.size() >= IFNAMSIZ) return std::nullopt;
     const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -119,6 +117,8 @@ std::optional<std::array<uint8_t, 6>> hardware_address(const std::string& name) 
     if (mac == std::array<uint8_t, 6>{}) return std::nullopt;  // loopback and the like
     return mac;
 }
+
+namespace {
 
 uint32_t link_speed(const std::string& name) {
     std::ifstream in("/sys/class/net/" + name + "/speed");

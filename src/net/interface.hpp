@@ -43,6 +43,10 @@ struct InterfaceDetails {
 // `address` (host order) picks the address whose flags are read.
 InterfaceDetails lookup_interface_details(const std::string& name, uint32_t address);
 
+// The interface's MAC (SIOCGIFHWADDR); none when it has none (all zero: loopback, tunnels)
+// or cannot be read.
+std::optional<std::array<uint8_t, 6>> hardware_address(const std::string& name);
+
 // The default gateway of `name` from the text of /proc/net/route (pure, for tests): the
 // first line whose interface is `name`, destination 0 and flag RTF_GATEWAY. 0 if none.
 uint32_t default_gateway_from_route_table(std::string_view route_table, std::string_view name);

@@ -59,20 +59,10 @@ bool set_int(int fd, int level, int name, int value) {
 // The interface's MAC, or a locally administered stand-in built from its IPv4 address
 // when it has none (a tunnel, or loopback's all-zero address).
 MacAddress interface_mac(const InterfaceInfo& iface) {
-    MacAddress mac{};
-    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0) {
-        ifreq req{};
-        std::strncpy(req.ifr_name, iface.name.c_str(), IFNAMSIZ - 1);
-        if (::ioctl(fd, SIOCGIFHWADDR, &req) == 0) std::memcpy(mac.data(), req.ifr_hwaddr.sa_data, mac.size());
-        ::close(fd);
-    }
-    if (std::all_of(mac.begin(), mac.end(), [](uint8_t b) { return b == 0; })) {
-        const uint32_t ip = iface.subnet.address;
-        mac = {0x02, 0x00, static_cast<uint8_t>(ip >> 24), static_cast<uint8_t>(ip >> 16),
-               static_cast<uint8_t>(ip >> 8), static_cast<uint8_t>(ip)};
-    }
-    return mac;
+    if (const auto mac = hardware_address(iface.name)) return *mac;
+    const uint32_t ip = iface.subnet.address;
+    return {0x02, 0x00, static_cast<uint8_t>(ip >> 24), static_cast<uint8_t>(ip >> 16), static_cast<uint8_t>(ip >> 8),
+            static_cast<uint8_t>(ip)};
 }
 
 // One of the two PTP sockets: 0.0.0.0:port, pinned to the interface, in 224.0.1.129 there.

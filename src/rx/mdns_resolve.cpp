@@ -20,15 +20,12 @@
 #include "control/control_ports.hpp"
 #include "control/mdns_records.hpp"
 #include "net/ipv4.hpp"
+#include "util/clock_now.hpp"
 
 namespace dante::rx {
 namespace {
 
-int64_t monotonic_ms() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1'000'000;
-}
+int64_t monotonic_ms() { return monotonic_now_ns() / 1'000'000; }
 
 // A resolved service instance, IPv4.
 struct Found {

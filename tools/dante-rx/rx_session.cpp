@@ -20,17 +20,12 @@
 #include "net/timestamps.hpp"
 #include "net/udp_socket.hpp"
 #include "rx/flow_requester.hpp"
+#include "util/clock_now.hpp"
 
 namespace dante::rx {
 namespace {
 
-int64_t clock_ns(clockid_t id) {
-    timespec ts{};
-    clock_gettime(id, &ts);
-    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-int64_t monotonic_ms() { return clock_ns(CLOCK_MONOTONIC) / 1'000'000; }
+int64_t monotonic_ms() { return monotonic_now_ns() / 1'000'000; }
 
 // A packet's arrival in media time (ns). The kernel stamp is CLOCK_REALTIME: for TAI it is
 // shifted by the whole-second TAI offset; for a media clock it is moved to CLOCK_MONOTONIC
@@ -38,8 +33,8 @@ int64_t monotonic_ms() { return clock_ns(CLOCK_MONOTONIC) / 1'000'000; }
 int64_t arrival_in_media_time(const dante::rx::RxOptions& o, std::optional<int64_t> kernel_realtime_ns,
                               int64_t tai_minus_realtime, const std::function<int64_t()>& fallback) {
     if (o.media_clock) {
-        int64_t mono = clock_ns(CLOCK_MONOTONIC);
-        if (kernel_realtime_ns) mono = *kernel_realtime_ns - (clock_ns(CLOCK_REALTIME) - mono);
+        int64_t mono = clock_now_ns(CLOCK_MONOTONIC);
+        if (kernel_realtime_ns) mono = *kernel_realtime_ns - (clock_now_ns(CLOCK_REALTIME) - mono);
         return o.media_clock->snapshot().media_ns_at(mono);
     }
     return kernel_realtime_ns ? *kernel_realtime_ns + tai_minus_realtime : fallback();
@@ -226,7 +221,7 @@ RxResult run_receiver(const RxOptions& o) {
     const bool kernel_stamps = !o.arrival_clock && enable_receive_timestamps(audio->fd());
     // CLOCK_TAI - CLOCK_REALTIME: whole seconds (the kernel's TAI offset, often 0 or 37).
     const int64_t tai_minus_realtime =
-        std::llround(static_cast<double>(clock_ns(CLOCK_TAI) - clock_ns(CLOCK_REALTIME)) / 1e9) * 1'000'000'000;
+        std::llround(static_cast<double>(clock_now_ns(CLOCK_TAI) - clock_now_ns(CLOCK_REALTIME)) / 1e9) * 1'000'000'000;
 
     // Unicast: the flow-control exchanges are FlowRequester's (src/rx/); this only carries
     // its datagrams. Same timing as before it existed: attempts x reply timeout for the
@@ -273,7 +268,7 @@ RxResult run_receiver(const RxOptions& o) {
     uint64_t unique = 0;
     bool have_first = false;
     uint64_t max_ts = 0;
-    const auto arrival = o.arrival_clock ? o.arrival_clock : [] { return clock_ns(CLOCK_TAI); };
+    const auto arrival = o.arrival_clock ? o.arrival_clock : [] { return clock_now_ns(CLOCK_TAI); };
     r.lateness_ns.reserve(static_cast<size_t>(r.frames / r.fpp + 16));
     std::array<uint8_t, 65536> packet{};
     const int64_t started = monotonic_ms();

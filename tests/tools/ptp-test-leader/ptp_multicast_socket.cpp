@@ -32,16 +32,12 @@ std::optional<PtpInterface> lookup_ptp_interface(const std::string& name, std::s
         error = "no interface index for " + name + ": " + errno_text();
         return std::nullopt;
     }
-    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    ifreq req{};
-    std::strncpy(req.ifr_name, name.c_str(), IFNAMSIZ - 1);
-    const bool ok = fd >= 0 && ::ioctl(fd, SIOCGIFHWADDR, &req) == 0;
-    if (fd >= 0) ::close(fd);
-    if (!ok) {
-        error = "cannot read the MAC address of " + name + ": " + errno_text();
+    const auto mac = hardware_address(name);
+    if (!mac) {
+        error = "cannot read the MAC address of " + name + " (or it has none)";
         return std::nullopt;
     }
-    std::memcpy(iface.mac.data(), req.ifr_hwaddr.sa_data, iface.mac.size());
+    std::copy(mac->begin(), mac->end(), iface.mac.begin());
     return iface;
 }
 
