@@ -3,14 +3,13 @@
 #include <algorithm>
 #include <cstring>
 
+#include "util/byte_order.hpp"
+
 namespace dante::control {
 
 namespace {
 
-void put_u16(std::vector<uint8_t>& out, size_t at, uint16_t value) {
-    out[at] = static_cast<uint8_t>(value >> 8);
-    out[at + 1] = static_cast<uint8_t>(value);
-}
+void put_u16(std::vector<uint8_t>& out, size_t at, uint16_t value) { store_be16(out.data() + at, value); }
 
 // Copies at most `field` bytes of `text` to `at` (no NUL: the buffer is zeroed, and a name
 // that fills its field exactly is how Inferno writes it too).
@@ -98,10 +97,7 @@ ConmonOpcode answer_opcode(uint16_t opcode) {
     return {0x07, 0x2a, static_cast<uint8_t>(opcode >> 8), static_cast<uint8_t>(opcode), 0, 0, 0, 0};
 }
 
-void put_u32(std::vector<uint8_t>& out, size_t at, uint32_t value) {
-    put_u16(out, at, static_cast<uint16_t>(value >> 16));
-    put_u16(out, at + 2, static_cast<uint16_t>(value));
-}
+void put_u32(std::vector<uint8_t>& out, size_t at, uint32_t value) { store_be32(out.data() + at, value); }
 
 }  // namespace
 

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <limits>
 
+#include "util/byte_order.hpp"
+
 namespace dante::control {
 
 namespace {
@@ -21,13 +23,12 @@ std::optional<uint8_t> read_u8(Bytes data, size_t offset) {
 
 std::optional<uint16_t> read_u16(Bytes data, size_t offset) {
     if (!fits(data.size(), offset, 2)) return std::nullopt;
-    return static_cast<uint16_t>((data[offset] << 8) | data[offset + 1]);
+    return load_be16(data.data() + offset);
 }
 
 std::optional<uint32_t> read_u32(Bytes data, size_t offset) {
     if (!fits(data.size(), offset, 4)) return std::nullopt;
-    return (uint32_t{data[offset]} << 24) | (uint32_t{data[offset + 1]} << 16) | (uint32_t{data[offset + 2]} << 8) |
-           uint32_t{data[offset + 3]};
+    return load_be32(data.data() + offset);
 }
 
 std::optional<ControlHeader> parse_control_header(Bytes datagram) {

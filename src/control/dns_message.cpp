@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "util/byte_order.hpp"
+
 namespace dante::control {
 
 namespace {
@@ -24,7 +26,7 @@ public:
 
     bool u16(uint16_t& out) {
         if (remaining() < 2) return false;
-        out = static_cast<uint16_t>((bytes_[offset_] << 8) | bytes_[offset_ + 1]);
+        out = load_be16(bytes_.data() + offset_);
         offset_ += 2;
         return true;
     }
@@ -205,20 +207,13 @@ DnsWriter::DnsWriter(uint16_t id, uint16_t flags, size_t max_size) : max_size_(m
     for (int i = 0; i < 4; ++i) put16(0);
 }
 
-void DnsWriter::put16(uint16_t v) {
-    bytes_.push_back(static_cast<uint8_t>(v >> 8));
-    bytes_.push_back(static_cast<uint8_t>(v));
-}
+void DnsWriter::put16(uint16_t v) { append_be16(bytes_, v); }
 
-void DnsWriter::put32(uint32_t v) {
-    put16(static_cast<uint16_t>(v >> 16));
-    put16(static_cast<uint16_t>(v));
-}
+void DnsWriter::put32(uint32_t v) { append_be32(bytes_, v); }
 
 void DnsWriter::set_count(int section, uint16_t value) {
     counts_[section] = value;
-    bytes_[4 + 2 * section] = static_cast<uint8_t>(value >> 8);
-    bytes_[5 + 2 * section] = static_cast<uint8_t>(value);
+    store_be16(bytes_.data() + 4 + 2 * section, value);
 }
 
 void DnsWriter::rollback(size_t size, size_t names) {
@@ -285,8 +280,7 @@ bool DnsWriter::add_record(const DnsRecord& record, int section) {
         rollback(size, names);
         return false;
     }
-    bytes_[length_at] = static_cast<uint8_t>(rdlength >> 8);
-    bytes_[length_at + 1] = static_cast<uint8_t>(rdlength);
+    store_be16(bytes_.data() + length_at, static_cast<uint16_t>(rdlength));
     section_ = section;
     set_count(section, static_cast<uint16_t>(counts_[section] + 1));
     return true;

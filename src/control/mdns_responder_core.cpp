@@ -4,6 +4,8 @@
 #include <climits>
 #include <optional>
 
+#include "util/byte_order.hpp"
+
 namespace dante::control {
 
 namespace {
@@ -56,10 +58,7 @@ bool contains(const std::vector<DnsRecord>& list, const DnsRecord& r) {
 std::vector<uint8_t> canonical(const DnsRecord& r) {
     std::vector<uint8_t> out;
     out.reserve(4 + r.data.size() + 256);
-    for (uint16_t v : {r.klass, r.type}) {
-        out.push_back(static_cast<uint8_t>(v >> 8));
-        out.push_back(static_cast<uint8_t>(v));
-    }
+    for (uint16_t v : {r.klass, r.type}) append_be16(out, v);
     auto put_name = [&](const DnsName& name) {
         for (const std::string& label : name) {
             out.push_back(static_cast<uint8_t>(label.size()));
@@ -70,10 +69,7 @@ std::vector<uint8_t> canonical(const DnsRecord& r) {
     if (r.type == kDnsTypePtr) {
         put_name(r.target);
     } else if (r.type == kDnsTypeSrv) {
-        for (uint16_t v : {r.priority, r.weight, r.port}) {
-            out.push_back(static_cast<uint8_t>(v >> 8));
-            out.push_back(static_cast<uint8_t>(v));
-        }
+        for (uint16_t v : {r.priority, r.weight, r.port}) append_be16(out, v);
         put_name(r.target);
     } else {
         for (uint8_t b : r.data) out.push_back(b);

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "flows/byte_order.hpp"
+#include "util/byte_order.hpp"
 
 namespace dante::flowctl {
 namespace {

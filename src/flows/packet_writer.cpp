@@ -5,7 +5,7 @@
 #include <cstring>
 #include <limits>
 
-#include "flows/byte_order.hpp"
+#include "util/byte_order.hpp"
 
 namespace dante {
 
